@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// Video decoding on top of FFmpeg's libraries (libavformat/libavcodec/libswscale).
+//
+// A VideoDecoder opens one source (file path or any URL FFmpeg's protocols read, e.g.
+// http(s)://) and yields frames in presentation order. Frame index = 0-based position in
+// that output order; timestamps come from the stream's PTS (best effort), reported both as
+// raw PTS in the stream time base and as seconds relative to the first frame, so a first
+// PTS that is not 0 and variable frame rate are handled. Display-matrix rotation is applied
+// (autorotate) and the sample aspect ratio is reported. Only the video stream is decoded:
+// audio streams, even undecodable ones, never affect the result.
+//
+// No FFmpeg types appear here; they stay in lib/src/media.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace reel {
+
+enum class PixelFormat { RGB24, GRAY8 };
+
+struct DecodeOptions {
+  int threads = 0;         // decoder threads, 0 = FFmpeg's automatic choice
+  bool convert = true;     // false: decode only (no pixel conversion); Frame::data stays empty
+  PixelFormat format = PixelFormat::RGB24;
+  int out_width = 0;       // 0 = native display width; if only one of the two is set the
+  int out_height = 0;      //     other follows the display aspect ratio (rounded to even)
+  bool autorotate = true;  // apply the stream's display matrix (90-degree steps)
+  bool downscale_only = false;  // never enlarge: keep the native size if it is smaller
+};
+
+struct VideoInfo {
+  std::string source;
+  std::string container;          // e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+  std::string codec;              // e.g. "h264"
+  int width = 0, height = 0;      // coded size
+  int display_width = 0, display_height = 0;  // after rotation
+  int rotation = 0;               // clockwise degrees applied for display: 0, 90, 180, 270
+  int sar_num = 1, sar_den = 1;   // sample aspect ratio (1:1 when unknown)
+  int fps_num = 0, fps_den = 1;   // average frame rate (falls back to r_frame_rate)
+  double fps = 0.0;
+  int tb_num = 1, tb_den = 1;     // stream time base
+  double duration_s = -1.0;       // container/stream duration, -1 if the file has none
+  int64_t frames_hint = 0;        // frame count stored in the container, 0 if unknown
+  bool has_audio = false;
+  int stream_index = -1;
+};
+
+struct Frame {
+  int64_t index = 0;      // 0-based, presentation order
+  int64_t pts = 0;        // stream time base (synthesised from the previous frame if missing)
+  double time_s = 0.0;    // seconds since the first frame
+  bool key = false;       // a keyframe (stream copy may start here)
+  int width = 0, height = 0, channels = 0;
+  std::vector<uint8_t> data;  // packed rows (stride = width * channels); empty if !convert
+};
+
+class VideoDecoder {
+ public:
+  // Opens `url`; throws Error(NotFound|InvalidData|IoError) with FFmpeg's reason.
+  static std::unique_ptr<VideoDecoder> open(const std::string& url, const DecodeOptions& options = {});
+  virtual ~VideoDecoder() = default;
+
+  virtual const VideoInfo& info() const = 0;
+  // Decodes the next frame into *out. Returns false at the end of the stream.
+  virtual bool next(Frame* out) = 0;
+  // Seeks to the keyframe at or before `pts` (stream time base); following next() calls
+  // return frames from there, with index continuing from `first_index`.
+  virtual void seek(int64_t pts, int64_t first_index) = 0;
+  // First PTS of the stream (the PTS that maps to time 0).
+  virtual int64_t first_pts() const = 0;
+  // Problems tolerated while decoding (corrupt packets, read errors after some frames).
+  virtual const std::vector<std::string>& warnings() const = 0;
+};
+
+}  // namespace reel

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shot-boundary detection on downscaled frames.
+//
+// Every detector turns consecutive frames into one score per frame (frame i against the
+// frame before it) and then decides cuts from the score sequence, so detectors that look at
+// a window around a frame (adaptive) work the same way as the simple threshold ones.
+//   structure  (default) mean |difference| of luma on a 32-cell-wide grid after normalising
+//              each frame to zero mean and unit spread (x100); a cut needs score >= threshold
+//              (default 55) and a spike over both neighbouring frame pairs of >= threshold/3.
+//              Immune to exposure flicker of archival film and to repeated frames.
+//   content    mean |dH|,|dS|,|dV| of HSV frames, cut when >= threshold (default 27)
+//   adaptive   content score divided by the mean of its +-2 neighbours, cut when the ratio
+//              >= threshold (default 3) and the content score >= 15
+//   histogram  1 - correlation of the 256-bin luma histograms, cut when >= threshold
+//              (default 0.05)
+// A cut is the 0-based index of the first frame of a new shot; frame 0 is never a cut.
+// Cuts closer than min_scene_len frames to the previous cut (or to frame 0) are dropped.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "reel/media/decoder.h"
+
+namespace reel {
+
+struct SceneOptions {
+  std::string detector = "structure";
+  double threshold = -1.0;   // < 0: the detector's default
+  int min_scene_len = 15;    // frames
+  int analysis_width = 256;  // frames are analysed at this width (aspect kept)
+  int threads = 0;           // decoder threads
+};
+
+struct FrameMeta {
+  int64_t pts = 0;
+  bool key = false;
+};
+
+struct SceneResult {
+  VideoInfo info;
+  int64_t frames = 0;               // frames decoded
+  int64_t first_pts = 0;            // PTS of frame 0
+  double duration_s = 0.0;          // last frame time + one frame duration
+  std::vector<int64_t> cuts;
+  std::vector<float> scores;        // per frame; scores[0] = 0
+  std::vector<FrameMeta> frame_meta;
+  std::vector<std::string> warnings;
+  std::string detector;
+  double threshold = 0.0;
+};
+
+// Default threshold of a detector; throws InvalidArgument for an unknown name.
+double scene_default_threshold(const std::string& detector);
+// Names of the available detectors.
+const std::vector<std::string>& scene_detectors();
+
+// Per-frame feature and score computation for one detector (streaming, O(1) memory).
+class SceneScorer {
+ public:
+  explicit SceneScorer(std::string detector);
+  // rgb: packed RGB24, width x height. Returns the score against the previous frame (0 for the first).
+  float push(const uint8_t* rgb, int width, int height);
+
+ private:
+  std::string detector_;
+  std::vector<uint8_t> prev_, cur_;
+  std::vector<float> prev_hist_;
+  bool have_prev_ = false;
+};
+
+// Cut decision over a whole score sequence.
+std::vector<int64_t> scene_cuts_from_scores(const std::string& detector, const std::vector<float>& scores,
+                                            double threshold, int min_scene_len);
+
+// Decodes `url` once at analysis resolution and detects cuts. Throws Error if the file
+// cannot be opened or holds no decodable frame.
+SceneResult detect_scenes(const std::string& url, const SceneOptions& options);
+
+}  // namespace reel

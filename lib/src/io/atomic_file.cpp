@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/io/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "reel/core/status.h"
+
+namespace fs = std::filesystem;
+
+namespace reel {
+namespace {
+void fsync_path(const fs::path& p) {
+  int fd = ::open(p.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+}  // namespace
+
+AtomicPath::AtomicPath(fs::path final_path) : final_(std::move(final_path)) {
+  tmp_ = final_;
+  tmp_ += ".tmp-" + std::to_string(::getpid());
+}
+
+AtomicPath::~AtomicPath() {
+  if (!committed_) {
+    std::error_code ec;
+    fs::remove(tmp_, ec);
+  }
+}
+
+void AtomicPath::commit() {
+  fsync_path(tmp_);
+  std::error_code ec;
+  fs::rename(tmp_, final_, ec);
+  if (ec) throw Error(Code::IoError, "rename " + tmp_.string() + " -> " + final_.string() + ": " + ec.message());
+  committed_ = true;
+}
+
+void write_file_atomic(const fs::path& path, const std::string& data) {
+  AtomicPath ap(path);
+  int fd = ::open(ap.tmp().c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw Error(Code::IoError, "open " + ap.tmp().string() + ": " + std::strerror(errno));
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      throw Error(Code::IoError, "write " + ap.tmp().string() + ": " + std::strerror(e));
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::fsync(fd);
+  ::close(fd);
+  ap.commit();
+}
+
+bool path_is_within(const fs::path& root, const fs::path& child) {
+  fs::path r = fs::absolute(root).lexically_normal();
+  fs::path c = fs::absolute(child).lexically_normal();
+  auto rit = r.begin();
+  auto cit = c.begin();
+  for (; rit != r.end(); ++rit, ++cit) {
+    if (rit->empty()) continue;  // trailing separator
+    if (cit == c.end() || *rit != *cit) return false;
+  }
+  return true;
+}
+
+}  // namespace reel

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "av_util.h"
+
+#include <mutex>
+
+namespace reel::av {
+
+FormatPtr open_input(const std::string& url) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    avformat_network_init();
+    av_log_set_level(AV_LOG_QUIET);  // we report errors ourselves, with context
+  });
+  AVFormatContext* raw = nullptr;
+  AVDictionary* opts = nullptr;
+  // Network sources: fail instead of hanging forever on a dead server.
+  av_dict_set(&opts, "rw_timeout", "30000000", 0);
+  int err = avformat_open_input(&raw, url.c_str(), nullptr, &opts);
+  av_dict_free(&opts);
+  if (err < 0) fail("cannot open " + url, err);
+  FormatPtr fmt(raw);
+  err = avformat_find_stream_info(fmt.get(), nullptr);
+  if (err < 0) fail("cannot read stream info of " + url, err);
+  return fmt;
+}
+
+}  // namespace reel::av

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: Apache-2.0
+// FFmpeg-backed VideoDecoder (see reel/media/decoder.h for the contract).
+#include "reel/media/decoder.h"
+
+extern "C" {
+#include <libavutil/display.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+}
+
+#include <cmath>
+#include <cstring>
+
+#include "av_util.h"
+#include "reel/core/log.h"
+
+namespace reel {
+namespace {
+
+int display_rotation(const AVStream* st) {
+  size_t size = 0;
+  const uint8_t* m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+  if (!m || size < 9 * sizeof(int32_t)) return 0;
+  double theta = -av_display_rotation_get(reinterpret_cast<const int32_t*>(m));
+  if (std::isnan(theta)) return 0;
+  int r = static_cast<int>(std::lround(theta / 90.0)) * 90;
+  r %= 360;
+  if (r < 0) r += 360;
+  return r;
+}
+
+// Rotates a packed image clockwise by `deg` (90/180/270) into dst.
+void rotate_packed(const uint8_t* src, int w, int h, int ch, int deg, uint8_t* dst) {
+  if (deg == 180) {
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        std::memcpy(dst + ((size_t)(h - 1 - y) * w + (w - 1 - x)) * ch, src + ((size_t)y * w + x) * ch, ch);
+  } else if (deg == 90) {  // output is h wide, w tall: dst(x', y') with x' = h-1-y, y' = x
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        std::memcpy(dst + ((size_t)x * h + (h - 1 - y)) * ch, src + ((size_t)y * w + x) * ch, ch);
+  } else if (deg == 270) {  // x' = y, y' = w-1-x
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        std::memcpy(dst + ((size_t)(w - 1 - x) * h + y) * ch, src + ((size_t)y * w + x) * ch, ch);
+  }
+}
+
+class FfmpegDecoder final : public VideoDecoder {
+ public:
+  FfmpegDecoder(const std::string& url, const DecodeOptions& opt) : opt_(opt) {
+    fmt_ = av::open_input(url);
+    int idx = av_find_best_stream(fmt_.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+    if (idx < 0) throw Error(Code::InvalidData, "no video stream in " + url);
+    st_ = fmt_->streams[idx];
+    const AVCodec* codec = avcodec_find_decoder(st_->codecpar->codec_id);
+    if (!codec) throw Error(Code::InvalidData, std::string("no decoder for codec ") +
+                                                   avcodec_get_name(st_->codecpar->codec_id) + " in " + url);
+    dec_.reset(avcodec_alloc_context3(codec));
+    if (!dec_) throw Error(Code::OutOfMemory, "avcodec_alloc_context3");
+    int err = avcodec_parameters_to_context(dec_.get(), st_->codecpar);
+    if (err < 0) av::fail("avcodec_parameters_to_context", err);
+    dec_->thread_count = opt.threads;
+    dec_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    dec_->pkt_timebase = st_->time_base;
+    err = avcodec_open2(dec_.get(), codec, nullptr);
+    if (err < 0) av::fail(std::string("cannot open decoder ") + codec->name + " for " + url, err);
+
+    frame_.reset(av_frame_alloc());
+    pkt_.reset(av_packet_alloc());
+    if (!frame_ || !pkt_) throw Error(Code::OutOfMemory, "av_frame_alloc");
+
+    info_.source = url;
+    info_.container = fmt_->iformat->name;
+    info_.codec = codec->name;
+    info_.stream_index = idx;
+    info_.width = st_->codecpar->width;
+    info_.height = st_->codecpar->height;
+    if (info_.width <= 0 || info_.height <= 0) throw Error(Code::InvalidData, "video stream has no frame size in " + url);
+    info_.rotation = opt.autorotate ? display_rotation(st_) : 0;
+    bool swap = info_.rotation == 90 || info_.rotation == 270;
+    info_.display_width = swap ? info_.height : info_.width;
+    info_.display_height = swap ? info_.width : info_.height;
+    AVRational sar = av_guess_sample_aspect_ratio(fmt_.get(), st_, nullptr);
+    if (sar.num > 0 && sar.den > 0) {
+      av_reduce(&info_.sar_num, &info_.sar_den, sar.num, sar.den, 1 << 30);
+    }
+    AVRational fr = st_->avg_frame_rate;
+    if (fr.num <= 0 || fr.den <= 0) fr = st_->r_frame_rate;
+    if (fr.num <= 0 || fr.den <= 0) fr = av_guess_frame_rate(fmt_.get(), st_, nullptr);
+    if (fr.num > 0 && fr.den > 0) {
+      info_.fps_num = fr.num;
+      info_.fps_den = fr.den;
+      info_.fps = av_q2d(fr);
+    }
+    info_.tb_num = st_->time_base.num;
+    info_.tb_den = st_->time_base.den;
+    if (st_->duration != AV_NOPTS_VALUE && st_->duration > 0) {
+      info_.duration_s = st_->duration * av_q2d(st_->time_base);
+    } else if (fmt_->duration != AV_NOPTS_VALUE && fmt_->duration > 0) {
+      info_.duration_s = fmt_->duration / static_cast<double>(AV_TIME_BASE);
+    }
+    info_.frames_hint = st_->nb_frames > 0 ? st_->nb_frames : 0;
+    for (unsigned i = 0; i < fmt_->nb_streams; ++i) {
+      if (fmt_->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO) info_.has_audio = true;
+      // Only the chosen video stream is demuxed into packets we look at.
+      if ((int)i != idx) fmt_->streams[i]->discard = AVDISCARD_ALL;
+    }
+    // Frame duration used when a frame arrives without a PTS.
+    default_duration_ = fr.num > 0 ? av_rescale_q(1, av_inv_q(fr), st_->time_base) : 1;
+    if (default_duration_ <= 0) default_duration_ = 1;
+  }
+
+  const VideoInfo& info() const override { return info_; }
+  int64_t first_pts() const override { return first_pts_ == AV_NOPTS_VALUE ? 0 : first_pts_; }
+  const std::vector<std::string>& warnings() const override { return warnings_; }
+
+  void seek(int64_t pts, int64_t first_index) override {
+    int err = av_seek_frame(fmt_.get(), st_->index, pts, AVSEEK_FLAG_BACKWARD);
+    if (err < 0) av::fail("seek in " + info_.source, err);
+    avcodec_flush_buffers(dec_.get());
+    eof_sent_ = false;
+    done_ = false;
+    next_index_ = first_index;
+    last_pts_ = AV_NOPTS_VALUE;
+  }
+
+  bool next(Frame* out) override {
+    while (!done_) {
+      int r = avcodec_receive_frame(dec_.get(), frame_.get());
+      if (r == 0) {
+        emit(out);
+        av_frame_unref(frame_.get());
+        return true;
+      }
+      if (r == AVERROR_EOF) {
+        done_ = true;
+        break;
+      }
+      if (r != AVERROR(EAGAIN)) {
+        note("decode error: " + av::err_str(r));
+        if (++errors_ > 1000) throw Error(Code::InvalidData, "too many decode errors in " + info_.source);
+        continue;
+      }
+      feed();
+    }
+    return false;
+  }
+
+ private:
+  void note(const std::string& w) {
+    if (warnings_.size() < 20) warnings_.push_back(w);
+    REEL_DEBUG("decode", "%s: %s", info_.source.c_str(), w.c_str());
+  }
+
+  // Sends the next packet of our stream (or the flush packet at the end of input).
+  void feed() {
+    if (eof_sent_) return;
+    for (;;) {
+      int r = av_read_frame(fmt_.get(), pkt_.get());
+      if (r < 0) {
+        if (r != AVERROR_EOF) note("read error after " + std::to_string(next_index_) + " frames: " + av::err_str(r));
+        avcodec_send_packet(dec_.get(), nullptr);
+        eof_sent_ = true;
+        return;
+      }
+      if (pkt_->stream_index != st_->index) {
+        av_packet_unref(pkt_.get());
+        continue;
+      }
+      int s = avcodec_send_packet(dec_.get(), pkt_.get());
+      av_packet_unref(pkt_.get());
+      if (s < 0 && s != AVERROR(EAGAIN)) {
+        note("corrupt packet: " + av::err_str(s));
+        if (++errors_ > 1000) throw Error(Code::InvalidData, "too many decode errors in " + info_.source);
+      }
+      return;
+    }
+  }
+
+  void emit(Frame* out) {
+    AVFrame* f = frame_.get();
+    int64_t pts = f->best_effort_timestamp;
+    if (pts == AV_NOPTS_VALUE) pts = f->pts;
+    if (pts == AV_NOPTS_VALUE || (last_pts_ != AV_NOPTS_VALUE && pts <= last_pts_)) {
+      // Missing or non-increasing PTS: continue from the previous frame.
+      pts = last_pts_ == AV_NOPTS_VALUE ? 0 : last_pts_ + (f->pkt_duration > 0 ? f->pkt_duration : default_duration_);
+    }
+    if (first_pts_ == AV_NOPTS_VALUE) first_pts_ = pts;
+    last_pts_ = pts;
+    out->index = next_index_++;
+    out->pts = pts;
+    out->time_s = (pts - first_pts_) * av_q2d(st_->time_base);
+    out->key = f->key_frame || f->pict_type == AV_PICTURE_TYPE_I;
+    if (!opt_.convert) {
+      out->width = f->width;
+      out->height = f->height;
+      out->channels = 0;
+      out->data.clear();
+      return;
+    }
+    convert(f, out);
+  }
+
+  void convert(AVFrame* f, Frame* out) {
+    bool swap = info_.rotation == 90 || info_.rotation == 270;
+    int dw = swap ? f->height : f->width, dh = swap ? f->width : f->height;  // display size
+    int ow = opt_.out_width, oh = opt_.out_height;
+    if (ow <= 0 && oh <= 0) {
+      ow = dw;
+      oh = dh;
+    } else if (ow <= 0) {
+      ow = std::max(2, static_cast<int>(std::lround(static_cast<double>(oh) * dw / dh / 2)) * 2);
+    } else if (oh <= 0) {
+      oh = std::max(2, static_cast<int>(std::lround(static_cast<double>(ow) * dh / dw / 2)) * 2);
+    }
+    if (opt_.downscale_only && (ow > dw || oh > dh)) {
+      ow = dw;
+      oh = dh;
+    }
+    int sw = swap ? oh : ow, sh = swap ? ow : oh;  // size before rotation
+    AVPixelFormat dst_fmt = opt_.format == PixelFormat::GRAY8 ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24;
+    int ch = opt_.format == PixelFormat::GRAY8 ? 1 : 3;
+    if (!sws_ || f->width != sws_w_ || f->height != sws_h_ || f->format != sws_fmt_ || sw != sws_ow_ || sh != sws_oh_) {
+      bool down = sw < f->width || sh < f->height;
+      int flags = (down ? SWS_AREA : SWS_BICUBIC) | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
+      sws_.reset(sws_getContext(f->width, f->height, static_cast<AVPixelFormat>(f->format), sw, sh, dst_fmt, flags,
+                                nullptr, nullptr, nullptr));
+      if (!sws_) throw Error(Code::InvalidData, std::string("unsupported pixel format ") +
+                                                    (av_get_pix_fmt_name((AVPixelFormat)f->format) ?: "?"));
+      // Colour matrix and range from the stream (BT.709 for HD), not swscale's BT.601 default.
+      int cs = f->colorspace == AVCOL_SPC_UNSPECIFIED ? (f->height >= 720 ? SWS_CS_ITU709 : SWS_CS_DEFAULT)
+                                                      : static_cast<int>(f->colorspace);
+      const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(f->format));
+      bool is_yuv = d && !(d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components >= 3;
+      bool full = f->color_range == AVCOL_RANGE_JPEG ||
+                  f->format == AV_PIX_FMT_YUVJ420P || f->format == AV_PIX_FMT_YUVJ422P || f->format == AV_PIX_FMT_YUVJ444P;
+      if (is_yuv) {
+        sws_setColorspaceDetails(sws_.get(), sws_getCoefficients(cs), full ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT),
+                                 1, 0, 1 << 16, 1 << 16);
+      }
+      sws_w_ = f->width;
+      sws_h_ = f->height;
+      sws_fmt_ = f->format;
+      sws_ow_ = sw;
+      sws_oh_ = sh;
+    }
+    size_t bytes = static_cast<size_t>(sw) * sh * ch;
+    std::vector<uint8_t>& dst = info_.rotation ? scratch_ : out->data;
+    dst.resize(bytes);
+    uint8_t* planes[4] = {dst.data(), nullptr, nullptr, nullptr};
+    int strides[4] = {sw * ch, 0, 0, 0};
+    sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, planes, strides);
+    if (info_.rotation) {
+      out->data.resize(bytes);
+      rotate_packed(scratch_.data(), sw, sh, ch, info_.rotation, out->data.data());
+    }
+    out->width = ow;
+    out->height = oh;
+    out->channels = ch;
+  }
+
+  DecodeOptions opt_;
+  VideoInfo info_;
+  av::FormatPtr fmt_;
+  av::CodecPtr dec_;
+  av::FramePtr frame_;
+  av::PacketPtr pkt_;
+  av::SwsPtr sws_;
+  AVStream* st_ = nullptr;
+  int sws_w_ = 0, sws_h_ = 0, sws_fmt_ = -1, sws_ow_ = 0, sws_oh_ = 0;
+  std::vector<uint8_t> scratch_;
+  std::vector<std::string> warnings_;
+  int64_t next_index_ = 0;
+  int64_t first_pts_ = AV_NOPTS_VALUE;
+  int64_t last_pts_ = AV_NOPTS_VALUE;
+  int64_t default_duration_ = 1;
+  int errors_ = 0;
+  bool eof_sent_ = false;
+  bool done_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<VideoDecoder> VideoDecoder::open(const std::string& url, const DecodeOptions& options) {
+  return std::make_unique<FfmpegDecoder>(url, options);
+}
+
+}  // namespace reel

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/media/scene_detect.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <cmath>
+#include <numeric>
+
+#include "reel/core/status.h"
+
+namespace reel {
+
+const std::vector<std::string>& scene_detectors() {
+  static const std::vector<std::string> names = {"structure", "content", "adaptive", "histogram"};
+  return names;
+}
+
+double scene_default_threshold(const std::string& detector) {
+  if (detector == "structure") return 55.0;
+  if (detector == "content") return 27.0;
+  if (detector == "adaptive") return 3.0;
+  if (detector == "histogram") return 0.05;
+  throw Error(Code::InvalidArgument, "unknown scene detector '" + detector + "' (structure|content|adaptive|histogram)");
+}
+
+SceneScorer::SceneScorer(std::string detector) : detector_(std::move(detector)) {
+  scene_default_threshold(detector_);  // validates the name
+}
+
+float SceneScorer::push(const uint8_t* rgb, int width, int height) {
+  cv::Mat src(height, width, CV_8UC3, const_cast<uint8_t*>(rgb));
+  float score = 0.0f;
+  if (detector_ == "structure") {
+    // Luma on a coarse grid (32 cells wide), normalised per frame to zero mean and unit
+    // spread: exposure flicker (gain/offset) and film jitter of a few pixels vanish, while a
+    // new shot changes the layout of light and dark.
+    cv::Mat gray, grid;
+    cv::cvtColor(src, gray, cv::COLOR_RGB2GRAY);
+    int gw = std::min(32, width), gh = std::max(1, static_cast<int>(std::lround(32.0 * height / width)));
+    gh = std::min(gh, height);
+    cv::resize(gray, grid, cv::Size(gw, gh), 0, 0, cv::INTER_AREA);
+    grid.convertTo(grid, CV_32F);
+    cv::Scalar mean, sd;
+    cv::meanStdDev(grid, mean, sd);
+    grid = (grid - mean[0]) / (sd[0] + 8.0);  // +8 keeps near-flat frames from exploding
+    std::vector<float> z(grid.begin<float>(), grid.end<float>());
+    if (have_prev_ && prev_hist_.size() == z.size()) {
+      double acc = 0;
+      for (size_t i = 0; i < z.size(); ++i) acc += std::fabs(z[i] - prev_hist_[i]);
+      score = static_cast<float>(100.0 * acc / z.size());
+    }
+    prev_hist_ = std::move(z);
+  } else if (detector_ == "histogram") {
+    cv::Mat gray;
+    cv::cvtColor(src, gray, cv::COLOR_RGB2GRAY);
+    std::vector<float> hist(256, 0.0f);
+    for (int y = 0; y < gray.rows; ++y) {
+      const uint8_t* row = gray.ptr<uint8_t>(y);
+      for (int x = 0; x < gray.cols; ++x) hist[row[x]] += 1.0f;
+    }
+    if (have_prev_) {
+      cv::Mat a(1, 256, CV_32F, prev_hist_.data()), b(1, 256, CV_32F, hist.data());
+      double corr = cv::compareHist(a, b, cv::HISTCMP_CORREL);
+      score = static_cast<float>(1.0 - corr);
+    }
+    prev_hist_ = std::move(hist);
+  } else {
+    cv::Mat hsv;
+    cv::cvtColor(src, hsv, cv::COLOR_RGB2HSV);  // H in [0,180), S and V in [0,255]
+    size_t n = static_cast<size_t>(width) * height * 3;
+    cur_.assign(hsv.data, hsv.data + n);
+    if (have_prev_ && prev_.size() == n) {
+      uint64_t sum[3] = {0, 0, 0};
+      for (size_t i = 0; i < n; i += 3) {
+        sum[0] += std::abs(int(cur_[i]) - int(prev_[i]));
+        sum[1] += std::abs(int(cur_[i + 1]) - int(prev_[i + 1]));
+        sum[2] += std::abs(int(cur_[i + 2]) - int(prev_[i + 2]));
+      }
+      double px = static_cast<double>(n / 3);
+      score = static_cast<float>((sum[0] + sum[1] + sum[2]) / (3.0 * px));
+    }
+    std::swap(prev_, cur_);
+  }
+  have_prev_ = true;
+  return score;
+}
+
+std::vector<int64_t> scene_cuts_from_scores(const std::string& detector, const std::vector<float>& scores,
+                                            double threshold, int min_scene_len) {
+  if (threshold < 0) threshold = scene_default_threshold(detector);
+  std::vector<int64_t> cuts;
+  int64_t last = 0;
+  const int64_t n = static_cast<int64_t>(scores.size());
+  for (int64_t i = 1; i < n; ++i) {
+    bool cut = false;
+    if (detector == "structure") {
+      // A cut is a spike: one frame pair differs while its neighbours do not. Fast motion
+      // and motion-graphics transitions raise the neighbouring pairs as well.
+      double nb = std::max(scores[i - 1], i + 1 < n ? scores[i + 1] : 0.0f);
+      if (i == 1) nb = i + 1 < n ? scores[i + 1] : 0.0f;
+      cut = scores[i] >= threshold && scores[i] - nb >= threshold / 3.0;
+    } else if (detector == "adaptive") {
+      const int w = 2;
+      double sum = 0;
+      int cnt = 0;
+      for (int64_t j = i - w; j <= i + w; ++j) {
+        if (j == i || j < 1 || j >= n) continue;
+        sum += scores[j];
+        ++cnt;
+      }
+      double avg = cnt ? sum / cnt : 0.0;
+      double ratio = avg > 1e-6 ? scores[i] / avg : (scores[i] > 0 ? 255.0 : 0.0);
+      cut = ratio >= threshold && scores[i] >= 15.0;
+    } else {
+      cut = scores[i] >= threshold;
+    }
+    if (cut && i - last >= min_scene_len) {
+      cuts.push_back(i);
+      last = i;
+    }
+  }
+  return cuts;
+}
+
+SceneResult detect_scenes(const std::string& url, const SceneOptions& options) {
+  SceneResult r;
+  r.detector = options.detector;
+  r.threshold = options.threshold < 0 ? scene_default_threshold(options.detector) : options.threshold;
+  DecodeOptions dopt;
+  dopt.threads = options.threads;
+  dopt.format = PixelFormat::RGB24;
+  dopt.out_width = options.analysis_width;
+  dopt.downscale_only = true;
+  auto dec = VideoDecoder::open(url, dopt);
+  r.info = dec->info();
+  SceneScorer scorer(options.detector);
+  Frame f;
+  double last_time = 0.0;
+  while (dec->next(&f)) {
+    r.scores.push_back(scorer.push(f.data.data(), f.width, f.height));
+    r.frame_meta.push_back({f.pts, f.key});
+    last_time = f.time_s;
+  }
+  r.frames = static_cast<int64_t>(r.scores.size());
+  r.warnings = dec->warnings();
+  if (r.frames == 0) {
+    std::string why = r.warnings.empty() ? "no decodable video frame" : "no decodable video frame (" + r.warnings[0] + ")";
+    throw Error(Code::InvalidData, why + " in " + url);
+  }
+  r.first_pts = dec->first_pts();
+  double frame_dur = r.info.fps > 0 ? 1.0 / r.info.fps : 0.0;
+  if (r.frames > 1 && frame_dur == 0.0) frame_dur = last_time / (r.frames - 1);
+  r.duration_s = last_time + frame_dur;
+  r.cuts = scene_cuts_from_scores(options.detector, r.scores, r.threshold, options.min_scene_len);
+  return r;
+}
+
+}  // namespace reel

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
+// One register_<name>() per subcommand (one file each). A subcommand's callback stores
+// the process exit code in *exit_code.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace reel::cli {
+void register_scenes(CLI::App& app, int* exit_code);
+void register_split(CLI::App& app, int* exit_code);
+//TMP void register_tokenize(CLI::App& app, int* exit_code);
+//TMP void register_eval(CLI::App& app, int* exit_code);
+void register_info(CLI::App& app, int* exit_code);
+}  // namespace reel::cli
