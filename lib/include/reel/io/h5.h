@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+// Small RAII layer over the HDF5 C API for what reel stores: string attributes, float
+// tensors (read from float32/float16/bfloat16, written as float32 or float16) and integer
+// arrays. Every failure becomes Error(code_on_fail) with the file and object name, and
+// HDF5's own error stack printing is switched off.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "reel/core/status.h"
+
+namespace reel::h5 {
+
+enum class DType { F32, F16, BF16, F64, I32, U16, I64, U8, Other };
+const char* dtype_name(DType d);
+
+class File {
+ public:
+  // mode: 'r' read, 'w' create/truncate, 'a' read-write (creates if missing).
+  File(const std::string& path, char mode, Code code_on_fail = Code::IoError);
+  ~File();
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
+  const std::string& path() const { return path_; }
+  bool exists(const std::string& name) const;                   // any object path, e.g. "weights/x"
+  std::vector<std::string> list(const std::string& group) const; // names in a group, sorted
+  void create_group(const std::string& name);                    // creates missing parents too
+  void remove(const std::string& name);
+
+  bool has_attr(const std::string& obj, const std::string& name) const;
+  std::string read_attr_string(const std::string& obj, const std::string& name) const;
+  void write_attr_string(const std::string& obj, const std::string& name, const std::string& value);
+  void write_attr_double(const std::string& obj, const std::string& name, double value);
+  void write_attr_int(const std::string& obj, const std::string& name, int64_t value);
+
+  std::vector<int64_t> shape(const std::string& dset) const;
+  DType dtype(const std::string& dset) const;
+  // Reads any float dataset (f32, f16, f64, or u16 tagged dtype="bfloat16") as float32.
+  std::vector<float> read_float(const std::string& dset) const;
+  std::vector<int32_t> read_int32(const std::string& dset) const;
+  void write_float(const std::string& dset, const std::vector<int64_t>& shape, const float* data, bool as_f16 = false);
+  void write_int32(const std::string& dset, const std::vector<int64_t>& shape, const int32_t* data);
+  void write_uint16(const std::string& dset, const std::vector<int64_t>& shape, const uint16_t* data);
+  void flush();
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const;
+  std::string path_;
+  int64_t id_ = -1;
+  Code code_;
+};
+
+float half_to_float(uint16_t h);
+uint16_t float_to_half(float f);
+
+}  // namespace reel::h5

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+// CPU operators of the tokenizer, on one clip's activations.
+//
+// Layout: Act holds T frames of C x H x W floats, frame-major ([T][C][H][W]), so every
+// per-frame operation (spatial conv, per-frame norm, spatial attention) reads one
+// contiguous block. These functions are the reference (the oracle other backends are
+// tested against); the convolutions run on OpenBLAS sgemm.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace reel {
+
+struct Act {
+  int T = 0, C = 0, H = 0, W = 0;
+  std::vector<float> v;  // (T, C, H, W)
+  Act() = default;
+  Act(int t, int c, int h, int w) : T(t), C(c), H(h), W(w), v(static_cast<size_t>(t) * c * h * w, 0.0f) {}
+  size_t frame_size() const { return static_cast<size_t>(C) * H * W; }
+  size_t plane() const { return static_cast<size_t>(H) * W; }
+  float* frame(int t) { return v.data() + t * frame_size(); }
+  const float* frame(int t) const { return v.data() + t * frame_size(); }
+  size_t numel() const { return v.size(); }
+};
+
+// Weights of one convolution, PyTorch order (Co, Ci, kt, kh, kw); bias may be null.
+struct ConvW {
+  const float* w = nullptr;
+  const float* b = nullptr;
+  int co = 0, ci = 0, kt = 1, kh = 1, kw = 1;
+};
+
+// 2-D convolution applied to every frame: zero padding (top, left, bottom, right), stride.
+Act conv2d(const Act& x, const ConvW& w, int stride, int pad_t, int pad_l, int pad_b, int pad_r);
+// Causal temporal convolution (kh = kw = 1): the first frame is repeated `time_pad` times
+// in front; out[j] = b + sum_k W_k x[max(0, j*stride + k - time_pad)].
+Act conv_temporal(const Act& x, const ConvW& w, int time_stride, int time_pad);
+// GroupNorm over each frame on its own (statistics over C/groups x H x W), eps 1e-6.
+void group_norm_(Act& x, const float* gamma, const float* beta, int groups, float eps = 1e-6f);
+void silu_(Act& x);
+void add_(Act& x, const Act& y);
+// Average of 2x2 blocks after zero padding (0 before, 1 after) on H and W.
+Act avg_pool_spatial_padded(const Act& x);
+// mean(x[max(0, 2j-1)], x[2j]) for j = 0 .. (T+1)/2 - 1 (the causal temporal average).
+Act avg_pool_temporal_causal(const Act& x);
+// Nearest-neighbour x2 in H and W.
+Act upsample_spatial(const Act& x);
+// Every frame twice, the first copy dropped: T -> 2T - 1.
+Act upsample_temporal(const Act& x);
+
+// Single-head attention within each frame (queries and keys: the H*W positions), streamed
+// over blocks of queries so the H*W x H*W score matrix never exists at once.
+// q, k, v, out: (T, C, H, W).
+void attention_spatial(const Act& q, const Act& k, const Act& v, Act& out);
+// Causal single-head attention along T at every pixel.
+void attention_temporal_causal(const Act& q, const Act& k, const Act& v, Act& out);
+
+// Haar wavelet patcher. Video: frame 0 repeated patch-1 more times, log2(patch) levels,
+// subband index 4t+2h+w, channel = subband * C_in + c. Image (T treated as a batch of
+// images): subband index 2w+h.
+Act haar_patch3d(const Act& x, int patch);
+Act haar_unpatch3d(const Act& x, int patch);
+Act haar_patch2d(const Act& x, int patch);
+Act haar_unpatch2d(const Act& x, int patch);
+
+// Finite scalar quantisation. z: (T, D, H, W) with D = levels.size().
+// codes: same shape, values in [-1, 1]; indices: (T, H, W) in [0, prod(levels)).
+void fsq_quantize(const Act& z, const std::vector<int>& levels, Act* codes, std::vector<int32_t>* indices);
+Act fsq_dequantize(const std::vector<int32_t>& indices, int T, int H, int W, const std::vector<int>& levels);
+
+}  // namespace reel

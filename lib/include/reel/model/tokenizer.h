@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+// The Cosmos-family tokenizer (CV/DV video, CI/DI image) on the CPU.
+//
+// A Tokenizer is built from a ModelConfig: the builder lists every tensor the config needs
+// (name and shape, official state_dict names) and the loader checks a weights file against
+// that list tensor by tensor. Model files are HDF5: a `config` JSON attribute and a
+// `weights/` group (float32, float16 or bfloat16 stored as uint16 with dtype="bfloat16");
+// weights/FORMAT.md documents it. Unused extra tensors are ignored with a warning; missing
+// ones, wrong shapes and wrong dtypes are Error(ModelError) naming the tensor.
+//
+// Video clips are (T, 3, H, W) activations in [-1, 1] with T = 1 + k * temporal_compression
+// and H, W multiples of spatial_compression; images are processed as independent frames.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "reel/model/config.h"
+#include "reel/model/ops.h"
+
+namespace reel {
+
+// Called with (module path, output) after every main module, names as in the golden files.
+using TapFn = std::function<void(const std::string&, const Act&)>;
+
+struct TensorSpec {
+  std::string name;            // without the "weights/" prefix
+  std::vector<int64_t> shape;
+  bool encoder = true;         // counted in the encoder's parameters (else decoder)
+};
+
+class Tokenizer {
+ public:
+  // Loads an HDF5 model file (throws Error(ModelError|NotFound)).
+  static std::unique_ptr<Tokenizer> load(const std::string& path);
+  // Random weights (uniform, fan-in scaled) from a seed, for benchmarks and tests.
+  static std::unique_ptr<Tokenizer> random(const ModelConfig& config, uint64_t seed);
+  ~Tokenizer();
+
+  const ModelConfig& config() const;
+  // Every tensor the config needs, in build order.
+  static std::vector<TensorSpec> expected_tensors(const ModelConfig& config);
+  int64_t parameter_count(bool encoder) const;
+  const std::string& checksum() const;  // SHA-256 over the used tensors as float32
+  const std::string& source() const;
+
+  // x: (T, 3, H, W) in [-1, 1]. Returns the latent (continuous) or the normalised FSQ codes
+  // (discrete, then *indices receives (t, h, w) token ids).
+  Act encode(const Act& x, std::vector<int32_t>* indices = nullptr, const TapFn& tap = nullptr) const;
+  // latent: (t, latent_dim, h, w) latent or FSQ codes. Returns (T, 3, H, W), not clamped.
+  Act decode(const Act& latent, const TapFn& tap = nullptr) const;
+  Act decode_indices(const std::vector<int32_t>& indices, int t, int h, int w, const TapFn& tap = nullptr) const;
+
+  // Frames out for `frames_in` input frames (1 + k*tc -> 1 + k), and the reverse.
+  int latent_frames(int frames_in) const;
+  int output_frames(int latent_frames) const;
+
+  // Saves config + weights (float32) to an HDF5 model file.
+  void save(const std::string& path) const;
+
+  struct Impl;
+
+ private:
+  Tokenizer();
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace reel

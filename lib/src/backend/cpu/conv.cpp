@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+// Convolutions as GEMMs on OpenBLAS.
+//   conv2d: per frame, im2col over a band of output rows (bounded scratch), then
+//           out[Co, band] = W[Co, Ci*kh*kw] x col[Ci*kh*kw, band].
+//   conv_temporal: the kt source frames of an output frame are adjacent in the
+//           frame-major layout whenever no clamping is involved, so the stacked matrix
+//           [x_a; x_b; x_c] is read in place and one GEMM with K = kt*Ci computes the frame.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "reel/core/status.h"
+#include "reel/model/ops.h"
+
+namespace reel {
+namespace {
+void fill_bias(float* out, const float* b, int co, size_t n, size_t ld) {
+  for (int o = 0; o < co; ++o) {
+    float v = b ? b[o] : 0.0f;
+    std::fill(out + o * ld, out + o * ld + n, v);
+  }
+}
+}  // namespace
+
+Act conv2d(const Act& x, const ConvW& w, int stride, int pt, int pl, int pb, int pr) {
+  if (w.ci != x.C) throw Error(Code::Internal, "conv2d: channel mismatch");
+  const int Ho = (x.H + pt + pb - w.kh) / stride + 1;
+  const int Wo = (x.W + pl + pr - w.kw) / stride + 1;
+  Act y(x.T, w.co, Ho, Wo);
+  const size_t HWo = static_cast<size_t>(Ho) * Wo;
+  const bool pointwise = w.kh == 1 && w.kw == 1 && stride == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
+  const int K = w.ci * w.kh * w.kw;
+  // Rows of output per band: keep the im2col scratch near 16 MB.
+  int band = std::max(1, static_cast<int>((4u << 20) / (static_cast<size_t>(K) * Wo + 1)));
+  band = std::min(band, Ho);
+  std::vector<float> col(pointwise ? 0 : static_cast<size_t>(K) * band * Wo);
+  for (int t = 0; t < x.T; ++t) {
+    const float* in = x.frame(t);
+    float* out = y.frame(t);
+    fill_bias(out, w.b, w.co, HWo, HWo);
+    if (pointwise) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, w.co, static_cast<int>(HWo), w.ci, 1.0f, w.w, w.ci, in,
+                  static_cast<int>(x.plane()), 1.0f, out, static_cast<int>(HWo));
+      continue;
+    }
+    for (int r0 = 0; r0 < Ho; r0 += band) {
+      const int r1 = std::min(Ho, r0 + band);
+      const int ncol = (r1 - r0) * Wo;
+#pragma omp parallel for schedule(static)
+      for (int row = 0; row < K; ++row) {
+        const int c = row / (w.kh * w.kw), ky = (row / w.kw) % w.kh, kx = row % w.kw;
+        const float* plane = in + static_cast<size_t>(c) * x.plane();
+        float* dst = col.data() + static_cast<size_t>(row) * ncol;
+        for (int oy = r0; oy < r1; ++oy) {
+          const int iy = oy * stride + ky - pt;
+          float* d = dst + static_cast<size_t>(oy - r0) * Wo;
+          if (iy < 0 || iy >= x.H) {
+            std::memset(d, 0, sizeof(float) * Wo);
+            continue;
+          }
+          const float* src = plane + static_cast<size_t>(iy) * x.W;
+          for (int ox = 0; ox < Wo; ++ox) {
+            const int ix = ox * stride + kx - pl;
+            d[ox] = (ix >= 0 && ix < x.W) ? src[ix] : 0.0f;
+          }
+        }
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, w.co, ncol, K, 1.0f, w.w, K, col.data(), ncol, 1.0f,
+                  out + static_cast<size_t>(r0) * Wo, static_cast<int>(HWo));
+    }
+  }
+  return y;
+}
+
+Act conv_temporal(const Act& x, const ConvW& w, int time_stride, int time_pad) {
+  if (w.ci != x.C || w.kh != 1 || w.kw != 1) throw Error(Code::Internal, "conv_temporal: bad weight shape");
+  const int kt = w.kt;
+  const int To = (x.T + time_pad - kt) / time_stride + 1;
+  Act y(To, w.co, x.H, x.W);
+  const size_t HW = x.plane();
+  const int K = kt * w.ci;
+  // Repack (Co, Ci, kt) -> (Co, kt, Ci) so the K axis matches stacked frames.
+  std::vector<float> wp(static_cast<size_t>(w.co) * K);
+  for (int o = 0; o < w.co; ++o)
+    for (int c = 0; c < w.ci; ++c)
+      for (int k = 0; k < kt; ++k) wp[(static_cast<size_t>(o) * kt + k) * w.ci + c] = w.w[(static_cast<size_t>(o) * w.ci + c) * kt + k];
+  std::vector<float> stack;
+  for (int j = 0; j < To; ++j) {
+    float* out = y.frame(j);
+    fill_bias(out, w.b, w.co, HW, HW);
+    const int first = j * time_stride - time_pad;
+    const float* src;
+    if (first >= 0) {
+      src = x.frame(first);  // frames first .. first+kt-1 are contiguous
+    } else {
+      stack.resize(static_cast<size_t>(K) * HW);
+      for (int k = 0; k < kt; ++k)
+        std::memcpy(stack.data() + static_cast<size_t>(k) * x.frame_size(), x.frame(std::max(0, first + k)),
+                    sizeof(float) * x.frame_size());
+      src = stack.data();
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, w.co, static_cast<int>(HW), K, 1.0f, wp.data(), K, src,
+                static_cast<int>(HW), 1.0f, out, static_cast<int>(HW));
+  }
+  return y;
+}
+
+}  // namespace reel

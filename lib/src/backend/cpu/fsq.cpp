@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+// Finite scalar quantisation as in the reference (all in float32):
+//   half_l = (L-1)(1+1e-3)/2, offset = 0.5 for even L, shift = atanh(offset/half_l)
+//   q = round_half_even(tanh(z + shift) * half_l - offset), code = q / (L/2)
+//   index = sum_i (q_i + L_i/2) * basis_i, basis = cumulative product of the levels.
+#include <cmath>
+
+#include "reel/core/status.h"
+#include "reel/model/ops.h"
+
+namespace reel {
+
+void fsq_quantize(const Act& z, const std::vector<int>& levels, Act* codes, std::vector<int32_t>* indices) {
+  const int D = static_cast<int>(levels.size());
+  if (z.C != D) throw Error(Code::Internal, "fsq: channel count != number of levels");
+  std::vector<float> half_l(D), offset(D), shift(D), half_w(D);
+  std::vector<int64_t> basis(D);
+  int64_t b = 1;
+  for (int i = 0; i < D; ++i) {
+    half_l[i] = static_cast<float>((levels[i] - 1) * (1.0f + 1e-3f) / 2.0f);
+    offset[i] = levels[i] % 2 == 0 ? 0.5f : 0.0f;
+    shift[i] = std::atanh(offset[i] / half_l[i]);
+    half_w[i] = static_cast<float>(levels[i] / 2);
+    basis[i] = b;
+    b *= levels[i];
+  }
+  *codes = Act(z.T, D, z.H, z.W);
+  indices->assign(static_cast<size_t>(z.T) * z.plane(), 0);
+  const size_t HW = z.plane();
+  for (int t = 0; t < z.T; ++t)
+    for (size_t p = 0; p < HW; ++p) {
+      int64_t idx = 0;
+      for (int i = 0; i < D; ++i) {
+        const float v = z.frame(t)[i * HW + p];
+        const float bounded = std::tanh(v + shift[i]) * half_l[i] - offset[i];
+        const float q = std::nearbyint(bounded);  // round half to even (default FE_TONEAREST)
+        codes->frame(t)[i * HW + p] = q / half_w[i];
+        idx += static_cast<int64_t>(q + half_w[i]) * basis[i];
+      }
+      (*indices)[t * HW + p] = static_cast<int32_t>(idx);
+    }
+}
+
+Act fsq_dequantize(const std::vector<int32_t>& indices, int T, int H, int W, const std::vector<int>& levels) {
+  const int D = static_cast<int>(levels.size());
+  int64_t total = 1;
+  for (int l : levels) total *= l;
+  Act codes(T, D, H, W);
+  const size_t HW = static_cast<size_t>(H) * W;
+  if (indices.size() != static_cast<size_t>(T) * HW) throw Error(Code::Internal, "fsq: index count mismatch");
+  for (int t = 0; t < T; ++t)
+    for (size_t p = 0; p < HW; ++p) {
+      int64_t idx = indices[t * HW + p];
+      if (idx < 0 || idx >= total)
+        throw Error(Code::InvalidData, "token id " + std::to_string(idx) + " outside [0, " + std::to_string(total) + ")");
+      for (int i = 0; i < D; ++i) {
+        const int digit = static_cast<int>(idx % levels[i]);
+        idx /= levels[i];
+        const float hw = static_cast<float>(levels[i] / 2);
+        codes.frame(t)[i * HW + p] = (digit - hw) / hw;
+      }
+    }
+  return codes;
+}
+
+}  // namespace reel

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+// Haar wavelet (un)patching. One level maps each 2x2x2 (video) or 2x2 (image) block to
+// its subbands: coefficient = sum of the block with sign -1 on the odd sample of every
+// axis whose band is high, divided by 8 (video) or 4 (image). This equals the reference's
+// separable a=1/sqrt(2) filters followed by the 1/(2*sqrt(2)) or 1/2 scaling. Odd sizes
+// are reflect-padded by one sample (the reference pads (0, 1) with mode "reflect").
+#include <cstring>
+
+#include "reel/model/ops.h"
+
+namespace reel {
+namespace {
+inline int refl(int i, int n) { return i < n ? i : (n >= 2 ? n - 2 : 0); }
+
+// Video level: (T, C, H, W) -> (ceil(T/2), 8C, ceil(H/2), ceil(W/2)), subband 4t+2h+w.
+Act level3d(const Act& x) {
+  const int To = (x.T + 1) / 2, Ho = (x.H + 1) / 2, Wo = (x.W + 1) / 2;
+  Act y(To, 8 * x.C, Ho, Wo);
+  const int jobs = To * x.C;
+#pragma omp parallel for schedule(static)
+  for (int job = 0; job < jobs; ++job) {
+    const int t = job / x.C, c = job % x.C;
+    const float* f[2] = {x.frame(refl(2 * t, x.T)) + static_cast<size_t>(c) * x.plane(),
+                         x.frame(refl(2 * t + 1, x.T)) + static_cast<size_t>(c) * x.plane()};
+    for (int h = 0; h < Ho; ++h) {
+      const int h0 = refl(2 * h, x.H), h1 = refl(2 * h + 1, x.H);
+      for (int w = 0; w < Wo; ++w) {
+        const int w0 = refl(2 * w, x.W), w1 = refl(2 * w + 1, x.W);
+        float v[8];  // index 4dt+2dh+dw
+        for (int dt = 0; dt < 2; ++dt) {
+          v[4 * dt + 0] = f[dt][static_cast<size_t>(h0) * x.W + w0];
+          v[4 * dt + 1] = f[dt][static_cast<size_t>(h0) * x.W + w1];
+          v[4 * dt + 2] = f[dt][static_cast<size_t>(h1) * x.W + w0];
+          v[4 * dt + 3] = f[dt][static_cast<size_t>(h1) * x.W + w1];
+        }
+        for (int s = 0; s < 8; ++s) {
+          float acc = 0.0f;
+          for (int d = 0; d < 8; ++d) {
+            const bool neg = (__builtin_popcount(s & d) & 1);
+            acc += neg ? -v[d] : v[d];
+          }
+          y.frame(t)[(static_cast<size_t>(s) * x.C + c) * y.plane() + static_cast<size_t>(h) * Wo + w] = acc * 0.125f;
+        }
+      }
+    }
+  }
+  return y;
+}
+
+Act ilevel3d(const Act& x) {
+  const int C = x.C / 8;
+  Act y(2 * x.T, C, 2 * x.H, 2 * x.W);
+  const int jobs = x.T * C;
+#pragma omp parallel for schedule(static)
+  for (int job = 0; job < jobs; ++job) {
+    const int t = job / C, c = job % C;
+    for (int h = 0; h < x.H; ++h)
+      for (int w = 0; w < x.W; ++w) {
+        float coef[8];
+        for (int s = 0; s < 8; ++s)
+          coef[s] = x.frame(t)[(static_cast<size_t>(s) * C + c) * x.plane() + static_cast<size_t>(h) * x.W + w];
+        for (int d = 0; d < 8; ++d) {
+          float acc = 0.0f;
+          for (int s = 0; s < 8; ++s) acc += (__builtin_popcount(s & d) & 1) ? -coef[s] : coef[s];
+          const int dt = d >> 2, dh = (d >> 1) & 1, dw = d & 1;
+          y.frame(2 * t + dt)[static_cast<size_t>(c) * y.plane() + static_cast<size_t>(2 * h + dh) * y.W + 2 * w + dw] = acc;
+        }
+      }
+  }
+  return y;
+}
+
+// Image level: (T, C, H, W) -> (T, 4C, H/2, W/2), subband 2w+h.
+Act level2d(const Act& x) {
+  const int Ho = (x.H + 1) / 2, Wo = (x.W + 1) / 2;
+  Act y(x.T, 4 * x.C, Ho, Wo);
+  const int jobs = x.T * x.C;
+#pragma omp parallel for schedule(static)
+  for (int job = 0; job < jobs; ++job) {
+    const int t = job / x.C, c = job % x.C;
+    const float* f = x.frame(t) + static_cast<size_t>(c) * x.plane();
+    for (int h = 0; h < Ho; ++h)
+      for (int w = 0; w < Wo; ++w) {
+        float v[4];  // index 2dw+dh
+        for (int dw = 0; dw < 2; ++dw)
+          for (int dh = 0; dh < 2; ++dh)
+            v[2 * dw + dh] = f[static_cast<size_t>(refl(2 * h + dh, x.H)) * x.W + refl(2 * w + dw, x.W)];
+        for (int s = 0; s < 4; ++s) {
+          float acc = 0.0f;
+          for (int d = 0; d < 4; ++d) acc += (__builtin_popcount(s & d) & 1) ? -v[d] : v[d];
+          y.frame(t)[(static_cast<size_t>(s) * x.C + c) * y.plane() + static_cast<size_t>(h) * Wo + w] = acc * 0.25f;
+        }
+      }
+  }
+  return y;
+}
+
+Act ilevel2d(const Act& x) {
+  const int C = x.C / 4;
+  Act y(x.T, C, 2 * x.H, 2 * x.W);
+  const int jobs = x.T * C;
+#pragma omp parallel for schedule(static)
+  for (int job = 0; job < jobs; ++job) {
+    const int t = job / C, c = job % C;
+    for (int h = 0; h < x.H; ++h)
+      for (int w = 0; w < x.W; ++w) {
+        float coef[4];
+        for (int s = 0; s < 4; ++s)
+          coef[s] = x.frame(t)[(static_cast<size_t>(s) * C + c) * x.plane() + static_cast<size_t>(h) * x.W + w];
+        for (int d = 0; d < 4; ++d) {
+          float acc = 0.0f;
+          for (int s = 0; s < 4; ++s) acc += (__builtin_popcount(s & d) & 1) ? -coef[s] : coef[s];
+          const int dw = d >> 1, dh = d & 1;
+          y.frame(t)[static_cast<size_t>(c) * y.plane() + static_cast<size_t>(2 * h + dh) * y.W + 2 * w + dw] = acc;
+        }
+      }
+  }
+  return y;
+}
+
+int levels_of(int patch) {
+  int n = 0;
+  while ((1 << n) < patch) ++n;
+  return n;
+}
+}  // namespace
+
+Act haar_patch3d(const Act& x, int patch) {
+  Act cur(x.T + patch - 1, x.C, x.H, x.W);
+  for (int i = 0; i < patch; ++i) std::memcpy(cur.frame(i), x.frame(0), sizeof(float) * x.frame_size());
+  if (x.T > 1) std::memcpy(cur.frame(patch), x.frame(1), sizeof(float) * x.frame_size() * (x.T - 1));
+  for (int l = 0; l < levels_of(patch); ++l) cur = level3d(cur);
+  return cur;
+}
+
+Act haar_unpatch3d(const Act& x, int patch) {
+  Act cur = x;
+  for (int l = 0; l < levels_of(patch); ++l) cur = ilevel3d(cur);
+  const int drop = patch - 1;
+  Act y(cur.T - drop, cur.C, cur.H, cur.W);
+  std::memcpy(y.v.data(), cur.frame(drop), sizeof(float) * y.v.size());
+  return y;
+}
+
+Act haar_patch2d(const Act& x, int patch) {
+  Act cur = x;
+  for (int l = 0; l < levels_of(patch); ++l) cur = level2d(cur);
+  return cur;
+}
+
+Act haar_unpatch2d(const Act& x, int patch) {
+  Act cur = x;
+  for (int l = 0; l < levels_of(patch); ++l) cur = ilevel2d(cur);
+  return cur;
+}
+
+}  // namespace reel

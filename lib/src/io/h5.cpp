@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/io/h5.h"
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+namespace reel::h5 {
+namespace {
+void quiet() {
+  static std::once_flag once;
+  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+}
+
+struct Id {
+  hid_t id;
+  herr_t (*close)(hid_t);
+  Id(hid_t i, herr_t (*c)(hid_t)) : id(i), close(c) {}
+  ~Id() {
+    if (id >= 0) close(id);
+  }
+  operator hid_t() const { return id; }
+};
+
+DType classify(hid_t type, hid_t dset) {
+  H5T_class_t cls = H5Tget_class(type);
+  size_t size = H5Tget_size(type);
+  if (cls == H5T_FLOAT) {
+    if (size == 4) return DType::F32;
+    if (size == 8) return DType::F64;
+    if (size == 2) return DType::F16;
+  }
+  if (cls == H5T_INTEGER) {
+    bool sign = H5Tget_sign(type) == H5T_SGN_2;
+    if (size == 2 && !sign) {
+      if (dset >= 0 && H5Aexists(dset, "dtype") > 0) {
+        Id a(H5Aopen(dset, "dtype", H5P_DEFAULT), H5Aclose);
+        Id t(H5Aget_type(a), H5Tclose);
+        std::string v;
+        if (H5Tis_variable_str(t) > 0) {
+          char* s = nullptr;
+          Id mt(H5Tcopy(H5T_C_S1), H5Tclose);
+          H5Tset_size(mt, H5T_VARIABLE);
+          if (H5Aread(a, mt, &s) >= 0 && s) {
+            v = s;
+            H5free_memory(s);
+          }
+        } else {
+          std::vector<char> buf(H5Tget_size(t) + 1, 0);
+          if (H5Aread(a, t, buf.data()) >= 0) v = buf.data();
+        }
+        if (v == "bfloat16" || v == "bf16") return DType::BF16;
+      }
+      return DType::U16;
+    }
+    if (size == 4 && sign) return DType::I32;
+    if (size == 8 && sign) return DType::I64;
+    if (size == 1 && !sign) return DType::U8;
+  }
+  return DType::Other;
+}
+}  // namespace
+
+const char* dtype_name(DType d) {
+  switch (d) {
+    case DType::F32: return "float32";
+    case DType::F16: return "float16";
+    case DType::BF16: return "bfloat16";
+    case DType::F64: return "float64";
+    case DType::I32: return "int32";
+    case DType::U16: return "uint16";
+    case DType::I64: return "int64";
+    case DType::U8: return "uint8";
+    default: return "unsupported";
+  }
+}
+
+float half_to_float(uint16_t h) {
+  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+  if (exp == 0) {
+    if (man == 0) {
+      bits = sign;
+    } else {  // subnormal
+      int e = -1;
+      do {
+        ++e;
+        man <<= 1;
+      } while (!(man & 0x400));
+      bits = sign | ((127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (man << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t float_to_half(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000u;
+  int32_t exp = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
+  uint32_t man = x & 0x7fffffu;
+  if (((x >> 23) & 0xff) == 0xff) return static_cast<uint16_t>(sign | 0x7c00u | (man ? 0x200u : 0));
+  if (exp >= 31) return static_cast<uint16_t>(sign | 0x7c00u);
+  if (exp <= 0) {
+    if (exp < -10) return static_cast<uint16_t>(sign);
+    man |= 0x800000u;
+    uint32_t shift = static_cast<uint32_t>(14 - exp);
+    uint32_t half = man >> shift;
+    uint32_t rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1))) ++half;
+    return static_cast<uint16_t>(sign | half);
+  }
+  uint32_t half = sign | (static_cast<uint32_t>(exp) << 10) | (man >> 13);
+  uint32_t rem = man & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (half & 1))) ++half;
+  return static_cast<uint16_t>(half);
+}
+
+File::File(const std::string& path, char mode, Code code_on_fail) : path_(path), code_(code_on_fail) {
+  quiet();
+  if (mode == 'r') {
+    id_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (id_ < 0) {
+      FILE* f = fopen(path.c_str(), "rb");
+      if (!f) throw Error(Code::NotFound, "cannot open " + path + ": no such file or not readable");
+      fclose(f);
+      throw Error(code_, "cannot open " + path + ": not an HDF5 file, or truncated");
+    }
+  } else if (mode == 'w') {
+    id_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (id_ < 0) throw Error(code_, "cannot create " + path);
+  } else {
+    id_ = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    if (id_ < 0) id_ = H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    if (id_ < 0) throw Error(code_, "cannot open " + path + " for writing");
+  }
+}
+
+File::~File() {
+  if (id_ >= 0) H5Fclose(id_);
+}
+
+void File::fail(const std::string& what) const { throw Error(code_, path_ + ": " + what); }
+
+bool File::exists(const std::string& name) const {
+  // Check every path component so a missing parent is not an HDF5 error.
+  size_t pos = 0;
+  while (true) {
+    size_t next = name.find('/', pos);
+    std::string part = name.substr(0, next);
+    if (H5Lexists(id_, part.c_str(), H5P_DEFAULT) <= 0) return false;
+    if (next == std::string::npos) return true;
+    pos = next + 1;
+  }
+}
+
+std::vector<std::string> File::list(const std::string& group) const {
+  std::vector<std::string> out;
+  if (!exists(group)) return out;
+  Id g(H5Gopen2(id_, group.c_str(), H5P_DEFAULT), H5Gclose);
+  if (g < 0) fail("cannot open group " + group);
+  H5G_info_t info;
+  H5Gget_info(g, &info);
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    ssize_t n = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    std::string s(static_cast<size_t>(n), '\0');
+    H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, s.data(), s.size() + 1, H5P_DEFAULT);
+    out.push_back(s);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void File::create_group(const std::string& name) {
+  size_t pos = 0;
+  while (true) {
+    size_t next = name.find('/', pos);
+    std::string part = name.substr(0, next);
+    if (!part.empty() && H5Lexists(id_, part.c_str(), H5P_DEFAULT) <= 0) {
+      Id g(H5Gcreate2(id_, part.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+      if (g < 0) fail("cannot create group " + part);
+    }
+    if (next == std::string::npos) return;
+    pos = next + 1;
+  }
+}
+
+void File::remove(const std::string& name) {
+  if (exists(name)) H5Ldelete(id_, name.c_str(), H5P_DEFAULT);
+}
+
+bool File::has_attr(const std::string& obj, const std::string& name) const {
+  return H5Aexists_by_name(id_, obj.c_str(), name.c_str(), H5P_DEFAULT) > 0;
+}
+
+std::string File::read_attr_string(const std::string& obj, const std::string& name) const {
+  if (!has_attr(obj, name)) fail("missing attribute " + obj + "@" + name);
+  Id a(H5Aopen_by_name(id_, obj.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  Id t(H5Aget_type(a), H5Tclose);
+  if (H5Tget_class(t) != H5T_STRING) fail("attribute " + name + " is not a string");
+  if (H5Tis_variable_str(t) > 0) {
+    char* s = nullptr;
+    Id mt(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(mt, H5T_VARIABLE);
+    H5Tset_cset(mt, H5Tget_cset(t));
+    if (H5Aread(a, mt, &s) < 0 || !s) fail("cannot read attribute " + name);
+    std::string v(s);
+    H5free_memory(s);
+    return v;
+  }
+  std::vector<char> buf(H5Tget_size(t) + 1, 0);
+  if (H5Aread(a, t, buf.data()) < 0) fail("cannot read attribute " + name);
+  return std::string(buf.data());
+}
+
+void File::write_attr_string(const std::string& obj, const std::string& name, const std::string& value) {
+  if (has_attr(obj, name)) H5Adelete_by_name(id_, obj.c_str(), name.c_str(), H5P_DEFAULT);
+  Id t(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  Id sp(H5Screate(H5S_SCALAR), H5Sclose);
+  Id a(H5Acreate_by_name(id_, obj.c_str(), name.c_str(), t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  const char* p = value.c_str();
+  if (a < 0 || H5Awrite(a, t, &p) < 0) fail("cannot write attribute " + name);
+}
+
+void File::write_attr_double(const std::string& obj, const std::string& name, double value) {
+  if (has_attr(obj, name)) H5Adelete_by_name(id_, obj.c_str(), name.c_str(), H5P_DEFAULT);
+  Id sp(H5Screate(H5S_SCALAR), H5Sclose);
+  Id a(H5Acreate_by_name(id_, obj.c_str(), name.c_str(), H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+       H5Aclose);
+  if (a < 0 || H5Awrite(a, H5T_NATIVE_DOUBLE, &value) < 0) fail("cannot write attribute " + name);
+}
+
+void File::write_attr_int(const std::string& obj, const std::string& name, int64_t value) {
+  if (has_attr(obj, name)) H5Adelete_by_name(id_, obj.c_str(), name.c_str(), H5P_DEFAULT);
+  Id sp(H5Screate(H5S_SCALAR), H5Sclose);
+  Id a(H5Acreate_by_name(id_, obj.c_str(), name.c_str(), H5T_NATIVE_INT64, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+       H5Aclose);
+  if (a < 0 || H5Awrite(a, H5T_NATIVE_INT64, &value) < 0) fail("cannot write attribute " + name);
+}
+
+std::vector<int64_t> File::shape(const std::string& dset) const {
+  Id d(H5Dopen2(id_, dset.c_str(), H5P_DEFAULT), H5Dclose);
+  if (d < 0) fail("no dataset " + dset);
+  Id sp(H5Dget_space(d), H5Sclose);
+  int nd = H5Sget_simple_extent_ndims(sp);
+  if (nd < 0) fail("bad dataspace of " + dset);
+  std::vector<hsize_t> dims(static_cast<size_t>(nd));
+  H5Sget_simple_extent_dims(sp, dims.data(), nullptr);
+  return std::vector<int64_t>(dims.begin(), dims.end());
+}
+
+DType File::dtype(const std::string& dset) const {
+  Id d(H5Dopen2(id_, dset.c_str(), H5P_DEFAULT), H5Dclose);
+  if (d < 0) fail("no dataset " + dset);
+  Id t(H5Dget_type(d), H5Tclose);
+  return classify(t, d);
+}
+
+std::vector<float> File::read_float(const std::string& dset) const {
+  Id d(H5Dopen2(id_, dset.c_str(), H5P_DEFAULT), H5Dclose);
+  if (d < 0) fail("no dataset " + dset);
+  Id t(H5Dget_type(d), H5Tclose);
+  DType dt = classify(t, d);
+  size_t n = 1;
+  for (auto s : shape(dset)) n *= static_cast<size_t>(s);
+  std::vector<float> out(n);
+  if (dt == DType::F32 || dt == DType::F64) {
+    if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) fail("cannot read " + dset + " (truncated?)");
+  } else if (dt == DType::F16 || dt == DType::BF16) {
+    std::vector<uint16_t> raw(n);
+    hid_t mt = dt == DType::F16 ? t.id : H5T_NATIVE_UINT16;
+    if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0) fail("cannot read " + dset + " (truncated?)");
+    for (size_t i = 0; i < n; ++i) {
+      if (dt == DType::F16) {
+        out[i] = half_to_float(raw[i]);
+      } else {
+        uint32_t bits = static_cast<uint32_t>(raw[i]) << 16;
+        std::memcpy(&out[i], &bits, 4);
+      }
+    }
+  } else {
+    fail(dset + ": dtype " + dtype_name(dt) + ", expected a float tensor");
+  }
+  return out;
+}
+
+std::vector<int32_t> File::read_int32(const std::string& dset) const {
+  Id d(H5Dopen2(id_, dset.c_str(), H5P_DEFAULT), H5Dclose);
+  if (d < 0) fail("no dataset " + dset);
+  size_t n = 1;
+  for (auto s : shape(dset)) n *= static_cast<size_t>(s);
+  std::vector<int32_t> out(n);
+  if (H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) fail("cannot read " + dset);
+  return out;
+}
+
+namespace {
+void write_any(int64_t file, const std::string& dset, const std::vector<int64_t>& shape, hid_t file_type,
+               hid_t mem_type, const void* data, const std::string& path, Code code) {
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  Id sp(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
+  Id lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  size_t total = 1;
+  for (auto s : dims) total *= s;
+  if (total > 4096 && !dims.empty()) {  // chunk + compress larger arrays (latents compress well)
+    std::vector<hsize_t> chunk = dims;
+    chunk[0] = 1;
+    size_t csz = 1;
+    for (auto c : chunk) csz *= c;
+    if (csz > (1u << 20)) chunk = dims, chunk[0] = 1, chunk.size() > 1 ? chunk[1] = 1 : 0;
+    H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data());
+    H5Pset_deflate(dcpl, 1);
+  }
+  Id d(H5Dcreate2(file, dset.c_str(), file_type, sp, lcpl, dcpl, H5P_DEFAULT), H5Dclose);
+  if (d < 0 || H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    throw Error(code, path + ": cannot write dataset " + dset);
+}
+}  // namespace
+
+void File::write_float(const std::string& dset, const std::vector<int64_t>& shape, const float* data, bool as_f16) {
+  remove(dset);
+  if (!as_f16) {
+    write_any(id_, dset, shape, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data, path_, code_);
+    return;
+  }
+  size_t n = 1;
+  for (auto s : shape) n *= static_cast<size_t>(s);
+  std::vector<uint16_t> h(n);
+  for (size_t i = 0; i < n; ++i) h[i] = float_to_half(data[i]);
+  // IEEE half as an HDF5 float type (what h5py/numpy write for float16).
+  Id t(H5Tcopy(H5T_IEEE_F32LE), H5Tclose);
+  H5Tset_fields(t, 15, 10, 5, 0, 10);
+  H5Tset_size(t, 2);
+  H5Tset_ebias(t, 15);
+  write_any(id_, dset, shape, t, t, h.data(), path_, code_);
+}
+
+void File::write_int32(const std::string& dset, const std::vector<int64_t>& shape, const int32_t* data) {
+  remove(dset);
+  write_any(id_, dset, shape, H5T_STD_I32LE, H5T_NATIVE_INT32, data, path_, code_);
+}
+
+void File::write_uint16(const std::string& dset, const std::vector<int64_t>& shape, const uint16_t* data) {
+  remove(dset);
+  write_any(id_, dset, shape, H5T_STD_U16LE, H5T_NATIVE_UINT16, data, path_, code_);
+}
+
+void File::flush() { H5Fflush(id_, H5F_SCOPE_GLOBAL); }
+
+}  // namespace reel::h5

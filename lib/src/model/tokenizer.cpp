@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: Apache-2.0
+// Network graph of the Cosmos-family tokenizers, built from the config. The builder
+// walks the architecture once, registering each tensor (name, shape); the same layer
+// structs then run the forward pass on the CPU operators of reel/model/ops.h.
+#include "reel/model/tokenizer.h"
+
+#include <cmath>
+#include <map>
+#include <random>
+
+#include "reel/core/log.h"
+#include "reel/core/status.h"
+#include "reel/io/h5.h"
+#include "reel/io/uuid.h"
+
+namespace reel {
+namespace {
+
+struct Registry {
+  std::vector<TensorSpec> specs;
+  std::vector<std::vector<float>> data;
+  bool encoder = true;
+  int add(const std::string& name, std::vector<int64_t> shape) {
+    specs.push_back({name, std::move(shape), encoder});
+    return static_cast<int>(specs.size()) - 1;
+  }
+  const float* ptr(int i) const { return i < 0 ? nullptr : data[i].data(); }
+};
+
+struct Conv {
+  int w = -1, b = -1, co = 0, ci = 0, kt = 1, kh = 1, kw = 1;
+  ConvW get(const Registry& r) const { return {r.ptr(w), r.ptr(b), co, ci, kt, kh, kw}; }
+};
+struct Norm {
+  int g = -1, b = -1, groups = 1;
+};
+
+// Naming differs between the factorized video modules (".conv3d", ".norm") and the 2-D image ones.
+struct Builder {
+  Registry& r;
+  bool video;
+  Conv conv(const std::string& name, int co, int ci, int kt, int kh, int kw) {
+    Conv c;
+    c.co = co;
+    c.ci = ci;
+    c.kt = kt;
+    c.kh = kh;
+    c.kw = kw;
+    std::string base = video ? name + ".conv3d" : name;
+    if (video) c.w = r.add(base + ".weight", {co, ci, kt, kh, kw});
+    else c.w = r.add(base + ".weight", {co, ci, kh, kw});
+    c.b = r.add(base + ".bias", {co});
+    return c;
+  }
+  Norm norm(const std::string& name, int c, int groups) {
+    std::string base = video ? name + ".norm" : name;
+    Norm n;
+    n.g = r.add(base + ".weight", {c});
+    n.b = r.add(base + ".bias", {c});
+    n.groups = groups;
+    return n;
+  }
+};
+
+struct ResBlock {
+  std::string name;
+  Norm n1, n2;
+  Conv c1s, c1t, c2s, c2t, sc;
+  bool shortcut = false;
+};
+struct AttnBlock {
+  std::string name;
+  Norm n;
+  Conv q, k, v, proj;
+  bool temporal = false;
+};
+struct Resample {  // video hybrid down/upsample or image conv down/upsample
+  std::string name;
+  bool spatial = false, temporal = false;
+  Conv c1, c2, c3;
+};
+struct Level {
+  std::vector<ResBlock> blocks;
+  Resample resample;
+};
+
+}  // namespace
+
+struct Tokenizer::Impl {
+  ModelConfig cfg;
+  Registry reg;
+  std::string checksum, source;
+  // encoder
+  Conv enc_in_s, enc_in_t;
+  std::vector<Level> down;
+  ResBlock emid1, emid2;
+  std::vector<AttnBlock> eattn;
+  Norm enorm;
+  Conv enc_out_s, enc_out_t, quant;
+  // decoder
+  Conv post_quant, dec_in_s, dec_in_t;
+  ResBlock dmid1, dmid2;
+  std::vector<AttnBlock> dattn;
+  std::vector<Level> up;  // index = level i
+  Norm dnorm;
+  Conv dec_out_s, dec_out_t;
+
+  int groups() const { return cfg.video ? cfg.num_groups : 32; }
+
+  ResBlock make_block(Builder& b, const std::string& name, int cin, int cout) {
+    ResBlock rb;
+    rb.name = name;
+    rb.n1 = b.norm(name + ".norm1", cin, groups());
+    if (cfg.video) {
+      rb.c1s = b.conv(name + ".conv1.0", cout, cin, 1, 3, 3);
+      rb.c1t = b.conv(name + ".conv1.1", cout, cout, 3, 1, 1);
+    } else {
+      rb.c1s = b.conv(name + ".conv1", cout, cin, 1, 3, 3);
+    }
+    rb.n2 = b.norm(name + ".norm2", cout, groups());
+    if (cfg.video) {
+      rb.c2s = b.conv(name + ".conv2.0", cout, cout, 1, 3, 3);
+      rb.c2t = b.conv(name + ".conv2.1", cout, cout, 3, 1, 1);
+    } else {
+      rb.c2s = b.conv(name + ".conv2", cout, cout, 1, 3, 3);
+    }
+    if (cin != cout) {
+      rb.shortcut = true;
+      rb.sc = b.conv(name + ".nin_shortcut", cout, cin, 1, 1, 1);
+    }
+    return rb;
+  }
+
+  AttnBlock make_attn(Builder& b, const std::string& name, int c, bool temporal) {
+    AttnBlock a;
+    a.name = name;
+    a.temporal = temporal;
+    a.n = b.norm(name + ".norm", c, groups());
+    a.q = b.conv(name + ".q", c, c, 1, 1, 1);
+    a.k = b.conv(name + ".k", c, c, 1, 1, 1);
+    a.v = b.conv(name + ".v", c, c, 1, 1, 1);
+    a.proj = b.conv(name + ".proj_out", c, c, 1, 1, 1);
+    return a;
+  }
+
+  void build() {
+    const ModelConfig& c = cfg;
+    Builder b{reg, c.video};
+    const int p = c.patch_size;
+    const int pc = c.video ? p * p * p : p * p;
+    const int n = static_cast<int>(c.channels_mult.size());
+    auto mult = [&](int i) { return i < 0 ? 1 : c.channels_mult[i]; };
+    reg.encoder = true;
+    enc_in_s = b.conv("encoder.conv_in" + std::string(c.video ? ".0" : ""), c.channels, c.in_channels * pc, 1, 3, 3);
+    if (c.video) enc_in_t = b.conv("encoder.conv_in.1", c.channels, c.channels, 3, 1, 1);
+    down.resize(n);
+    int block_in = c.channels;
+    for (int i = 0; i < n; ++i) {
+      block_in = c.channels * mult(i - 1);
+      const int block_out = c.channels * mult(i);
+      for (int j = 0; j < c.num_res_blocks; ++j) {
+        down[i].blocks.push_back(make_block(b, "encoder.down." + std::to_string(i) + ".block." + std::to_string(j),
+                                            block_in, block_out));
+        block_in = block_out;
+      }
+      if (i == n - 1) continue;
+      Resample& rs = down[i].resample;
+      rs.name = "encoder.down." + std::to_string(i) + ".downsample";
+      if (c.video) {
+        rs.spatial = i < c.num_spatial_downs();
+        rs.temporal = i < c.num_temporal_downs();
+        if (rs.spatial) rs.c1 = b.conv(rs.name + ".conv1", block_in, block_in, 1, 3, 3);
+        if (rs.temporal) rs.c2 = b.conv(rs.name + ".conv2", block_in, block_in, 3, 1, 1);
+        if (rs.spatial || rs.temporal) rs.c3 = b.conv(rs.name + ".conv3", block_in, block_in, 1, 1, 1);
+      } else {
+        rs.spatial = i < c.num_spatial_downs();
+        if (rs.spatial) rs.c1 = b.conv(rs.name + ".conv", block_in, block_in, 1, 3, 3);
+      }
+    }
+    const int mid = c.channels * mult(n - 1);
+    emid1 = make_block(b, "encoder.mid.block_1", mid, mid);
+    if (c.video) {
+      eattn.push_back(make_attn(b, "encoder.mid.attn_1.0", mid, false));
+      eattn.push_back(make_attn(b, "encoder.mid.attn_1.1", mid, true));
+    } else {
+      eattn.push_back(make_attn(b, "encoder.mid.attn_1", mid, false));
+    }
+    emid2 = make_block(b, "encoder.mid.block_2", mid, mid);
+    enorm = b.norm("encoder.norm_out", mid, groups());
+    enc_out_s = b.conv("encoder.conv_out" + std::string(c.video ? ".0" : ""), c.z_channels, mid, 1, 3, 3);
+    if (c.video) enc_out_t = b.conv("encoder.conv_out.1", c.z_channels, c.z_channels, 3, 1, 1);
+    quant = b.conv("quant_conv", c.latent_dim(), c.z_channels, 1, 1, 1);
+
+    reg.encoder = false;
+    post_quant = b.conv("post_quant_conv", c.z_channels, c.latent_dim(), 1, 1, 1);
+    dec_in_s = b.conv("decoder.conv_in" + std::string(c.video ? ".0" : ""), mid, c.z_channels, 1, 3, 3);
+    if (c.video) dec_in_t = b.conv("decoder.conv_in.1", mid, mid, 3, 1, 1);
+    dmid1 = make_block(b, "decoder.mid.block_1", mid, mid);
+    if (c.video) {
+      dattn.push_back(make_attn(b, "decoder.mid.attn_1.0", mid, false));
+      dattn.push_back(make_attn(b, "decoder.mid.attn_1.1", mid, true));
+    } else {
+      dattn.push_back(make_attn(b, "decoder.mid.attn_1", mid, false));
+    }
+    dmid2 = make_block(b, "decoder.mid.block_2", mid, mid);
+    up.resize(n);
+    block_in = mid;
+    const int nsu = c.num_spatial_downs(), ntu = c.num_temporal_downs();
+    for (int i = n - 1; i >= 0; --i) {
+      const int block_out = c.channels * mult(i);
+      for (int j = 0; j < c.num_res_blocks + 1; ++j) {
+        up[i].blocks.push_back(
+            make_block(b, "decoder.up." + std::to_string(i) + ".block." + std::to_string(j), block_in, block_out));
+        block_in = block_out;
+      }
+      if (i == 0) continue;
+      Resample& rs = up[i].resample;
+      rs.name = "decoder.up." + std::to_string(i) + ".upsample";
+      if (c.video) {
+        const int r = n - 1 - i;
+        rs.temporal = c.legacy_mode ? r < ntu : (0 < r && r < ntu + 1);
+        rs.spatial = rs.temporal || (r < nsu && nsu > ntu);
+        if (rs.temporal) rs.c1 = b.conv(rs.name + ".conv1", block_in, block_in, 3, 1, 1);
+        if (rs.spatial) rs.c2 = b.conv(rs.name + ".conv2", block_in, block_in, 1, 3, 3);
+        if (rs.spatial || rs.temporal) rs.c3 = b.conv(rs.name + ".conv3", block_in, block_in, 1, 1, 1);
+      } else {
+        rs.spatial = i >= n - nsu;
+        if (rs.spatial) rs.c1 = b.conv(rs.name + ".conv", block_in, block_in, 1, 3, 3);
+      }
+    }
+    dnorm = b.norm("decoder.norm_out", block_in, groups());
+    dec_out_s = b.conv("decoder.conv_out" + std::string(c.video ? ".0" : ""), c.out_channels * pc, block_in, 1, 3, 3);
+    if (c.video) dec_out_t = b.conv("decoder.conv_out.1", c.out_channels * pc, c.out_channels * pc, 3, 1, 1);
+  }
+
+  // ---- forward pieces ----
+  Act spatial(const Act& x, const Conv& cv) const {
+    const int pad = cv.kh / 2;
+    return conv2d(x, cv.get(reg), 1, pad, pad, pad, pad);
+  }
+  Act temporal(const Act& x, const Conv& cv) const { return conv_temporal(x, cv.get(reg), 1, cv.kt - 1); }
+  // A factorized (1,3,3)+(3,1,1) conv pair for video, a single 3x3 conv for images.
+  Act conv_pair(const Act& x, const Conv& s, const Conv& t) const {
+    Act y = spatial(x, s);
+    return cfg.video ? temporal(y, t) : y;
+  }
+  Act pointwise(const Act& x, const Conv& cv) const { return conv2d(x, cv.get(reg), 1, 0, 0, 0, 0); }
+  void norm_(Act& x, const Norm& n) const { group_norm_(x, reg.ptr(n.g), reg.ptr(n.b), n.groups); }
+
+  Act block(const Act& x, const ResBlock& rb) const {
+    Act h = x;
+    norm_(h, rb.n1);
+    silu_(h);
+    h = conv_pair(h, rb.c1s, rb.c1t);
+    norm_(h, rb.n2);
+    silu_(h);
+    h = conv_pair(h, rb.c2s, rb.c2t);
+    if (rb.shortcut) add_(h, pointwise(x, rb.sc));
+    else add_(h, x);
+    return h;
+  }
+
+  Act attn(const Act& x, const AttnBlock& a) const {
+    Act h = x;
+    norm_(h, a.n);
+    Act q = pointwise(h, a.q), k = pointwise(h, a.k), v = pointwise(h, a.v), o;
+    if (a.temporal) attention_temporal_causal(q, k, v, o);
+    else attention_spatial(q, k, v, o);
+    Act y = pointwise(o, a.proj);
+    add_(y, x);
+    return y;
+  }
+
+  Act downsample(const Act& x, const Resample& rs) const {
+    if (!rs.spatial && !rs.temporal) return x;
+    Act cur = x;
+    if (cfg.video) {
+      if (rs.spatial) {
+        Act a = conv2d(cur, rs.c1.get(reg), 2, 0, 0, 1, 1);
+        Act p = avg_pool_spatial_padded(cur);
+        add_(a, p);
+        cur = std::move(a);
+      }
+      if (rs.temporal) {
+        // Prepend one copy of frame 0; the strided conv repeats it once more itself.
+        Act ext(cur.T + 1, cur.C, cur.H, cur.W);
+        std::copy(cur.v.begin(), cur.v.begin() + cur.frame_size(), ext.v.begin());
+        std::copy(cur.v.begin(), cur.v.end(), ext.v.begin() + cur.frame_size());
+        Act a = conv_temporal(ext, rs.c2.get(reg), 2, 1);
+        Act p = avg_pool_temporal_causal(cur);
+        add_(a, p);
+        cur = std::move(a);
+      }
+      return pointwise(cur, rs.c3);
+    }
+    return conv2d(cur, rs.c1.get(reg), 2, 0, 0, 1, 1);
+  }
+
+  Act upsample(const Act& x, const Resample& rs) const {
+    if (!rs.spatial && !rs.temporal) return x;
+    if (!cfg.video) return spatial(upsample_spatial(x), rs.c1);
+    Act cur = x;
+    if (rs.temporal) {
+      cur = upsample_temporal(cur);
+      Act y = temporal(cur, rs.c1);
+      add_(y, cur);
+      cur = std::move(y);
+    }
+    if (rs.spatial) {
+      cur = upsample_spatial(cur);
+      Act y = spatial(cur, rs.c2);
+      add_(y, cur);
+      cur = std::move(y);
+    }
+    return pointwise(cur, rs.c3);
+  }
+
+  Act encode(const Act& x, const TapFn& tap) const {
+    auto t = [&](const std::string& n, const Act& a) {
+      if (tap) tap(n, a);
+    };
+    Act h = cfg.video ? haar_patch3d(x, cfg.patch_size) : haar_patch2d(x, cfg.patch_size);
+    t(cfg.video ? "encoder.patcher3d" : "encoder.patcher", h);
+    h = conv_pair(h, enc_in_s, enc_in_t);
+    t("encoder.conv_in", h);
+    for (size_t i = 0; i < down.size(); ++i) {
+      for (auto& rb : down[i].blocks) {
+        h = block(h, rb);
+        t(rb.name, h);
+      }
+      if (i + 1 < down.size()) {
+        h = downsample(h, down[i].resample);
+        t(down[i].resample.name, h);
+      }
+    }
+    h = block(h, emid1);
+    t("encoder.mid.block_1", h);
+    for (auto& a : eattn) h = attn(h, a);
+    t("encoder.mid.attn_1", h);
+    h = block(h, emid2);
+    t("encoder.mid.block_2", h);
+    norm_(h, enorm);
+    t("encoder.norm_out", h);
+    silu_(h);
+    h = conv_pair(h, enc_out_s, enc_out_t);
+    t("encoder.conv_out", h);
+    h = pointwise(h, quant);
+    t("quant_conv", h);
+    return h;
+  }
+
+  Act decode(const Act& z, const TapFn& tap) const {
+    auto t = [&](const std::string& n, const Act& a) {
+      if (tap) tap(n, a);
+    };
+    Act h = pointwise(z, post_quant);
+    t("post_quant_conv", h);
+    h = conv_pair(h, dec_in_s, dec_in_t);
+    t("decoder.conv_in", h);
+    h = block(h, dmid1);
+    t("decoder.mid.block_1", h);
+    for (auto& a : dattn) h = attn(h, a);
+    t("decoder.mid.attn_1", h);
+    h = block(h, dmid2);
+    t("decoder.mid.block_2", h);
+    for (int i = static_cast<int>(up.size()) - 1; i >= 0; --i) {
+      for (auto& rb : up[i].blocks) {
+        h = block(h, rb);
+        t(rb.name, h);
+      }
+      if (i != 0) {
+        h = upsample(h, up[i].resample);
+        t(up[i].resample.name, h);
+      }
+    }
+    norm_(h, dnorm);
+    t("decoder.norm_out", h);
+    silu_(h);
+    h = conv_pair(h, dec_out_s, dec_out_t);
+    t("decoder.conv_out", h);
+    h = cfg.video ? haar_unpatch3d(h, cfg.patch_size) : haar_unpatch2d(h, cfg.patch_size);
+    t(cfg.video ? "decoder.unpatcher3d" : "decoder.unpatcher", h);
+    return h;
+  }
+
+  void compute_checksum() {
+    std::string all;
+    for (size_t i = 0; i < reg.specs.size(); ++i) {
+      all += reg.specs[i].name;
+      all.append(reinterpret_cast<const char*>(reg.data[i].data()), reg.data[i].size() * sizeof(float));
+    }
+    checksum = sha256_hex(all.data(), all.size());
+  }
+};
+
+Tokenizer::Tokenizer() : impl_(std::make_unique<Impl>()) {}
+Tokenizer::~Tokenizer() = default;
+
+const ModelConfig& Tokenizer::config() const { return impl_->cfg; }
+const std::string& Tokenizer::checksum() const { return impl_->checksum; }
+const std::string& Tokenizer::source() const { return impl_->source; }
+
+std::vector<TensorSpec> Tokenizer::expected_tensors(const ModelConfig& config) {
+  Impl impl;
+  impl.cfg = config;
+  impl.build();
+  return impl.reg.specs;
+}
+
+int64_t Tokenizer::parameter_count(bool encoder) const {
+  int64_t n = 0;
+  for (auto& s : impl_->reg.specs) {
+    if (s.encoder != encoder) continue;
+    int64_t k = 1;
+    for (auto d : s.shape) k *= d;
+    n += k;
+  }
+  return n;
+}
+
+static std::string shape_str(const std::vector<int64_t>& s) {
+  std::string o = "[";
+  for (size_t i = 0; i < s.size(); ++i) o += (i ? "," : "") + std::to_string(s[i]);
+  return o + "]";
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path) {
+  h5::File f(path, 'r', Code::ModelError);
+  if (!f.has_attr("/", "config")) throw Error(Code::ModelError, path + ": no `config` attribute (not a reel/Cosmos model file)");
+  nlohmann::json cj;
+  try {
+    cj = nlohmann::json::parse(f.read_attr_string("/", "config"));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Code::ModelError, path + ": config attribute is not valid JSON: " + e.what());
+  }
+  std::unique_ptr<Tokenizer> t(new Tokenizer());
+  t->impl_->cfg = config_from_json(cj);
+  t->impl_->source = path;
+  t->impl_->build();
+  Registry& reg = t->impl_->reg;
+  if (!f.exists("weights")) throw Error(Code::ModelError, path + ": no `weights` group");
+  reg.data.resize(reg.specs.size());
+  std::map<std::string, bool> used;
+  for (size_t i = 0; i < reg.specs.size(); ++i) {
+    const TensorSpec& s = reg.specs[i];
+    const std::string ds = "weights/" + s.name;
+    if (!f.exists(ds)) throw Error(Code::ModelError, path + ": missing tensor " + ds + " (expected shape " + shape_str(s.shape) + ")");
+    auto shape = f.shape(ds);
+    if (shape != s.shape)
+      throw Error(Code::ModelError, path + ": " + ds + ": shape " + shape_str(shape) + ", expected " + shape_str(s.shape));
+    h5::DType dt = f.dtype(ds);
+    if (dt != h5::DType::F32 && dt != h5::DType::F16 && dt != h5::DType::BF16)
+      throw Error(Code::ModelError, path + ": " + ds + ": dtype " + h5::dtype_name(dt) + ", expected float32, float16 or bfloat16");
+    reg.data[i] = f.read_float(ds);
+    used[s.name] = true;
+  }
+  int extra = 0;
+  for (auto& name : f.list("weights"))
+    if (!used.count(name)) ++extra;
+  if (extra) REEL_VERBOSE("model", "%s: %d tensors not used by this config (ignored)", path.c_str(), extra);
+  t->impl_->compute_checksum();
+  return t;
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::random(const ModelConfig& config, uint64_t seed) {
+  std::unique_ptr<Tokenizer> t(new Tokenizer());
+  t->impl_->cfg = config;
+  t->impl_->build();
+  Registry& reg = t->impl_->reg;
+  std::mt19937_64 rng(seed);
+  reg.data.resize(reg.specs.size());
+  for (size_t i = 0; i < reg.specs.size(); ++i) {
+    const auto& s = reg.specs[i];
+    int64_t n = 1, fan_in = 1;
+    for (auto d : s.shape) n *= d;
+    for (size_t k = 1; k < s.shape.size(); ++k) fan_in *= s.shape[k];
+    reg.data[i].resize(static_cast<size_t>(n));
+    const bool is_norm_w = s.name.find("norm") != std::string::npos && s.name.ends_with(".weight");
+    const bool is_bias = s.name.ends_with(".bias");
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    const float scale = s.shape.size() > 1 ? 1.0f / std::sqrt(static_cast<float>(fan_in)) : 0.1f;
+    for (auto& v : reg.data[i]) v = is_norm_w ? 1.0f + 0.1f * u(rng) : (is_bias ? 0.1f * u(rng) : scale * u(rng));
+  }
+  t->impl_->source = "random:" + std::to_string(seed);
+  t->impl_->compute_checksum();
+  return t;
+}
+
+void Tokenizer::save(const std::string& path) const {
+  h5::File f(path, 'w', Code::IoError);
+  f.write_attr_string("/", "config", impl_->cfg.to_json().dump());
+  f.write_attr_string("/", "format", "reel-tokenizer");
+  f.write_attr_int("/", "format_version", 1);
+  f.write_attr_string("/", "model", impl_->cfg.arch_name());
+  f.create_group("weights");
+  for (size_t i = 0; i < impl_->reg.specs.size(); ++i)
+    f.write_float("weights/" + impl_->reg.specs[i].name, impl_->reg.specs[i].shape, impl_->reg.data[i].data());
+}
+
+int Tokenizer::latent_frames(int frames_in) const {
+  if (!impl_->cfg.video) return frames_in;
+  return (frames_in - 1) / impl_->cfg.temporal_compression + 1;
+}
+int Tokenizer::output_frames(int lat) const {
+  if (!impl_->cfg.video) return lat;
+  return (lat - 1) * impl_->cfg.temporal_compression + 1;
+}
+
+Act Tokenizer::encode(const Act& x, std::vector<int32_t>* indices, const TapFn& tap) const {
+  const ModelConfig& c = impl_->cfg;
+  if (x.C != c.in_channels) throw Error(Code::InvalidArgument, "encode: expected " + std::to_string(c.in_channels) + " channels");
+  if (x.H % c.spatial_compression || x.W % c.spatial_compression)
+    throw Error(Code::InvalidArgument, "encode: H and W must be multiples of " + std::to_string(c.spatial_compression));
+  if (c.video && (x.T - 1) % c.temporal_compression)
+    throw Error(Code::InvalidArgument, "encode: frames must be 1 + k*" + std::to_string(c.temporal_compression));
+  Act z = impl_->encode(x, tap);
+  if (!c.discrete) return z;
+  Act codes;
+  std::vector<int32_t> idx;
+  fsq_quantize(z, c.levels, &codes, &idx);
+  if (tap) tap("quantizer#1", codes);
+  if (indices) *indices = std::move(idx);
+  return codes;
+}
+
+Act Tokenizer::decode(const Act& latent, const TapFn& tap) const {
+  if (latent.C != impl_->cfg.latent_dim())
+    throw Error(Code::InvalidArgument, "decode: expected " + std::to_string(impl_->cfg.latent_dim()) + " latent channels, got " +
+                                           std::to_string(latent.C));
+  return impl_->decode(latent, tap);
+}
+
+Act Tokenizer::decode_indices(const std::vector<int32_t>& indices, int t, int h, int w, const TapFn& tap) const {
+  if (!impl_->cfg.discrete) throw Error(Code::InvalidArgument, "decode_indices: model is continuous");
+  return impl_->decode(fsq_dequantize(indices, t, h, w, impl_->cfg.levels), tap);
+}
+
+}  // namespace reel
