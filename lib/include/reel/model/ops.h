@@ -11,6 +11,13 @@
 
 namespace reel {
 
+// Multiply-accumulates performed by the convolutions and attention since the last reset
+// (for GFLOP/s reports; counted per call, not per element, so it costs nothing).
+uint64_t ops_mac_count();
+void ops_mac_reset();
+// Threads used by the CPU operators (OpenMP loops and OpenBLAS).
+void ops_set_threads(int n);
+
 struct Act {
   int T = 0, C = 0, H = 0, W = 0;
   std::vector<float> v;  // (T, C, H, W)

@@ -13,12 +13,15 @@
 
 namespace reel {
 
+void ops_mac_add(uint64_t n);
+
 void attention_spatial(const Act& q, const Act& k, const Act& v, Act& out) {
   const int C = q.C, N = static_cast<int>(q.plane());
   const float scale = 1.0f / std::sqrt(static_cast<float>(C));
   out = Act(q.T, C, q.H, q.W);
   const int bq = std::max(16, std::min(N, (4 << 20) / std::max(1, N)));
   std::vector<float> s(static_cast<size_t>(bq) * N);
+  ops_mac_add(static_cast<uint64_t>(q.T) * 2 * N * N * C);
   for (int t = 0; t < q.T; ++t) {
     const float *Q = q.frame(t), *K = k.frame(t), *V = v.frame(t);
     float* O = out.frame(t);
@@ -51,6 +54,7 @@ void attention_temporal_causal(const Act& q, const Act& k, const Act& v, Act& ou
   const long N = static_cast<long>(q.plane());
   const float scale = 1.0f / std::sqrt(static_cast<float>(C));
   out = Act(T, C, q.H, q.W);
+  ops_mac_add(static_cast<uint64_t>(N) * T * (T + 1) * C);
 #pragma omp parallel
   {
     std::vector<float> qb(static_cast<size_t>(T) * C), kb(qb.size()), vb(qb.size()), w(T);

@@ -6,14 +6,27 @@
 //           frame-major layout whenever no clamping is involved, so the stacked matrix
 //           [x_a; x_b; x_c] is read in place and one GEMM with K = kt*Ci computes the frame.
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "reel/core/status.h"
 #include "reel/model/ops.h"
 
 namespace reel {
+
+static std::atomic<uint64_t> g_macs{0};
+uint64_t ops_mac_count() { return g_macs.load(); }
+void ops_mac_reset() { g_macs = 0; }
+void ops_mac_add(uint64_t n) { g_macs += n; }
+void ops_set_threads(int n) {
+  if (n <= 0) return;
+  omp_set_num_threads(n);
+  openblas_set_num_threads(n);
+}
+
 namespace {
 void fill_bias(float* out, const float* b, int co, size_t n, size_t ld) {
   for (int o = 0; o < co; ++o) {
@@ -35,6 +48,7 @@ Act conv2d(const Act& x, const ConvW& w, int stride, int pt, int pl, int pb, int
   int band = std::max(1, static_cast<int>((4u << 20) / (static_cast<size_t>(K) * Wo + 1)));
   band = std::min(band, Ho);
   std::vector<float> col(pointwise ? 0 : static_cast<size_t>(K) * band * Wo);
+  ops_mac_add(static_cast<uint64_t>(x.T) * w.co * K * HWo);
   for (int t = 0; t < x.T; ++t) {
     const float* in = x.frame(t);
     float* out = y.frame(t);
@@ -86,6 +100,7 @@ Act conv_temporal(const Act& x, const ConvW& w, int time_stride, int time_pad) {
     for (int c = 0; c < w.ci; ++c)
       for (int k = 0; k < kt; ++k) wp[(static_cast<size_t>(o) * kt + k) * w.ci + c] = w.w[(static_cast<size_t>(o) * w.ci + c) * kt + k];
   std::vector<float> stack;
+  ops_mac_add(static_cast<uint64_t>(To) * w.co * K * HW);
   for (int j = 0; j < To; ++j) {
     float* out = y.frame(j);
     fill_bias(out, w.b, w.co, HW, HW);

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/model/latents_io.h"
+
+#include "reel/core/status.h"
+
+namespace reel {
+
+std::string sanitize_key(const std::string& key) {
+  std::string out;
+  for (char ch : key) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    out += (std::isalnum(c) || c == '-' || c == '_' || c == '.') ? ch : '_';
+  }
+  if (out.empty() || out == "." || out == "..") out = "_" + out;
+  return out.substr(0, 200);
+}
+
+void write_clip_latents(h5::File& f, const std::string& key_in, const ClipLatents& lat, const nlohmann::json& attrs,
+                        const LatentWriteOptions& opt) {
+  const std::string g = "clips/" + sanitize_key(key_in);
+  f.remove(g);
+  f.create_group(g);
+  const int64_t T = lat.latent_t();
+  if (!lat.indices.empty()) {
+    std::vector<int64_t> shape = {T, lat.lat_h, lat.lat_w};
+    if (opt.indices_uint16) {
+      std::vector<uint16_t> u(lat.indices.begin(), lat.indices.end());
+      f.write_uint16(g + "/indices", shape, u.data());
+    } else {
+      f.write_int32(g + "/indices", shape, lat.indices.data());
+    }
+  } else {
+    f.write_float(g + "/latent", {lat.channels, T, lat.lat_h, lat.lat_w}, lat.latent.data(), opt.latent_fp16);
+  }
+  nlohmann::json a = attrs;
+  a["frames"] = lat.frames;
+  a["width"] = lat.width;
+  a["height"] = lat.height;
+  a["pad_top"] = lat.pad_top;
+  a["pad_left"] = lat.pad_left;
+  a["padded_h"] = lat.padded_h;
+  a["padded_w"] = lat.padded_w;
+  a["window"] = lat.window;
+  a["window_frames"] = lat.window_frames;
+  a["window_pad_front"] = lat.window_pad_front;
+  a["window_pad_back"] = lat.window_pad_back;
+  a["window_latent_frames"] = lat.window_latent_frames;
+  for (auto& [k, v] : a.items()) f.write_attr_string(g, k, v.is_string() ? v.get<std::string>() : v.dump());
+}
+
+ClipLatents read_clip_latents(const h5::File& f, const std::string& key, nlohmann::json* attrs) {
+  const std::string g = "clips/" + sanitize_key(key);
+  if (!f.exists(g)) throw Error(Code::NotFound, f.path() + ": no clip " + key);
+  auto geti = [&](const char* name) -> nlohmann::json {
+    try {
+      return nlohmann::json::parse(f.read_attr_string(g, name));
+    } catch (const nlohmann::json::exception&) {
+      throw Error(Code::InvalidData, f.path() + ": bad attribute " + g + "@" + name);
+    }
+  };
+  ClipLatents lat;
+  try {
+    lat.frames = geti("frames").get<int>();
+    lat.width = geti("width").get<int>();
+    lat.height = geti("height").get<int>();
+    lat.pad_top = geti("pad_top").get<int>();
+    lat.pad_left = geti("pad_left").get<int>();
+    lat.padded_h = geti("padded_h").get<int>();
+    lat.padded_w = geti("padded_w").get<int>();
+    lat.window = geti("window").get<int>();
+    lat.window_frames = geti("window_frames").get<std::vector<int>>();
+    lat.window_pad_front = geti("window_pad_front").get<std::vector<int>>();
+    lat.window_pad_back = geti("window_pad_back").get<std::vector<int>>();
+    lat.window_latent_frames = geti("window_latent_frames").get<std::vector<int>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Code::InvalidData, f.path() + ": bad window layout in " + g + ": " + e.what());
+  }
+  if (f.exists(g + "/indices")) {
+    auto s = f.shape(g + "/indices");
+    if (s.size() != 3) throw Error(Code::InvalidData, g + "/indices must be (t, h, w)");
+    lat.lat_h = static_cast<int>(s[1]);
+    lat.lat_w = static_cast<int>(s[2]);
+    lat.indices = f.read_int32(g + "/indices");
+  } else {
+    auto s = f.shape(g + "/latent");
+    if (s.size() != 4) throw Error(Code::InvalidData, g + "/latent must be (C, t, h, w)");
+    lat.channels = static_cast<int>(s[0]);
+    lat.lat_h = static_cast<int>(s[2]);
+    lat.lat_w = static_cast<int>(s[3]);
+    lat.latent = f.read_float(g + "/latent");
+  }
+  if (lat.window_frames.size() != lat.window_latent_frames.size() || lat.window_pad_front.size() != lat.window_frames.size())
+    throw Error(Code::InvalidData, g + ": inconsistent window layout");
+  if (attrs) {
+    *attrs = nlohmann::json::object();
+    for (const char* k : {"source", "model", "model_sha256", "fps", "record", "span", "id"}) {
+      if (!f.has_attr(g, k)) continue;
+      std::string v = f.read_attr_string(g, k);
+      try {
+        (*attrs)[k] = nlohmann::json::parse(v);
+      } catch (...) {
+        (*attrs)[k] = v;
+      }
+    }
+  }
+  return lat;
+}
+
+}  // namespace reel

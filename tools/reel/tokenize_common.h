@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: Apache-2.0
+// Pieces shared by the `reel tokenize` subcommands (cmd_tokenize*.cpp).
+#pragma once
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "reel/model/pipeline.h"
+
+namespace reel::cli {
+std::unique_ptr<Tokenizer> load_model(const std::string& path);
+void apply_threads();
+ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps, int64_t* frames);
+std::string clip_key(const nlohmann::json& rec, const std::string& source);
+
+void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code);
+void register_tokenize_verify(CLI::App* cmd, int* exit_code);
+void register_tokenize_bench(CLI::App* cmd, int* exit_code);
+void register_tokenize_info(CLI::App* cmd, int* exit_code);
+}  // namespace reel::cli
