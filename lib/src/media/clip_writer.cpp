@@ -203,7 +203,6 @@ ClipResult write_clip_encode(const std::string& source, const SceneResult& scan,
     err = av_seek_frame(in.get(), ist->index, scan.frame_meta[k].pts, AVSEEK_FLAG_BACKWARD);
     if (err < 0) k = 0;
   }
-  if (k == 0) av_seek_frame(in.get(), ist->index, std::numeric_limits<int64_t>::min(), AVSEEK_FLAG_BACKWARD);
 
   const int w = scan.info.width & ~1, h = scan.info.height & ~1;  // 4:2:0 needs even sizes
   AtomicPath ap(out_path);
@@ -250,8 +249,11 @@ ClipResult write_clip_encode(const std::string& source, const SceneResult& scan,
   int64_t written = 0;
   bool restarted = false;
 
+  // Packets need a duration, or the mp4 edit list cuts the last frame off.
+  const int64_t frame_dur = fr.num > 0 ? std::max<int64_t>(1, av_rescale_q(1, av_inv_q(fr), ec->time_base)) : 1;
   auto drain_encoder = [&]() {
     while (avcodec_receive_packet(ec.get(), opkt.get()) == 0) {
+      if (opkt->duration <= 0) opkt->duration = frame_dur;
       opkt->stream_index = 0;
       av_packet_rescale_ts(opkt.get(), ec->time_base, ost->time_base);
       int e = av_interleaved_write_frame(out.get(), opkt.get());
@@ -266,9 +268,8 @@ ClipResult write_clip_encode(const std::string& source, const SceneResult& scan,
     }
     av_frame_make_writable(yuv.get());
     sws_scale(sws.get(), f->data, f->linesize, 0, f->height, yuv->data, yuv->linesize);
-    int64_t pts = f->best_effort_timestamp;
-    if (pts == AV_NOPTS_VALUE) pts = scan.frame_meta[idx].pts;
-    yuv->pts = pts - start_pts;
+    // The scan's PTS are monotonic (repaired where the file's are not); use them.
+    yuv->pts = scan.frame_meta[idx].pts - start_pts;
     int e = avcodec_send_frame(ec.get(), yuv.get());
     if (e < 0) av::fail("encoding", e);
     drain_encoder();
@@ -314,7 +315,11 @@ ClipResult write_clip_encode(const std::string& source, const SceneResult& scan,
     return false;
   };
   if (run()) {
-    av_seek_frame(in.get(), ist->index, std::numeric_limits<int64_t>::min(), AVSEEK_FLAG_BACKWARD);
+    // Reopen rather than seek to the start: some demuxers seek there inexactly.
+    in = av::open_input(source);
+    ist = in->streams[scan.info.stream_index];
+    for (unsigned i = 0; i < in->nb_streams; ++i)
+      if ((int)i != ist->index) in->streams[i]->discard = AVDISCARD_ALL;
     avcodec_flush_buffers(dec.get());
     k = 0;
     idx = 0;

