@@ -8,11 +8,15 @@ find_package(HDF5 REQUIRED COMPONENTS C)
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(Threads REQUIRED)
 
-# OpenBLAS: Debian ships the pthread flavour as the default libopenblas.
-find_path(REEL_CBLAS_INCLUDE cblas.h PATHS /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas)
-find_library(REEL_BLAS_LIB NAMES openblas)
+# OpenBLAS, OpenMP flavour: its threads are the same OpenMP pool as our own loops. The
+# default pthread flavour would run a second pool that competes for the cores (seen as
+# half the time spent spinning in libgomp and sched_yield on 2 cores).
+find_path(REEL_CBLAS_INCLUDE cblas.h PATHS /usr/include/x86_64-linux-gnu/openblas-openmp
+          /usr/include/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp NO_DEFAULT_PATH)
+find_library(REEL_BLAS_LIB NAMES openblas PATHS /usr/lib/x86_64-linux-gnu/openblas-openmp
+             /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp NO_DEFAULT_PATH)
 if(NOT REEL_BLAS_LIB OR NOT REEL_CBLAS_INCLUDE)
-  message(FATAL_ERROR "OpenBLAS not found (apt-get install libopenblas-dev)")
+  message(FATAL_ERROR "OpenBLAS (OpenMP flavour) not found (apt-get install libopenblas-openmp-dev)")
 endif()
 
 # OpenCV: only core+imgproc are needed; Debian's -dev packages for them ship no CMake config.
