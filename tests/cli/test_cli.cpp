@@ -118,8 +118,11 @@ TEST(Cli, SplitResumesAndNeverWritesOutsideOutdir) {
   auto r = test::run("echo '{\"path\": \"" + video("pyscenedetect_counter.mp4") +
                      "\", \"id\": \"../../etc/evil\"}' | " + reel_cmd() + "split --mode stride --clip-len 1 --stride 1 -o " +
                      q(out) + " --exact");
-  for (auto& rec : test::jsonl(r.out))
-    if (rec.contains("path")) EXPECT_EQ(fs::path(rec["path"].get<std::string>()).parent_path(), fs::path(out));
+  for (auto& rec : test::jsonl(r.out)) {
+    if (rec.contains("path")) {
+      EXPECT_EQ(fs::path(rec["path"].get<std::string>()).parent_path(), fs::path(out));
+    }
+  }
   EXPECT_FALSE(fs::exists(dir / "etc"));
   fs::remove_all(dir);
 }

@@ -67,7 +67,9 @@ TEST(Split, ExactReencodeStartsOnTheRequestedFrame) {
     const int a = nearest(src_frames, clip.front(), s), b = nearest(src_frames, clip.back(), e - 1);
     EXPECT_LE(mse(clip.front(), src_frames[s]), mse(clip.front(), src_frames[a]) + 0.5);
     EXPECT_LE(mse(clip.back(), src_frames[e - 1]), mse(clip.back(), src_frames[b]) + 0.5);
-    if (s > 0) EXPECT_LT(mse(clip.front(), src_frames[s]), mse(clip.front(), src_frames[s - 1]) + 1e-9);
+    if (s > 0) {
+      EXPECT_LT(mse(clip.front(), src_frames[s]), mse(clip.front(), src_frames[s - 1]) + 1e-9);
+    }
   }
   fs::remove_all(dir);
 }

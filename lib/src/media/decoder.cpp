@@ -203,6 +203,22 @@ class FfmpegDecoder final : public VideoDecoder {
   }
 
   void convert(AVFrame* f, Frame* out) {
+    if (opt_.format == PixelFormat::LUMA && info_.rotation == 0) {
+      const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(f->format));
+      const bool planar_luma = d && !(d->flags & AV_PIX_FMT_FLAG_RGB) && !(d->flags & AV_PIX_FMT_FLAG_PAL) &&
+                               (d->flags & AV_PIX_FMT_FLAG_PLANAR || d->nb_components == 1) && d->comp[0].depth == 8 &&
+                               d->comp[0].plane == 0 && d->comp[0].step == 1;
+      if (planar_luma) {
+        out->data.resize(static_cast<size_t>(f->width) * f->height);
+        for (int y = 0; y < f->height; ++y)
+          std::memcpy(out->data.data() + static_cast<size_t>(y) * f->width, f->data[0] + static_cast<size_t>(y) * f->linesize[0],
+                      f->width);
+        out->width = f->width;
+        out->height = f->height;
+        out->channels = 1;
+        return;
+      }
+    }
     bool swap = info_.rotation == 90 || info_.rotation == 270;
     int dw = swap ? f->height : f->width, dh = swap ? f->width : f->height;  // display size
     int ow = opt_.out_width, oh = opt_.out_height;
@@ -219,11 +235,12 @@ class FfmpegDecoder final : public VideoDecoder {
       oh = dh;
     }
     int sw = swap ? oh : ow, sh = swap ? ow : oh;  // size before rotation
-    AVPixelFormat dst_fmt = opt_.format == PixelFormat::GRAY8 ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24;
-    int ch = opt_.format == PixelFormat::GRAY8 ? 1 : 3;
+    const bool gray = opt_.format != PixelFormat::RGB24;
+    AVPixelFormat dst_fmt = gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24;
+    int ch = gray ? 1 : 3;
     if (!sws_ || f->width != sws_w_ || f->height != sws_h_ || f->format != sws_fmt_ || sw != sws_ow_ || sh != sws_oh_) {
       bool down = sw < f->width || sh < f->height;
-      int flags = (down ? SWS_AREA : SWS_BICUBIC) | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
+      int flags = (down ? SWS_AREA : SWS_BICUBIC) | (opt_.fast_scale ? 0 : SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT);
       sws_.reset(sws_getContext(f->width, f->height, static_cast<AVPixelFormat>(f->format), sw, sh, dst_fmt, flags,
                                 nullptr, nullptr, nullptr));
       if (!sws_) throw Error(Code::InvalidData, std::string("unsupported pixel format ") +

@@ -18,7 +18,9 @@
 
 namespace reel {
 
-enum class PixelFormat { RGB24, GRAY8 };
+// LUMA: the decoder's own luma plane at native size, no scaling and no range conversion
+// (the cheapest view of a frame; GRAY8 through swscale when the format has no luma plane).
+enum class PixelFormat { RGB24, GRAY8, LUMA };
 
 struct DecodeOptions {
   int threads = 0;         // decoder threads, 0 = FFmpeg's automatic choice
@@ -27,7 +29,8 @@ struct DecodeOptions {
   int out_width = 0;       // 0 = native display width; if only one of the two is set the
   int out_height = 0;      //     other follows the display aspect ratio (rounded to even)
   bool autorotate = true;  // apply the stream's display matrix (90-degree steps)
-  bool downscale_only = false;  // never enlarge: keep the native size if it is smaller
+  bool downscale_only = false;
+  bool fast_scale = false;  // analysis quality: plain area averaging, no exact rounding  // never enlarge: keep the native size if it is smaller
 };
 
 struct VideoInfo {

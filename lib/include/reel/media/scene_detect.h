@@ -59,13 +59,16 @@ const std::vector<std::string>& scene_detectors();
 class SceneScorer {
  public:
   explicit SceneScorer(std::string detector);
-  // rgb: packed RGB24, width x height. Returns the score against the previous frame (0 for the first).
-  float push(const uint8_t* rgb, int width, int height);
+  // pixels: packed GRAY8 if wants_gray(), else RGB24, width x height. Returns the score
+  // against the previous frame (0 for the first).
+  float push(const uint8_t* pixels, int width, int height);
+  bool wants_gray() const;
 
  private:
   std::string detector_;
   std::vector<uint8_t> prev_, cur_;
   std::vector<float> prev_hist_;
+  std::vector<int> col_cell_;
   bool have_prev_ = false;
 };
 

@@ -1,0 +1,19 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs what reel needs from Debian 12 packages (idempotent; run as root).
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config git ffmpeg
+      libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
+      libhdf5-dev libcli11-dev nlohmann-json3-dev libopenblas-openmp-dev
+      libopencv-core-dev libopencv-imgproc-dev libgtest-dev libgmock-dev
+      python3 python3-numpy python3-h5py python3-torch python3-pytest)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
