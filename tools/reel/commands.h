@@ -8,6 +8,6 @@ namespace reel::cli {
 void register_scenes(CLI::App& app, int* exit_code);
 void register_split(CLI::App& app, int* exit_code);
 void register_tokenize(CLI::App& app, int* exit_code);
-//TMP void register_eval(CLI::App& app, int* exit_code);
+void register_eval(CLI::App& app, int* exit_code);
 void register_info(CLI::App& app, int* exit_code);
 }  // namespace reel::cli
