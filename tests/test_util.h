@@ -2,10 +2,12 @@
 // Helpers shared by the tests: data locations, tensor comparison, golden-file reading.
 #pragma once
 #include <cmath>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "reel/io/h5.h"
+#include "reel/model/golden.h"
 #include "reel/model/ops.h"
 
 namespace reel::test {
@@ -14,30 +16,15 @@ inline std::string data_dir() { return REEL_TEST_DATA_DIR; }          // tests/
 inline std::string videos_dir() { return REEL_SAMPLE_VIDEOS_DIR; }    // datasets/videos
 inline std::string reel_binary() { return REEL_BINARY; }
 
-// max |a - b| / RMS(ref): the error measure of the golden README.
-inline double rel_error(const std::vector<float>& got, const std::vector<float>& ref) {
-  if (got.size() != ref.size()) return INFINITY;
-  double mx = 0, ss = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    mx = std::max(mx, std::fabs(static_cast<double>(got[i]) - ref[i]));
-    ss += static_cast<double>(ref[i]) * ref[i];
-  }
-  double rms = std::sqrt(ss / std::max<size_t>(1, ref.size()));
-  return mx / (rms > 0 ? rms : 1.0);
-}
+inline double rel_error(const std::vector<float>& got, const std::vector<float>& ref) { return reel::rel_error(got, ref); }
+inline Act read_act(const h5::File& f, const std::string& ds) { return reel::read_ncthw(f, ds); }
 
-// (1, C, T, H, W) or (1, C, H, W) dataset -> Act (T, C, H, W).
-inline Act read_act(const h5::File& f, const std::string& ds) {
-  auto shape = f.shape(ds);
-  auto data = f.read_float(ds);
-  int C = static_cast<int>(shape[1]);
-  int T = shape.size() == 5 ? static_cast<int>(shape[2]) : 1;
-  int H = static_cast<int>(shape[shape.size() - 2]), W = static_cast<int>(shape.back());
+// Uniform random activations in [-1, 1] from a seed.
+inline Act random_act(int T, int C, int H, int W, uint32_t seed) {
   Act a(T, C, H, W);
-  const size_t HW = static_cast<size_t>(H) * W;
-  for (int c = 0; c < C; ++c)
-    for (int t = 0; t < T; ++t)
-      for (size_t p = 0; p < HW; ++p) a.frame(t)[c * HW + p] = data[(static_cast<size_t>(c) * T + t) * HW + p];
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (auto& v : a.v) v = u(rng);
   return a;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "../test_util.h"
 #include "reel/core/backend.h"
 #include "reel/core/status.h"
 #include "reel/model/ops.h"
@@ -30,13 +31,7 @@ class CudaParity : public ::testing::Test {
   }
 };
 
-Act random_act(int T, int C, int H, int W, uint32_t seed) {
-  Act a(T, C, H, W);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1, 1);
-  for (auto& v : a.v) v = u(rng);
-  return a;
-}
+using test::random_act;
 
 TEST_F(CudaParity, HaarPatcherMatchesCpu) {
 #ifdef REEL_HAVE_CUDA

@@ -17,13 +17,7 @@ using namespace reel;
 
 namespace {
 
-Act random_act(int T, int C, int H, int W, uint32_t seed) {
-  Act a(T, C, H, W);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1, 1);
-  for (auto& v : a.v) v = u(rng);
-  return a;
-}
+using test::random_act;
 
 TEST(Tokenizer, FullWidthParameterCountsMatchReleasedModels) {
   const std::vector<std::pair<std::string, int64_t>> want = {

@@ -141,8 +141,15 @@ nlohmann::json eval_roundtrip(const Tokenizer& tok, const std::string& src, int 
   nlohmann::json j = m.result(frames);
   const double pixels = 3.0 * lat.frames * w * h;
   const double values = lat.indices.empty() ? double(lat.latent.size()) : double(lat.indices.size());
+  // Stored bits: float16 latents (16 bits a value) or token ids (log2 of the codebook size).
+  double bits_per_value = 16.0;
+  if (!lat.indices.empty()) {
+    double codes = 1;
+    for (int l : tok.config().levels) codes *= l;
+    bits_per_value = std::log2(codes);
+  }
   j["compression"] = {{"pixel_values_per_latent_value", pixels / values},
-                      {"bits_ratio", lat.indices.empty() ? pixels * 8 / (values * 16) : pixels * 8 / (values * 16)},
+                      {"bits_ratio", pixels * 8 / (values * bits_per_value)},
                       {"latent_shape", {lat.channels, lat.latent_t(), lat.lat_h, lat.lat_w}},
                       {"model", tok.config().arch_name()},
                       {"model_sha256", tok.checksum()}};

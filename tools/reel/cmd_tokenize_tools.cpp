@@ -13,6 +13,7 @@
 #include "reel/io/h5.h"
 #include "reel/io/inputs.h"
 #include "reel/media/video_writer.h"
+#include "reel/model/golden.h"
 #include "reel/model/latents_io.h"
 #include "tokenize_common.h"
 
@@ -25,34 +26,6 @@ double peak_rss_mb() {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_maxrss / 1024.0;
-}
-
-// (1, C, T, H, W) or (1, C, H, W) dataset -> Act (T, C, H, W).
-Act read_ncthw(const h5::File& f, const std::string& ds) {
-  auto shape = f.shape(ds);
-  if (shape.size() != 4 && shape.size() != 5) throw Error(Code::InvalidData, ds + ": expected 4 or 5 dimensions");
-  if (shape[0] != 1) throw Error(Code::InvalidData, ds + ": only batch size 1 is supported");
-  auto data = f.read_float(ds);
-  int C = static_cast<int>(shape[1]);
-  int T = shape.size() == 5 ? static_cast<int>(shape[2]) : 1;
-  int H = static_cast<int>(shape[shape.size() - 2]), W = static_cast<int>(shape.back());
-  Act a(T, C, H, W);
-  const size_t HW = static_cast<size_t>(H) * W;
-  for (int c = 0; c < C; ++c)
-    for (int t = 0; t < T; ++t)
-      std::copy_n(data.data() + (static_cast<size_t>(c) * T + t) * HW, HW, a.frame(t) + c * HW);
-  return a;
-}
-
-double rel_err(const std::vector<float>& a, const std::vector<float>& ref) {
-  if (a.size() != ref.size()) return INFINITY;
-  double mx = 0, ss = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    mx = std::max(mx, std::fabs(double(a[i]) - ref[i]));
-    ss += double(ref[i]) * ref[i];
-  }
-  double rms = std::sqrt(ss / std::max<size_t>(1, a.size()));
-  return mx / (rms > 0 ? rms : 1.0);
 }
 
 int run_verify(const std::vector<std::string>& files, double tol) {
@@ -70,7 +43,7 @@ int run_verify(const std::vector<std::string>& files, double tol) {
         double worst = 0;
         auto tap = [&](const std::string& name, const Act& a) {
           if (!f.exists(base + "/taps/" + name)) return;
-          double e = rel_err(a.v, read_ncthw(f, base + "/taps/" + name).v);
+          double e = rel_error(a.v, read_ncthw(f, base + "/taps/" + name).v);
           taps[name] = e;
           worst = std::max(worst, e);
         };
@@ -79,7 +52,7 @@ int run_verify(const std::vector<std::string>& files, double tol) {
         Act z = tok->encode(x, &idx, tap);
         Act rec_out;
         if (tok->config().discrete) {
-          double ec = rel_err(z.v, read_ncthw(f, base + "/codes").v);
+          double ec = rel_error(z.v, read_ncthw(f, base + "/codes").v);
           rec["codes"] = ec;
           worst = std::max(worst, ec);
           auto ref = f.read_int32(base + "/indices");
@@ -89,12 +62,12 @@ int run_verify(const std::vector<std::string>& files, double tol) {
           rec_out = tok->decode_indices(ref, z.T, z.H, z.W, tap);
         } else {
           Act lat = read_ncthw(f, base + "/latent");
-          double el = rel_err(z.v, lat.v);
+          double el = rel_error(z.v, lat.v);
           rec["latent"] = el;
           worst = std::max(worst, el);
           rec_out = tok->decode(lat, tap);
         }
-        double er = rel_err(rec_out.v, read_ncthw(f, base + "/recon").v);
+        double er = rel_error(rec_out.v, read_ncthw(f, base + "/recon").v);
         rec["recon"] = er;
         worst = std::max(worst, er);
         rec["taps"] = taps;
