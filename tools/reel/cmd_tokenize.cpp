@@ -40,12 +40,19 @@ std::unique_ptr<Tokenizer> load_model(const std::string& path) {
 
 void apply_threads() { ops_set_threads(thread_count()); }
 
-ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps, int64_t* frames) {
+void add_tile_options(CLI::App* cmd, TileOpts* t) {
+  cmd->add_option("--tile", t->tile, "Process frames in spatial tiles of this many pixels (0 = whole frames); bounds memory")
+      ->capture_default_str();
+  cmd->add_option("--tile-overlap", t->overlap, "Overlap of neighbouring tiles in pixels, blended linearly")->capture_default_str();
+}
+
+ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps, int64_t* frames,
+                          const TileOpts& tile) {
   DecodeOptions d;
   d.threads = globals().threads;
   auto dec = VideoDecoder::open(source, d);
   const VideoInfo& info = dec->info();
-  ClipEncoder enc(tok, info.display_width, info.display_height, window);
+  ClipEncoder enc(tok, info.display_width, info.display_height, window, tile.tile, tile.overlap);
   Frame f;
   while (dec->next(&f)) {
     if (g_interrupted) throw Error(Code::Cancelled, "interrupted");
@@ -72,6 +79,7 @@ struct EncodeOpts {
   int window = 17;
   bool fp32 = false;
   bool int32 = false;
+  TileOpts tile;
 };
 
 int run_encode(const EncodeOpts& o) {
@@ -111,7 +119,7 @@ int run_encode(const EncodeOpts& o) {
         if (!f.exists(group + "/latent") && !f.exists(group + "/indices")) {
           double fps = 0;
           int64_t frames = 0;
-          ClipLatents lat = encode_source(*tok, item.source, o.window, &fps, &frames);
+          ClipLatents lat = encode_source(*tok, item.source, o.window, &fps, &frames, o.tile);
           nlohmann::json attrs = {{"source", item.source},
                                   {"fps", fps},
                                   {"model", tok->config().arch_name()},
@@ -149,7 +157,7 @@ int run_encode(const EncodeOpts& o) {
   return failed ? kExitPartial : kExitOk;
 }
 
-int run_decode(const std::string& model, const std::string& latents, const std::string& outdir) {
+int run_decode(const std::string& model, const std::string& latents, const std::string& outdir, const TileOpts& tile) {
   apply_threads();
   h5::File f(latents, 'r', Code::InvalidData);
   std::string mpath = model;
@@ -169,7 +177,7 @@ int run_decode(const std::string& model, const std::string& latents, const std::
       int fn = static_cast<int>(std::lround(fps * 1000)), fd = 1000;
       fs::path out = fs::path(outdir) / (sanitize_key(key) + ".mp4");
       VideoWriter w(out, lat.width, lat.height, fn > 0 ? fn : 24000, fd);
-      decode_clip(*tok, lat, [&](const uint8_t* rgb) { w.write(rgb); });
+      decode_clip(*tok, lat, [&](const uint8_t* rgb) { w.write(rgb); }, tile.tile, tile.overlap);
       w.close();
       rec["reconstruction"] = {{"path", fs::absolute(out).string()}, {"frames", w.frames()}};
       emit(rec);
@@ -198,16 +206,19 @@ void register_tokenize(CLI::App& app, int* exit_code) {
   enc->add_option("--window", eo->window, "Frames per causal window (1 + k*tc), 0 = whole clip")->capture_default_str();
   enc->add_flag("--fp32", eo->fp32, "Store continuous latents as float32 (default float16)");
   enc->add_flag("--int32", eo->int32, "Store token ids as int32 (default uint16)");
+  add_tile_options(enc, &eo->tile);
   enc->callback([eo, exit_code] { *exit_code = run_encode(*eo); });
 
   auto dec_model = std::make_shared<std::string>();
   auto dec_in = std::make_shared<std::string>();
   auto dec_out = std::make_shared<std::string>("recon");
+  auto dec_tile = std::make_shared<TileOpts>();
   auto* dec = cmd->add_subcommand("decode", "Decode a latents file back to mp4 videos, one per clip");
   dec->add_option("--model", *dec_model, "Model file")->required()->envname("REEL_MODEL");
   dec->add_option("latents", *dec_in, "Latents file written by `reel tokenize encode`")->required();
   dec->add_option("-o,--output", *dec_out, "Output directory")->capture_default_str();
-  dec->callback([=] { *exit_code = run_decode(*dec_model, *dec_in, *dec_out); });
+  add_tile_options(dec, dec_tile.get());
+  dec->callback([=] { *exit_code = run_decode(*dec_model, *dec_in, *dec_out, *dec_tile); });
 
   register_tokenize_roundtrip(cmd, exit_code);
   register_tokenize_verify(cmd, exit_code);

@@ -179,7 +179,8 @@ int run_info(const std::string& arch, const std::string& model, int width, int b
   return kExitOk;
 }
 
-int run_roundtrip(const std::string& model, const std::vector<std::string>& inputs, const std::string& outdir, int window) {
+int run_roundtrip(const std::string& model, const std::vector<std::string>& inputs, const std::string& outdir, int window,
+                  const TileOpts& tile) {
   apply_threads();
   auto tok = load_model(model);
   auto items = expand_inputs(inputs, std::cin);
@@ -193,11 +194,11 @@ int run_roundtrip(const std::string& model, const std::vector<std::string>& inpu
       if (!item.error.empty()) throw Error(Code::InvalidData, item.error);
       double fps = 0;
       int64_t frames = 0;
-      ClipLatents lat = encode_source(*tok, item.source, window, &fps, &frames);
+      ClipLatents lat = encode_source(*tok, item.source, window, &fps, &frames, tile);
       fs::path out = fs::path(outdir) / (clip_key(rec, item.source) + ".mp4");
       int fn = static_cast<int>(std::lround(fps * 1000));
       VideoWriter w(out, lat.width, lat.height, fn > 0 ? fn : 24000, 1000);
-      decode_clip(*tok, lat, [&](const uint8_t* rgb) { w.write(rgb); });
+      decode_clip(*tok, lat, [&](const uint8_t* rgb) { w.write(rgb); }, tile.tile, tile.overlap);
       w.close();
       rec["reconstruction"] = {{"path", fs::absolute(out).string()},
                                {"frames", w.frames()},
@@ -220,6 +221,7 @@ void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code) {
     std::string model, outdir = "recon";
     std::vector<std::string> inputs;
     int window = 17;
+    TileOpts tile;
   };
   auto o = std::make_shared<O>();
   auto* c = cmd->add_subcommand("roundtrip", "Encode and decode clips; write the reconstructions as mp4");
@@ -227,7 +229,8 @@ void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code) {
   c->add_option("inputs", o->inputs, "Videos, directories, or - for clip records on stdin (default)");
   c->add_option("-o,--output", o->outdir, "Output directory")->capture_default_str();
   c->add_option("--window", o->window, "Frames per causal window (1 + k*tc), 0 = whole clip")->capture_default_str();
-  c->callback([o, exit_code] { *exit_code = run_roundtrip(o->model, o->inputs, o->outdir, o->window); });
+  add_tile_options(c, &o->tile);
+  c->callback([o, exit_code] { *exit_code = run_roundtrip(o->model, o->inputs, o->outdir, o->window, o->tile); });
 }
 
 void register_tokenize_verify(CLI::App* cmd, int* exit_code) {

@@ -11,7 +11,12 @@
 namespace reel::cli {
 std::unique_ptr<Tokenizer> load_model(const std::string& path);
 void apply_threads();
-ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps, int64_t* frames);
+struct TileOpts {
+  int tile = 0, overlap = 64;
+};
+void add_tile_options(CLI::App* cmd, TileOpts* t);
+ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps, int64_t* frames,
+                          const TileOpts& tile = {});
 std::string clip_key(const nlohmann::json& rec, const std::string& source);
 
 void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code);

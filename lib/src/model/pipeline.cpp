@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "reel/core/status.h"
+#include "reel/model/tiling.h"
 
 namespace reel {
 
@@ -34,7 +35,8 @@ void act_frame_to_rgb(const Act& a, int t, int pad_top, int pad_left, int w, int
       }
 }
 
-ClipEncoder::ClipEncoder(const Tokenizer& tok, int width, int height, int window) : tok_(tok) {
+ClipEncoder::ClipEncoder(const Tokenizer& tok, int width, int height, int window, int tile, int tile_overlap)
+    : tok_(tok), tile_(tile), overlap_(tile_overlap) {
   const ModelConfig& c = tok.config();
   const int tc = c.video ? c.temporal_compression : 1;
   if (window < 0 || (window > 0 && c.video && (window - 1) % tc))
@@ -71,7 +73,7 @@ void ClipEncoder::flush(bool) {
     rgb_to_act_frame(pending_[src].data(), out_.width, out_.height, x, t, out_.pad_top, out_.pad_left);
   }
   std::vector<int32_t> idx;
-  Act z = tok_.encode(x, c.discrete ? &idx : nullptr);
+  Act z = (tile_ > 0 && !c.discrete) ? encode_tiled(tok_, x, tile_, overlap_) : tok_.encode(x, c.discrete ? &idx : nullptr);
   // Append (t, C, h, w) -> (C, t_total, h, w) storage.
   const int t0 = out_.latent_t();
   const int T = t0 + z.T;
@@ -97,7 +99,8 @@ ClipLatents ClipEncoder::finish() {
   return std::move(out_);
 }
 
-void decode_clip(const Tokenizer& tok, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink) {
+void decode_clip(const Tokenizer& tok, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink,
+                 int tile, int tile_overlap) {
   const ModelConfig& c = tok.config();
   const int T = lat.latent_t();
   const size_t plane = static_cast<size_t>(lat.lat_h) * lat.lat_w;
@@ -115,7 +118,7 @@ void decode_clip(const Tokenizer& tok, const ClipLatents& lat, const std::functi
       for (int ch = 0; ch < lat.channels; ++ch)
         for (int t = 0; t < tl; ++t)
           std::copy_n(lat.latent.data() + (static_cast<size_t>(ch) * T + t0 + t) * plane, plane, z.frame(t) + ch * plane);
-      out = tok.decode(z);
+      out = decode_tiled(tok, z, tile, tile_overlap);
     }
     const int front = lat.window_pad_front[w];
     for (int t = 0; t < lat.window_frames[w]; ++t) {

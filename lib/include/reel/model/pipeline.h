@@ -33,7 +33,8 @@ struct ClipLatents {
 // Streams RGB24 frames of one clip into windows and encodes them.
 class ClipEncoder {
  public:
-  ClipEncoder(const Tokenizer& tok, int width, int height, int window);
+  // tile > 0: encode each window in overlapping spatial tiles (see tiling.h).
+  ClipEncoder(const Tokenizer& tok, int width, int height, int window, int tile = 0, int tile_overlap = 0);
   void push(const uint8_t* rgb);  // width*height*3 bytes
   ClipLatents finish();
 
@@ -42,10 +43,12 @@ class ClipEncoder {
   const Tokenizer& tok_;
   ClipLatents out_;
   std::vector<std::vector<uint8_t>> pending_;
+  int tile_ = 0, overlap_ = 0;
 };
 
 // Decodes a clip window by window; `sink` receives each output RGB24 frame (cropped).
-void decode_clip(const Tokenizer& tok, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink);
+void decode_clip(const Tokenizer& tok, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink,
+                 int tile = 0, int tile_overlap = 0);
 
 // Pixel conversions used by the pipeline (exposed for tests and eval).
 void rgb_to_act_frame(const uint8_t* rgb, int w, int h, Act& a, int t, int pad_top, int pad_left);
