@@ -10,7 +10,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "reel/core/status.h"
 #include "reel/model/ops.h"
@@ -36,7 +38,28 @@ void fill_bias(float* out, const float* b, int co, size_t n, size_t ld) {
 }
 }  // namespace
 
+Act conv3x3_winograd(const Act& x, const ConvW& w);
+
+namespace {
+// REEL_CONV=im2col selects the plain GEMM path everywhere (for comparisons).
+bool winograd_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("REEL_CONV");
+    return !(e && std::string(e) == "im2col");
+  }();
+  return on;
+}
+}  // namespace
+
 Act conv2d(const Act& x, const ConvW& w, int stride, int pt, int pl, int pb, int pr) {
+  if (w.ci != x.C) throw Error(Code::Internal, "conv2d: channel mismatch");
+  if (w.kh == 3 && w.kw == 3 && stride == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1 && winograd_enabled() &&
+      x.H >= 4 && x.W >= 4)
+    return conv3x3_winograd(x, w);
+  return conv2d_im2col(x, w, stride, pt, pl, pb, pr);
+}
+
+Act conv2d_im2col(const Act& x, const ConvW& w, int stride, int pt, int pl, int pb, int pr) {
   if (w.ci != x.C) throw Error(Code::Internal, "conv2d: channel mismatch");
   const int Ho = (x.H + pt + pb - w.kh) / stride + 1;
   const int Wo = (x.W + pl + pr - w.kw) / stride + 1;
