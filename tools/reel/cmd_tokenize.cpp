@@ -113,6 +113,10 @@ int run_encode(const EncodeOpts& o) {
         ++failed;
         continue;
       }
+      if (rec.contains("errors") && rec["errors"].is_array() && !rec["errors"].empty()) {
+        emit(rec);  // failed upstream (e.g. a clip split could not write): passed through as is
+        continue;
+      }
       const std::string key = clip_key(rec, item.source);
       const std::string group = "clips/" + key;
       try {
