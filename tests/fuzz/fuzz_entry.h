@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+// Entry points shared by the libFuzzer targets (tests/fuzz, clang, -DREEL_BUILD_FUZZERS=ON)
+// and the deterministic smoke test that runs them in every CI build: untrusted bytes must end
+// in a reel::Error or a clean result, never in a crash, an assert or a hang.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "reel/core/status.h"
+#include "reel/io/inputs.h"
+#include "reel/model/config.h"
+
+namespace reel::fuzz {
+
+// One stdin line of any subcommand (JSON Lines record or plain path).
+inline void input_line(const uint8_t* data, size_t size) {
+  InputItem item;
+  parse_input_line(std::string(reinterpret_cast<const char*>(data), size), &item);
+}
+
+// The `config` attribute of a model file.
+inline void model_config(const uint8_t* data, size_t size) {
+  try {
+    auto j = nlohmann::json::parse(std::string(reinterpret_cast<const char*>(data), size));
+    ModelConfig c = config_from_json(j);
+    (void)c.arch_name();
+  } catch (const nlohmann::json::exception&) {
+  } catch (const Error&) {
+  }
+}
+
+}  // namespace reel::fuzz
