@@ -7,6 +7,7 @@
 
 #include "../cli_util.h"
 #include "../test_util.h"
+#include "reel/core/backend.h"
 #include "reel/io/h5.h"
 #include "reel/media/decoder.h"
 #include "reel/model/latents_io.h"
@@ -113,6 +114,12 @@ TEST(CliTokenize, VerifyGoldenFilesAndModelErrors) {
                       " x.mp4 -o /tmp/x.h5 2>/dev/null")
                 .code,
             4);
+  // An explicit CUDA request never falls back silently: exit 5 with the reason.
+  if (reel::cuda_device_count() == 0) {
+    EXPECT_EQ(test::run(reel_cmd() + "tokenize encode --device cuda --model " + q(golden("CV4x8x8_w8_s1.h5")) + " " +
+                        q(video("pyscenedetect_counter.mp4")) + " -o /tmp/never.h5 2>/dev/null").code,
+              5);
+  }
   auto info = test::run(reel_cmd() + "tokenize info --arch CV8x8x8 --format json");
   ASSERT_EQ(info.code, 0);
   EXPECT_EQ(test::jsonl(info.out)[0]["parameters"], 105653696);

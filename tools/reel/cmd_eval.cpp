@@ -163,6 +163,7 @@ struct EvalOpts {
   std::string model, ref_dir, dist_dir;
   int window = 17;
   bool per_frame = false, no_ssim = false, no_ms_ssim = false;
+  std::string device = "auto";
 };
 
 }  // namespace
@@ -177,6 +178,7 @@ void register_eval(CLI::App& app, int* exit_code) {
   cmd->add_option("--dist-dir", o->dist_dir, "Folder of distorted/reconstructed clips");
   cmd->add_option("--window", o->window, "Tokenizer window with --model")->capture_default_str();
   cmd->add_flag("--per-frame", o->per_frame, "Include per-frame values");
+  add_device_option(cmd, &o->device);
   cmd->add_flag("--no-ssim", o->no_ssim, "Skip SSIM (faster)");
   cmd->add_flag("--no-ms-ssim", o->no_ms_ssim, "Skip MS-SSIM (faster)");
   cmd->footer(
@@ -186,6 +188,7 @@ void register_eval(CLI::App& app, int* exit_code) {
       "  reel tokenize roundtrip --model M.h5 clips/ -o rec/ | reel eval" +
       exit_code_footer());
   cmd->callback([o, exit_code] {
+    check_device(o->device);
     apply_threads();
     ClipMetrics proto;
     proto.ssim = !o->no_ssim;

@@ -40,6 +40,19 @@ std::unique_ptr<Tokenizer> load_model(const std::string& path) {
 
 void apply_threads() { ops_set_threads(thread_count()); }
 
+void check_device(const std::string& request) {
+  Device d = resolve_device(request);  // throws DeviceUnavailable / InvalidArgument
+  if (d.kind == DeviceKind::Cuda && request != "auto")
+    throw Error(Code::DeviceUnavailable, "device " + d.name() +
+                                             ": the tokenizer has no CUDA path yet (only the Haar patcher kernel); use --device cpu");
+}
+
+void add_device_option(CLI::App* cmd, std::string* device) {
+  cmd->add_option("--device", *device, "auto|cpu|cuda|cuda:N (the tokenizer runs on the CPU for now)")
+      ->capture_default_str()
+      ->envname("REEL_DEVICE");
+}
+
 void add_tile_options(CLI::App* cmd, TileOpts* t) {
   cmd->add_option("--tile", t->tile, "Process frames in spatial tiles of this many pixels (0 = whole frames); bounds memory")
       ->capture_default_str();
@@ -80,9 +93,11 @@ struct EncodeOpts {
   bool fp32 = false;
   bool int32 = false;
   TileOpts tile;
+  std::string device = "auto";
 };
 
 int run_encode(const EncodeOpts& o) {
+  check_device(o.device);
   apply_threads();
   auto tok = load_model(o.model);
   auto items = expand_inputs(o.inputs, std::cin);
@@ -211,6 +226,7 @@ void register_tokenize(CLI::App& app, int* exit_code) {
   enc->add_flag("--fp32", eo->fp32, "Store continuous latents as float32 (default float16)");
   enc->add_flag("--int32", eo->int32, "Store token ids as int32 (default uint16)");
   add_tile_options(enc, &eo->tile);
+  add_device_option(enc, &eo->device);
   enc->callback([eo, exit_code] { *exit_code = run_encode(*eo); });
 
   auto dec_model = std::make_shared<std::string>();

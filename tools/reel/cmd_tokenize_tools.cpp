@@ -222,6 +222,7 @@ void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code) {
     std::vector<std::string> inputs;
     int window = 17;
     TileOpts tile;
+    std::string device = "auto";
   };
   auto o = std::make_shared<O>();
   auto* c = cmd->add_subcommand("roundtrip", "Encode and decode clips; write the reconstructions as mp4");
@@ -230,7 +231,11 @@ void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code) {
   c->add_option("-o,--output", o->outdir, "Output directory")->capture_default_str();
   c->add_option("--window", o->window, "Frames per causal window (1 + k*tc), 0 = whole clip")->capture_default_str();
   add_tile_options(c, &o->tile);
-  c->callback([o, exit_code] { *exit_code = run_roundtrip(o->model, o->inputs, o->outdir, o->window, o->tile); });
+  add_device_option(c, &o->device);
+  c->callback([o, exit_code] {
+    check_device(o->device);
+    *exit_code = run_roundtrip(o->model, o->inputs, o->outdir, o->window, o->tile);
+  });
 }
 
 void register_tokenize_verify(CLI::App* cmd, int* exit_code) {

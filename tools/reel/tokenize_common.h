@@ -11,6 +11,10 @@
 namespace reel::cli {
 std::unique_ptr<Tokenizer> load_model(const std::string& path);
 void apply_threads();
+// Resolves --device for the tokenizer. The tokenizer runs on the CPU for now: "auto" picks
+// the CPU, an explicit "cuda[:N]" is an error (exit 5), never a silent fallback.
+void check_device(const std::string& request);
+void add_device_option(CLI::App* cmd, std::string* device);
 struct TileOpts {
   int tile = 0, overlap = 64;
 };
