@@ -57,10 +57,10 @@ ClipEncoder::ClipEncoder(const Tokenizer& tok, int width, int height, int window
 void ClipEncoder::push(const uint8_t* rgb) {
   pending_.emplace_back(rgb, rgb + static_cast<size_t>(out_.width) * out_.height * 3);
   ++out_.frames;
-  if (out_.window > 0 && static_cast<int>(pending_.size()) == out_.window) flush(false);
+  if (out_.window > 0 && static_cast<int>(pending_.size()) == out_.window) flush();
 }
 
-void ClipEncoder::flush(bool) {
+void ClipEncoder::flush() {
   if (pending_.empty()) return;
   const ModelConfig& c = tok_.config();
   const int tc = c.video ? c.temporal_compression : 1;
@@ -74,28 +74,29 @@ void ClipEncoder::flush(bool) {
   }
   std::vector<int32_t> idx;
   Act z = (tile_ > 0 && !c.discrete) ? encode_tiled(tok_, x, tile_, overlap_) : tok_.encode(x, c.discrete ? &idx : nullptr);
-  // Append (t, C, h, w) -> (C, t_total, h, w) storage.
-  const int t0 = out_.latent_t();
-  const int T = t0 + z.T;
-  std::vector<float> merged(static_cast<size_t>(out_.channels) * T * z.plane());
-  for (int ch = 0; ch < out_.channels; ++ch) {
-    for (int t = 0; t < t0; ++t)
-      std::copy_n(out_.latent.data() + (static_cast<size_t>(ch) * t0 + t) * z.plane(), z.plane(),
-                  merged.data() + (static_cast<size_t>(ch) * T + t) * z.plane());
-    for (int t = 0; t < z.T; ++t)
-      std::copy_n(z.frame(t) + ch * z.plane(), z.plane(), merged.data() + (static_cast<size_t>(ch) * T + t0 + t) * z.plane());
-  }
-  out_.latent.swap(merged);
+  // Kept per window; finish() lays them out as (C, t_total, h, w) once.
+  windows_.push_back(std::move(z));
   out_.indices.insert(out_.indices.end(), idx.begin(), idx.end());
   out_.window_frames.push_back(L);
   out_.window_pad_front.push_back(front);
   out_.window_pad_back.push_back(back);
-  out_.window_latent_frames.push_back(z.T);
+  out_.window_latent_frames.push_back(windows_.back().T);
   pending_.clear();
 }
 
 ClipLatents ClipEncoder::finish() {
-  flush(true);
+  flush();
+  const int T = out_.latent_t();
+  const size_t plane = static_cast<size_t>(out_.lat_h) * out_.lat_w;
+  out_.latent.assign(static_cast<size_t>(out_.channels) * T * plane, 0.0f);
+  int t0 = 0;
+  for (const Act& z : windows_) {
+    for (int ch = 0; ch < out_.channels; ++ch)
+      for (int t = 0; t < z.T; ++t)
+        std::copy_n(z.frame(t) + ch * plane, plane, out_.latent.data() + (static_cast<size_t>(ch) * T + t0 + t) * plane);
+    t0 += z.T;
+  }
+  windows_.clear();
   return std::move(out_);
 }
 

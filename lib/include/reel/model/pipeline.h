@@ -39,10 +39,11 @@ class ClipEncoder {
   ClipLatents finish();
 
  private:
-  void flush(bool last);
+  void flush();
   const Tokenizer& tok_;
   ClipLatents out_;
   std::vector<std::vector<uint8_t>> pending_;
+  std::vector<Act> windows_;  // encoded windows, (t, C, h, w) each
   int tile_ = 0, overlap_ = 0;
 };
 
