@@ -50,4 +50,7 @@ inline std::filesystem::path temp_dir(const std::string& name) {
 
 inline std::string q(const std::string& s) { return "'" + s + "'"; }
 
+// The reel binary, quoted, with logs limited to errors; append arguments.
+inline std::string reel_cmd() { return q(REEL_BINARY) + " --log-level error "; }
+
 }  // namespace reel::test

@@ -15,6 +15,7 @@ namespace reel::test {
 inline std::string data_dir() { return REEL_TEST_DATA_DIR; }          // tests/
 inline std::string videos_dir() { return REEL_SAMPLE_VIDEOS_DIR; }    // datasets/videos
 inline std::string reel_binary() { return REEL_BINARY; }
+inline std::string video(const std::string& name) { return videos_dir() + "/" + name; }  // a sample video
 
 inline double rel_error(const std::vector<float>& got, const std::vector<float>& ref) { return reel::rel_error(got, ref); }
 inline Act read_act(const h5::File& f, const std::string& ds) { return reel::read_ncthw(f, ds); }

@@ -64,33 +64,34 @@ def arch_name(cfg):
 # ---------------------------------------------------------------- Haar patcher
 
 
+def _signed_sums(parts, scale):
+    """out[s] = scale * sum_d (-1)^popcount(s & d) parts[d]: the Haar butterflies of every
+    subband at once (the transform is its own inverse up to the scale)."""
+    n = len(parts)
+    out = []
+    for s in range(n):
+        acc = 0
+        for d in range(n):
+            acc = acc + (-1.0 if bin(s & d).count("1") % 2 else 1.0) * parts[d]
+        out.append(acc * scale)
+    return out
+
+
 def _haar_level3d(x):
     # x: B C T H W, even sizes (odd ones reflect-pad one sample like the reference)
     pads = [0, x.shape[-1] % 2, 0, x.shape[-2] % 2, 0, x.shape[-3] % 2]
     if any(pads):
         x = F.pad(x, pads, mode="reflect")
     v = [x[:, :, dt::2, dh::2, dw::2] for dt in (0, 1) for dh in (0, 1) for dw in (0, 1)]
-    out = []
-    for s in range(8):
-        acc = 0
-        for d in range(8):
-            sign = -1.0 if bin(s & d).count("1") % 2 else 1.0
-            acc = acc + sign * v[d]
-        out.append(acc * 0.125)
-    return torch.cat(out, dim=1)
+    return torch.cat(_signed_sums(v, 0.125), dim=1)
 
 
 def _ihaar_level3d(x):
     b, c8, t, h, w = x.shape
-    c = c8 // 8
-    coef = x.reshape(b, 8, c, t, h, w)
-    y = x.new_zeros(b, c, 2 * t, 2 * h, 2 * w)
-    for d in range(8):
-        acc = 0
-        for s in range(8):
-            sign = -1.0 if bin(s & d).count("1") % 2 else 1.0
-            acc = acc + sign * coef[:, s]
-        y[:, :, d >> 2::2, (d >> 1) & 1::2, d & 1::2] = acc
+    coef = x.reshape(b, 8, c8 // 8, t, h, w)
+    y = x.new_zeros(b, c8 // 8, 2 * t, 2 * h, 2 * w)
+    for d, part in enumerate(_signed_sums([coef[:, s] for s in range(8)], 1.0)):
+        y[:, :, d >> 2::2, (d >> 1) & 1::2, d & 1::2] = part
     return y
 
 
@@ -99,27 +100,15 @@ def _haar_level2d(x):
     if any(pads):
         x = F.pad(x, pads, mode="reflect")
     v = [x[:, :, dh::2, dw::2] for dw in (0, 1) for dh in (0, 1)]  # index 2*dw + dh
-    out = []
-    for s in range(4):
-        acc = 0
-        for d in range(4):
-            sign = -1.0 if bin(s & d).count("1") % 2 else 1.0
-            acc = acc + sign * v[d]
-        out.append(acc * 0.25)
-    return torch.cat(out, dim=1)
+    return torch.cat(_signed_sums(v, 0.25), dim=1)
 
 
 def _ihaar_level2d(x):
     b, c4, h, w = x.shape
-    c = c4 // 4
-    coef = x.reshape(b, 4, c, h, w)
-    y = x.new_zeros(b, c, 2 * h, 2 * w)
-    for d in range(4):
-        acc = 0
-        for s in range(4):
-            sign = -1.0 if bin(s & d).count("1") % 2 else 1.0
-            acc = acc + sign * coef[:, s]
-        y[:, :, d & 1::2, d >> 1::2] = acc
+    coef = x.reshape(b, 4, c4 // 4, h, w)
+    y = x.new_zeros(b, c4 // 4, 2 * h, 2 * w)
+    for d, part in enumerate(_signed_sums([coef[:, s] for s in range(4)], 1.0)):
+        y[:, :, d & 1::2, d >> 1::2] = part
     return y
 
 
@@ -446,7 +435,7 @@ class FSQ(nn.Module):
         q = bounded + (torch.round(bounded) - bounded).detach()  # straight-through estimator
         half_w = torch.floor(lv / 2)
         codes = q / half_w
-        basis = torch.cumprod(torch.tensor([1] + self.levels[:-1], device=z.device), 0).view_as(lv[:, :, ...].flatten()).view(lv.shape)
+        basis = torch.cumprod(torch.tensor([1] + self.levels[:-1], device=z.device), 0).view(lv.shape)
         idx = ((torch.round(bounded) + half_w) * basis).sum(1).to(torch.int32)
         return codes, idx
 

@@ -13,10 +13,11 @@ namespace fs = std::filesystem;
 using namespace reel;
 using test::q;
 
+using test::reel_cmd;
+using test::video;
+
 namespace {
 
-std::string reel_cmd() { return q(test::reel_binary()) + " --log-level error "; }
-std::string video(const std::string& name) { return test::videos_dir() + "/" + name; }
 
 TEST(Cli, HelpVersionAndUsageErrors) {
   EXPECT_EQ(test::run(reel_cmd() + "--help >/dev/null").code, 0);

@@ -17,10 +17,11 @@ namespace fs = std::filesystem;
 using namespace reel;
 using test::q;
 
+using test::reel_cmd;
+using test::video;
+
 namespace {
 
-std::string reel_cmd() { return q(test::reel_binary()) + " --log-level error "; }
-std::string video(const std::string& name) { return test::videos_dir() + "/" + name; }
 std::string golden(const std::string& name) { return test::data_dir() + "/golden/data/" + name; }
 
 int64_t count_frames(const std::string& path, int* w, int* h) {

@@ -10,9 +10,10 @@
 
 using namespace reel;
 
+using test::video;
+
 namespace {
 
-std::string video(const std::string& name) { return test::videos_dir() + "/" + name; }
 
 void expect_cuts_near(const std::vector<int64_t>& got, const std::vector<int64_t>& want) {
   ASSERT_EQ(got.size(), want.size()) << ::testing::PrintToString(got);

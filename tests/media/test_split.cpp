@@ -15,9 +15,10 @@
 namespace fs = std::filesystem;
 using namespace reel;
 
+using test::video;
+
 namespace {
 
-std::string video(const std::string& name) { return test::videos_dir() + "/" + name; }
 
 std::vector<std::vector<uint8_t>> gray_frames(const std::string& path, int width = 96) {
   DecodeOptions o;

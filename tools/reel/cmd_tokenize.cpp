@@ -59,8 +59,7 @@ void add_tile_options(CLI::App* cmd, TileOpts* t) {
   cmd->add_option("--tile-overlap", t->overlap, "Overlap of neighbouring tiles in pixels, blended linearly")->capture_default_str();
 }
 
-ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps, int64_t* frames,
-                          const TileOpts& tile) {
+ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps, const TileOpts& tile) {
   DecodeOptions d;
   d.threads = globals().threads;
   auto dec = VideoDecoder::open(source, d);
@@ -74,8 +73,17 @@ ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int w
   ClipLatents lat = enc.finish();
   if (lat.frames == 0) throw Error(Code::InvalidData, "no decodable video frame in " + source);
   *fps = info.fps;
-  *frames = lat.frames;
   return lat;
+}
+
+int64_t write_reconstruction(const Tokenizer& tok, const ClipLatents& lat, double fps, const fs::path& out,
+                             const TileOpts& tile) {
+  // fps as a rational in thousandths; 24 when the source had none.
+  const int fn = static_cast<int>(std::lround(fps * 1000));
+  VideoWriter w(out, lat.width, lat.height, fn > 0 ? fn : 24000, 1000);
+  decode_clip(tok, lat, [&](const uint8_t* rgb) { w.write(rgb); }, tile.tile, tile.overlap);
+  w.close();
+  return w.frames();
 }
 
 std::string clip_key(const nlohmann::json& rec, const std::string& source) {
@@ -135,10 +143,10 @@ int run_encode(const EncodeOpts& o) {
       const std::string key = clip_key(rec, item.source);
       const std::string group = "clips/" + key;
       try {
+        ClipLatents lat;
         if (!f.exists(group + "/latent") && !f.exists(group + "/indices")) {
           double fps = 0;
-          int64_t frames = 0;
-          ClipLatents lat = encode_source(*tok, item.source, o.window, &fps, &frames, o.tile);
+          lat = encode_source(*tok, item.source, o.window, &fps, o.tile);
           nlohmann::json attrs = {{"source", item.source},
                                   {"fps", fps},
                                   {"model", tok->config().arch_name()},
@@ -148,8 +156,9 @@ int run_encode(const EncodeOpts& o) {
           if (rec.contains("span")) attrs["span"] = rec["span"].dump();
           write_clip_latents(f, key, lat, attrs, wo);
           f.flush();
+        } else {
+          lat = read_clip_latents(f, key, nullptr);  // resumed: written by an earlier run
         }
-        ClipLatents lat = read_clip_latents(f, key, nullptr);
         nlohmann::json tokens = {{"path", fs::absolute(out).string()},
                                  {"group", group},
                                  {"model", tok->config().arch_name()},
@@ -192,13 +201,9 @@ int run_decode(const std::string& model, const std::string& latents, const std::
         REEL_WARN("tokenize", "clip %s was encoded with another model (sha256 %s)", key.c_str(),
                   attrs["model_sha256"].get<std::string>().c_str());
       rec = attrs.contains("record") && attrs["record"].is_object() ? attrs["record"] : nlohmann::json::object();
-      double fps = attrs.value("fps", 24.0);
-      int fn = static_cast<int>(std::lround(fps * 1000)), fd = 1000;
       fs::path out = fs::path(outdir) / (sanitize_key(key) + ".mp4");
-      VideoWriter w(out, lat.width, lat.height, fn > 0 ? fn : 24000, fd);
-      decode_clip(*tok, lat, [&](const uint8_t* rgb) { w.write(rgb); }, tile.tile, tile.overlap);
-      w.close();
-      rec["reconstruction"] = {{"path", fs::absolute(out).string()}, {"frames", w.frames()}};
+      const int64_t n = write_reconstruction(*tok, lat, attrs.value("fps", 24.0), out, tile);
+      rec["reconstruction"] = {{"path", fs::absolute(out).string()}, {"frames", n}};
       emit(rec);
     } catch (const Error& e) {
       add_error(rec, "tokenize", e.code(), e.what());

@@ -12,7 +12,6 @@
 #include "reel/core/log.h"
 #include "reel/io/h5.h"
 #include "reel/io/inputs.h"
-#include "reel/media/video_writer.h"
 #include "reel/model/golden.h"
 #include "reel/model/latents_io.h"
 #include "tokenize_common.h"
@@ -193,15 +192,11 @@ int run_roundtrip(const std::string& model, const std::vector<std::string>& inpu
     try {
       if (!item.error.empty()) throw Error(Code::InvalidData, item.error);
       double fps = 0;
-      int64_t frames = 0;
-      ClipLatents lat = encode_source(*tok, item.source, window, &fps, &frames, tile);
+      ClipLatents lat = encode_source(*tok, item.source, window, &fps, tile);
       fs::path out = fs::path(outdir) / (clip_key(rec, item.source) + ".mp4");
-      int fn = static_cast<int>(std::lround(fps * 1000));
-      VideoWriter w(out, lat.width, lat.height, fn > 0 ? fn : 24000, 1000);
-      decode_clip(*tok, lat, [&](const uint8_t* rgb) { w.write(rgb); }, tile.tile, tile.overlap);
-      w.close();
+      const int64_t n = write_reconstruction(*tok, lat, fps, out, tile);
       rec["reconstruction"] = {{"path", fs::absolute(out).string()},
-                               {"frames", w.frames()},
+                               {"frames", n},
                                {"model", tok->config().arch_name()},
                                {"model_sha256", tok->checksum()}};
       emit(rec);

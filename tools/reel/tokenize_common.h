@@ -2,6 +2,7 @@
 // Pieces shared by the `reel tokenize` subcommands (cmd_tokenize*.cpp).
 #pragma once
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -19,8 +20,11 @@ struct TileOpts {
   int tile = 0, overlap = 64;
 };
 void add_tile_options(CLI::App* cmd, TileOpts* t);
-ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps, int64_t* frames,
+ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps,
                           const TileOpts& tile = {});
+// Decodes a clip's latents into an mp4 at `fps` (atomically); returns the frames written.
+int64_t write_reconstruction(const Tokenizer& tok, const ClipLatents& lat, double fps, const std::filesystem::path& out,
+                             const TileOpts& tile);
 std::string clip_key(const nlohmann::json& rec, const std::string& source);
 
 void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code);

@@ -24,4 +24,14 @@ FormatPtr open_input(const std::string& url) {
   return fmt;
 }
 
+FormatPtr open_stream(const std::string& url, int stream_index, AVStream** st) {
+  FormatPtr fmt = open_input(url);
+  if (stream_index < 0 || stream_index >= static_cast<int>(fmt->nb_streams))
+    throw Error(Code::InvalidData, "stream " + std::to_string(stream_index) + " missing in " + url);
+  for (unsigned i = 0; i < fmt->nb_streams; ++i)
+    if (static_cast<int>(i) != stream_index) fmt->streams[i]->discard = AVDISCARD_ALL;
+  *st = fmt->streams[stream_index];
+  return fmt;
+}
+
 }  // namespace reel::av

@@ -52,5 +52,7 @@ inline std::string err_str(int err) {
 
 // Opens the input and finds stream info; throws Error with context.
 FormatPtr open_input(const std::string& url);
+// Opens the input with every stream but `stream_index` discarded; *st receives that stream.
+FormatPtr open_stream(const std::string& url, int stream_index, AVStream** st);
 
 }  // namespace reel::av

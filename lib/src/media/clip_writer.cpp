@@ -80,10 +80,8 @@ ClipResult write_clip_copy(const std::string& source, const SceneResult& scan, i
   const bool to_end = k1 >= n;
   const int64_t end_pts = to_end ? std::numeric_limits<int64_t>::max() : scan.frame_meta[k1].pts;
 
-  av::FormatPtr in = av::open_input(source);
-  AVStream* ist = in->streams[scan.info.stream_index];
-  for (unsigned i = 0; i < in->nb_streams; ++i)
-    if ((int)i != ist->index) in->streams[i]->discard = AVDISCARD_ALL;
+  AVStream* ist = nullptr;
+  av::FormatPtr in = av::open_stream(source, scan.info.stream_index, &ist);
 
   AtomicPath ap(out_path);
   {
@@ -107,10 +105,7 @@ ClipResult write_clip_copy(const std::string& source, const SceneResult& scan, i
     // keyframe is not met after the seek, read again from the beginning.
     for (int attempt = 0; attempt < 2 && !started; ++attempt) {
       if (attempt == 1) {
-        in = av::open_input(source);
-        ist = in->streams[scan.info.stream_index];
-        for (unsigned i = 0; i < in->nb_streams; ++i)
-          if ((int)i != ist->index) in->streams[i]->discard = AVDISCARD_ALL;
+        in = av::open_stream(source, scan.info.stream_index, &ist);
       } else if (k0 > 0) {
         if (av_seek_frame(in.get(), ist->index, start_pts, AVSEEK_FLAG_BACKWARD) < 0) continue;
       }
@@ -183,10 +178,8 @@ ClipResult write_clip_encode(const std::string& source, const SceneResult& scan,
   const AVCodec* enc = avcodec_find_encoder_by_name(enc_name.c_str());
   if (!enc) throw Error(Code::InvalidArgument, "encoder '" + enc_name + "' is not available");
 
-  av::FormatPtr in = av::open_input(source);
-  AVStream* ist = in->streams[scan.info.stream_index];
-  for (unsigned i = 0; i < in->nb_streams; ++i)
-    if ((int)i != ist->index) in->streams[i]->discard = AVDISCARD_ALL;
+  AVStream* ist = nullptr;
+  av::FormatPtr in = av::open_stream(source, scan.info.stream_index, &ist);
   const AVCodec* dcodec = avcodec_find_decoder(ist->codecpar->codec_id);
   av::CodecPtr dec(avcodec_alloc_context3(dcodec));
   avcodec_parameters_to_context(dec.get(), ist->codecpar);
@@ -316,10 +309,7 @@ ClipResult write_clip_encode(const std::string& source, const SceneResult& scan,
   };
   if (run()) {
     // Reopen rather than seek to the start: some demuxers seek there inexactly.
-    in = av::open_input(source);
-    ist = in->streams[scan.info.stream_index];
-    for (unsigned i = 0; i < in->nb_streams; ++i)
-      if ((int)i != ist->index) in->streams[i]->discard = AVDISCARD_ALL;
+    in = av::open_stream(source, scan.info.stream_index, &ist);
     avcodec_flush_buffers(dec.get());
     k = 0;
     idx = 0;

@@ -43,8 +43,8 @@ float SceneScorer::push(const uint8_t* pixels, int width, int height) {
     // Each cell is the mean of an 8x8 lattice of samples spread evenly over it: far cheaper
     // than a full box filter and, on coarse 32-wide cells, just as stable.
     constexpr int kS = 8;
-    col_cell_.resize(static_cast<size_t>(gw) * kS);
-    for (int c = 0; c < gw * kS; ++c) col_cell_[c] = static_cast<int>((2 * static_cast<int64_t>(c) + 1) * width / (2 * gw * kS));
+    std::vector<int> sample_x(static_cast<size_t>(gw) * kS);
+    for (int c = 0; c < gw * kS; ++c) sample_x[c] = static_cast<int>((2 * static_cast<int64_t>(c) + 1) * width / (2 * gw * kS));
     std::vector<float> z(static_cast<size_t>(gw) * gh, 0.0f);
     for (int r = 0; r < gh * kS; ++r) {
       const int y = static_cast<int>((2 * static_cast<int64_t>(r) + 1) * height / (2 * gh * kS));
@@ -52,7 +52,7 @@ float SceneScorer::push(const uint8_t* pixels, int width, int height) {
       float* zr = z.data() + static_cast<size_t>(r / kS) * gw;
       for (int cx = 0; cx < gw; ++cx) {
         uint32_t sum = 0;
-        for (int k = 0; k < kS; ++k) sum += p[col_cell_[cx * kS + k]];
+        for (int k = 0; k < kS; ++k) sum += p[sample_x[cx * kS + k]];
         zr[cx] += static_cast<float>(sum);
       }
     }
@@ -63,12 +63,12 @@ float SceneScorer::push(const uint8_t* pixels, int width, int height) {
     for (float v : z) var += (v - mean) * (v - mean);
     const double sd = std::sqrt(var / z.size());
     for (float& v : z) v = static_cast<float>((v - mean) / (sd + 8.0));  // +8 keeps near-flat frames from exploding
-    if (have_prev_ && prev_hist_.size() == z.size()) {
+    if (have_prev_ && prev_feat_.size() == z.size()) {
       double acc = 0;
-      for (size_t i = 0; i < z.size(); ++i) acc += std::fabs(z[i] - prev_hist_[i]);
+      for (size_t i = 0; i < z.size(); ++i) acc += std::fabs(z[i] - prev_feat_[i]);
       score = static_cast<float>(100.0 * acc / z.size());
     }
-    prev_hist_ = std::move(z);
+    prev_feat_ = std::move(z);
   } else if (detector_ == "histogram") {
     cv::Mat gray;
     cv::cvtColor(src, gray, cv::COLOR_RGB2GRAY);
@@ -78,11 +78,11 @@ float SceneScorer::push(const uint8_t* pixels, int width, int height) {
       for (int x = 0; x < gray.cols; ++x) hist[row[x]] += 1.0f;
     }
     if (have_prev_) {
-      cv::Mat a(1, 256, CV_32F, prev_hist_.data()), b(1, 256, CV_32F, hist.data());
+      cv::Mat a(1, 256, CV_32F, prev_feat_.data()), b(1, 256, CV_32F, hist.data());
       double corr = cv::compareHist(a, b, cv::HISTCMP_CORREL);
       score = static_cast<float>(1.0 - corr);
     }
-    prev_hist_ = std::move(hist);
+    prev_feat_ = std::move(hist);
   } else {
     cv::Mat hsv;
     cv::cvtColor(src, hsv, cv::COLOR_RGB2HSV);  // H in [0,180), S and V in [0,255]

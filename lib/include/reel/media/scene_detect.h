@@ -67,8 +67,7 @@ class SceneScorer {
  private:
   std::string detector_;
   std::vector<uint8_t> prev_, cur_;
-  std::vector<float> prev_hist_;
-  std::vector<int> col_cell_;
+  std::vector<float> prev_feat_;  // previous frame's histogram or structure grid
   bool have_prev_ = false;
 };
 

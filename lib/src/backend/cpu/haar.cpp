@@ -12,6 +12,17 @@ namespace reel {
 namespace {
 inline int refl(int i, int n) { return i < n ? i : (n >= 2 ? n - 2 : 0); }
 
+// out[s] = scale * sum_d (-1)^popcount(s & d) in[d]: every subband's butterfly at once. The
+// same map (scale 1) inverts a level, since the sign matrix is its own inverse up to N.
+template <int N>
+inline void signed_sums(const float* in, float scale, float* out) {
+  for (int s = 0; s < N; ++s) {
+    float acc = 0.0f;
+    for (int d = 0; d < N; ++d) acc += (__builtin_popcount(s & d) & 1) ? -in[d] : in[d];
+    out[s] = acc * scale;
+  }
+}
+
 // Video level: (T, C, H, W) -> (ceil(T/2), 8C, ceil(H/2), ceil(W/2)), subband 4t+2h+w.
 Act level3d(const Act& x) {
   const int To = (x.T + 1) / 2, Ho = (x.H + 1) / 2, Wo = (x.W + 1) / 2;
@@ -33,14 +44,10 @@ Act level3d(const Act& x) {
           v[4 * dt + 2] = f[dt][static_cast<size_t>(h1) * x.W + w0];
           v[4 * dt + 3] = f[dt][static_cast<size_t>(h1) * x.W + w1];
         }
-        for (int s = 0; s < 8; ++s) {
-          float acc = 0.0f;
-          for (int d = 0; d < 8; ++d) {
-            const bool neg = (__builtin_popcount(s & d) & 1);
-            acc += neg ? -v[d] : v[d];
-          }
-          y.frame(t)[(static_cast<size_t>(s) * x.C + c) * y.plane() + static_cast<size_t>(h) * Wo + w] = acc * 0.125f;
-        }
+        float sb[8];
+        signed_sums<8>(v, 0.125f, sb);
+        for (int s = 0; s < 8; ++s)
+          y.frame(t)[(static_cast<size_t>(s) * x.C + c) * y.plane() + static_cast<size_t>(h) * Wo + w] = sb[s];
       }
     }
   }
@@ -59,11 +66,11 @@ Act ilevel3d(const Act& x) {
         float coef[8];
         for (int s = 0; s < 8; ++s)
           coef[s] = x.frame(t)[(static_cast<size_t>(s) * C + c) * x.plane() + static_cast<size_t>(h) * x.W + w];
+        float px[8];
+        signed_sums<8>(coef, 1.0f, px);
         for (int d = 0; d < 8; ++d) {
-          float acc = 0.0f;
-          for (int s = 0; s < 8; ++s) acc += (__builtin_popcount(s & d) & 1) ? -coef[s] : coef[s];
           const int dt = d >> 2, dh = (d >> 1) & 1, dw = d & 1;
-          y.frame(2 * t + dt)[static_cast<size_t>(c) * y.plane() + static_cast<size_t>(2 * h + dh) * y.W + 2 * w + dw] = acc;
+          y.frame(2 * t + dt)[static_cast<size_t>(c) * y.plane() + static_cast<size_t>(2 * h + dh) * y.W + 2 * w + dw] = px[d];
         }
       }
   }
@@ -85,11 +92,10 @@ Act level2d(const Act& x) {
         for (int dw = 0; dw < 2; ++dw)
           for (int dh = 0; dh < 2; ++dh)
             v[2 * dw + dh] = f[static_cast<size_t>(refl(2 * h + dh, x.H)) * x.W + refl(2 * w + dw, x.W)];
-        for (int s = 0; s < 4; ++s) {
-          float acc = 0.0f;
-          for (int d = 0; d < 4; ++d) acc += (__builtin_popcount(s & d) & 1) ? -v[d] : v[d];
-          y.frame(t)[(static_cast<size_t>(s) * x.C + c) * y.plane() + static_cast<size_t>(h) * Wo + w] = acc * 0.25f;
-        }
+        float sb[4];
+        signed_sums<4>(v, 0.25f, sb);
+        for (int s = 0; s < 4; ++s)
+          y.frame(t)[(static_cast<size_t>(s) * x.C + c) * y.plane() + static_cast<size_t>(h) * Wo + w] = sb[s];
       }
   }
   return y;
@@ -107,11 +113,11 @@ Act ilevel2d(const Act& x) {
         float coef[4];
         for (int s = 0; s < 4; ++s)
           coef[s] = x.frame(t)[(static_cast<size_t>(s) * C + c) * x.plane() + static_cast<size_t>(h) * x.W + w];
+        float px[4];
+        signed_sums<4>(coef, 1.0f, px);
         for (int d = 0; d < 4; ++d) {
-          float acc = 0.0f;
-          for (int s = 0; s < 4; ++s) acc += (__builtin_popcount(s & d) & 1) ? -coef[s] : coef[s];
           const int dw = d >> 1, dh = d & 1;
-          y.frame(t)[static_cast<size_t>(c) * y.plane() + static_cast<size_t>(2 * h + dh) * y.W + 2 * w + dw] = acc;
+          y.frame(t)[static_cast<size_t>(c) * y.plane() + static_cast<size_t>(2 * h + dh) * y.W + 2 * w + dw] = px[d];
         }
       }
   }
