@@ -19,10 +19,15 @@ if(NOT REEL_BLAS_LIB OR NOT REEL_CBLAS_INCLUDE)
   message(FATAL_ERROR "OpenBLAS (OpenMP flavour) not found (apt-get install libopenblas-openmp-dev)")
 endif()
 
-# OpenCV: only core+imgproc are needed; Debian's -dev packages for them ship no CMake config.
+# OpenCV: core, imgproc, imgcodecs (JPEG previews) and dnn (users' ONNX feature networks);
+# Debian's per-module -dev packages ship no CMake config, so the libraries are found one by one.
 find_path(REEL_OPENCV_INCLUDE opencv2/imgproc.hpp PATHS /usr/include/opencv4)
-find_library(REEL_OPENCV_CORE NAMES opencv_core)
-find_library(REEL_OPENCV_IMGPROC NAMES opencv_imgproc)
-if(NOT REEL_OPENCV_INCLUDE OR NOT REEL_OPENCV_CORE OR NOT REEL_OPENCV_IMGPROC)
-  message(FATAL_ERROR "OpenCV core/imgproc not found (apt-get install libopencv-imgproc-dev)")
-endif()
+set(REEL_OPENCV_LIBS)
+foreach(m core imgproc imgcodecs dnn)
+  find_library(REEL_OPENCV_${m} NAMES opencv_${m})
+  if(NOT REEL_OPENCV_${m} OR NOT REEL_OPENCV_INCLUDE)
+    message(FATAL_ERROR "OpenCV ${m} not found (apt-get install libopencv-${m}-dev)")
+  endif()
+  list(APPEND REEL_OPENCV_LIBS ${REEL_OPENCV_${m}})
+endforeach()
+set(REEL_OPENCV_CORE ${REEL_OPENCV_core})

