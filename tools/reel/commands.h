@@ -10,4 +10,5 @@ void register_split(CLI::App& app, int* exit_code);
 void register_tokenize(CLI::App& app, int* exit_code);
 void register_eval(CLI::App& app, int* exit_code);
 void register_info(CLI::App& app, int* exit_code);
+void register_report(CLI::App& app, int* exit_code);
 }  // namespace reel::cli

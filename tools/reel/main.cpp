@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   reel::cli::register_split(app, &exit_code);
   reel::cli::register_tokenize(app, &exit_code);
   reel::cli::register_eval(app, &exit_code);
+  reel::cli::register_report(app, &exit_code);
   reel::cli::register_info(app, &exit_code);
 
   app.parse_complete_callback([&] {
