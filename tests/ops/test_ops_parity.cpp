@@ -57,6 +57,40 @@ TEST(OpsParity, Conv2dMatchesDirectLoops) {
   }
 }
 
+TEST(OpsParity, WinogradVariantsMatchDirectConvolution) {
+  // Both Winograd paths, whatever REEL_CONV selects: several frames (tiles of all frames share
+  // one GEMM), sizes that are not multiples of the tile, wide channels, nonzero mean inputs.
+  struct Case {
+    int T, ci, co, H, W;
+  };
+  for (auto c : std::vector<Case>{{3, 64, 48, 13, 22}, {1, 8, 8, 4, 4}, {2, 130, 20, 9, 7}}) {
+    Act x = act(c.T, c.ci, c.H, c.W, 5);
+    for (auto& v : x.v) v += 0.5f;
+    auto w = rnd(static_cast<size_t>(c.co) * c.ci * 9, 6), b = rnd(c.co, 7);
+    ConvW cw{w.data(), b.data(), c.co, c.ci, 1, 3, 3};
+    std::vector<float> ref;
+    for (int t = 0; t < c.T; ++t)
+      for (int o = 0; o < c.co; ++o)
+        for (int oy = 0; oy < c.H; ++oy)
+          for (int ox = 0; ox < c.W; ++ox) {
+            double acc = b[o];
+            for (int i = 0; i < c.ci; ++i)
+              for (int ky = 0; ky < 3; ++ky)
+                for (int kx = 0; kx < 3; ++kx) {
+                  const int iy = oy + ky - 1, ix = ox + kx - 1;
+                  if (iy < 0 || ix < 0 || iy >= c.H || ix >= c.W) continue;
+                  acc += double(w[((o * c.ci + i) * 3 + ky) * 3 + kx]) * x.frame(t)[(i * c.H + iy) * c.W + ix];
+                }
+            ref.push_back(static_cast<float>(acc));
+          }
+    Act f2 = conv3x3_winograd(x, cw), f4 = conv3x3_winograd_f4(x, cw);
+    EXPECT_LT(test::rel_error(f2.v, ref), 2e-6) << c.ci << "x" << c.H << "x" << c.W;
+    // F(4x4) trades accuracy for speed (larger transform constants): ~1.7e-5 here, still well
+    // inside the 1e-4 end-to-end bar the golden tests hold the whole network to.
+    EXPECT_LT(test::rel_error(f4.v, ref), 4e-5) << c.ci << "x" << c.H << "x" << c.W;
+  }
+}
+
 TEST(OpsParity, CausalTemporalConvMatchesDefinition) {
   for (auto [T, stride, pad] : std::vector<std::tuple<int, int, int>>{{1, 1, 2}, {5, 1, 2}, {6, 2, 1}, {9, 2, 1}}) {
     const int ci = 4, co = 3, kt = 3;

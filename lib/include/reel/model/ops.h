@@ -38,11 +38,12 @@ struct ConvW {
 };
 
 // 2-D convolution applied to every frame: zero padding (top, left, bottom, right), stride.
-// 3x3 stride-1 "same" convolutions take the Winograd F(2x2,3x3) path (REEL_CONV=im2col
-// forces the plain GEMM path); everything else is im2col + GEMM.
+// 3x3 stride-1 "same" convolutions take the Winograd F(4x4,3x3) path (REEL_CONV=winograd2
+// picks F(2x2,3x3), REEL_CONV=im2col the plain GEMM path); everything else is im2col + GEMM.
 Act conv2d(const Act& x, const ConvW& w, int stride, int pad_t, int pad_l, int pad_b, int pad_r);
 Act conv2d_im2col(const Act& x, const ConvW& w, int stride, int pad_t, int pad_l, int pad_b, int pad_r);
-Act conv3x3_winograd(const Act& x, const ConvW& w);
+Act conv3x3_winograd(const Act& x, const ConvW& w);     // F(2x2,3x3)
+Act conv3x3_winograd_f4(const Act& x, const ConvW& w);  // F(4x4,3x3)
 // Causal temporal convolution (kh = kw = 1): the first frame is repeated `time_pad` times
 // in front; out[j] = b + sum_k W_k x[max(0, j*stride + k - time_pad)].
 Act conv_temporal(const Act& x, const ConvW& w, int time_stride, int time_pad);

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backend/cpu/op_profile.h"
 #include "reel/model/ops.h"
 
 namespace reel {
@@ -16,6 +17,7 @@ namespace reel {
 void ops_mac_add(uint64_t n);
 
 void attention_spatial(const Act& q, const Act& k, const Act& v, Act& out) {
+  OpScope prof_("attention");
   const int C = q.C, N = static_cast<int>(q.plane());
   const float scale = 1.0f / std::sqrt(static_cast<float>(C));
   out = Act(q.T, C, q.H, q.W);
@@ -50,6 +52,7 @@ void attention_spatial(const Act& q, const Act& k, const Act& v, Act& out) {
 }
 
 void attention_temporal_causal(const Act& q, const Act& k, const Act& v, Act& out) {
+  OpScope prof_("attention");
   const int T = q.T, C = q.C;
   const long N = static_cast<long>(q.plane());
   const float scale = 1.0f / std::sqrt(static_cast<float>(C));

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "reel/core/status.h"
+#include "backend/cpu/op_profile.h"
 #include "reel/model/ops.h"
 
 namespace reel {
@@ -38,28 +39,31 @@ void fill_bias(float* out, const float* b, int co, size_t n, size_t ld) {
 }
 }  // namespace
 
-Act conv3x3_winograd(const Act& x, const ConvW& w);
-
 namespace {
-// REEL_CONV=im2col selects the plain GEMM path everywhere (for comparisons).
-bool winograd_enabled() {
-  static const bool on = [] {
+// REEL_CONV=im2col|winograd2|winograd4 picks the 3x3 path everywhere (for comparisons);
+// the default is Winograd F(4x4,3x3).
+int conv3x3_path() {
+  static const int path = [] {
     const char* e = std::getenv("REEL_CONV");
-    return !(e && std::string(e) == "im2col");
+    const std::string v = e ? e : "";
+    return v == "im2col" ? 0 : v == "winograd2" ? 2 : 4;
   }();
-  return on;
+  return path;
 }
 }  // namespace
 
 Act conv2d(const Act& x, const ConvW& w, int stride, int pt, int pl, int pb, int pr) {
   if (w.ci != x.C) throw Error(Code::Internal, "conv2d: channel mismatch");
-  if (w.kh == 3 && w.kw == 3 && stride == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1 && winograd_enabled() &&
-      x.H >= 4 && x.W >= 4)
-    return conv3x3_winograd(x, w);
+  if (w.kh == 3 && w.kw == 3 && stride == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1 && x.H >= 4 && x.W >= 4) {
+    const int path = conv3x3_path();
+    if (path == 4) return conv3x3_winograd_f4(x, w);
+    if (path == 2) return conv3x3_winograd(x, w);
+  }
   return conv2d_im2col(x, w, stride, pt, pl, pb, pr);
 }
 
 Act conv2d_im2col(const Act& x, const ConvW& w, int stride, int pt, int pl, int pb, int pr) {
+  OpScope prof_("conv2d_im2col");
   if (w.ci != x.C) throw Error(Code::Internal, "conv2d: channel mismatch");
   const int Ho = (x.H + pt + pb - w.kh) / stride + 1;
   const int Wo = (x.W + pl + pr - w.kw) / stride + 1;
@@ -111,6 +115,7 @@ Act conv2d_im2col(const Act& x, const ConvW& w, int stride, int pt, int pl, int 
 }
 
 Act conv_temporal(const Act& x, const ConvW& w, int time_stride, int time_pad) {
+  OpScope prof_("conv_temporal");
   if (w.ci != x.C || w.kh != 1 || w.kw != 1) throw Error(Code::Internal, "conv_temporal: bad weight shape");
   const int kt = w.kt;
   const int To = (x.T + time_pad - kt) / time_stride + 1;

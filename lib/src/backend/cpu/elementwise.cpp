@@ -4,11 +4,13 @@
 #include <cstring>
 
 #include "reel/core/status.h"
+#include "backend/cpu/op_profile.h"
 #include "reel/model/ops.h"
 
 namespace reel {
 
 void group_norm_(Act& x, const float* gamma, const float* beta, int groups, float eps) {
+  OpScope prof_("group_norm");
   if (x.C % groups) throw Error(Code::Internal, "group_norm: channels not divisible by groups");
   const int cpg = x.C / groups;
   const size_t HW = x.plane();
@@ -38,6 +40,7 @@ void group_norm_(Act& x, const float* gamma, const float* beta, int groups, floa
 }
 
 void silu_(Act& x) {
+  OpScope prof_("silu");
   float* p = x.v.data();
   const long n = static_cast<long>(x.v.size());
 #pragma omp parallel for simd schedule(static)
@@ -45,6 +48,7 @@ void silu_(Act& x) {
 }
 
 void add_(Act& x, const Act& y) {
+  OpScope prof_("add");
   if (x.v.size() != y.v.size()) throw Error(Code::Internal, "add: shape mismatch");
   float* p = x.v.data();
   const float* q = y.v.data();
@@ -54,6 +58,7 @@ void add_(Act& x, const Act& y) {
 }
 
 Act avg_pool_spatial_padded(const Act& x) {
+  OpScope prof_("pool/upsample");
   const int Ho = (x.H + 1) / 2, Wo = (x.W + 1) / 2;
   Act y(x.T, x.C, Ho, Wo);
   const int planes = x.T * x.C;
@@ -76,6 +81,7 @@ Act avg_pool_spatial_padded(const Act& x) {
 }
 
 Act avg_pool_temporal_causal(const Act& x) {
+  OpScope prof_("pool/upsample");
   const int To = (x.T + 1) / 2;
   Act y(To, x.C, x.H, x.W);
   const size_t n = x.frame_size();
@@ -89,6 +95,7 @@ Act avg_pool_temporal_causal(const Act& x) {
 }
 
 Act upsample_spatial(const Act& x) {
+  OpScope prof_("pool/upsample");
   Act y(x.T, x.C, x.H * 2, x.W * 2);
   const int planes = x.T * x.C;
 #pragma omp parallel for schedule(static)
@@ -105,6 +112,7 @@ Act upsample_spatial(const Act& x) {
 }
 
 Act upsample_temporal(const Act& x) {
+  OpScope prof_("pool/upsample");
   Act y(2 * x.T - 1, x.C, x.H, x.W);
   for (int j = 0; j < y.T; ++j) std::memcpy(y.frame(j), x.frame((j + 1) / 2), sizeof(float) * x.frame_size());
   return y;

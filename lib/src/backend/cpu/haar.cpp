@@ -6,6 +6,7 @@
 // are reflect-padded by one sample (the reference pads (0, 1) with mode "reflect").
 #include <cstring>
 
+#include "backend/cpu/op_profile.h"
 #include "reel/model/ops.h"
 
 namespace reel {
@@ -132,6 +133,7 @@ int levels_of(int patch) {
 }  // namespace
 
 Act haar_patch3d(const Act& x, int patch) {
+  OpScope prof_("haar");
   Act cur(x.T + patch - 1, x.C, x.H, x.W);
   for (int i = 0; i < patch; ++i) std::memcpy(cur.frame(i), x.frame(0), sizeof(float) * x.frame_size());
   if (x.T > 1) std::memcpy(cur.frame(patch), x.frame(1), sizeof(float) * x.frame_size() * (x.T - 1));
@@ -140,6 +142,7 @@ Act haar_patch3d(const Act& x, int patch) {
 }
 
 Act haar_unpatch3d(const Act& x, int patch) {
+  OpScope prof_("haar");
   Act cur = x;
   for (int l = 0; l < levels_of(patch); ++l) cur = ilevel3d(cur);
   const int drop = patch - 1;

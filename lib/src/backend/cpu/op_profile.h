@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+// Wall time per operator kind, for finding where the tokenizer spends its time:
+// REEL_PROFILE=1 prints a table to stderr at exit. Off (one branch per op) otherwise.
+#pragma once
+#include <chrono>
+
+namespace reel {
+
+bool op_profile_enabled();
+void op_profile_add(const char* name, double seconds);
+
+class OpScope {
+ public:
+  explicit OpScope(const char* name) : name_(op_profile_enabled() ? name : nullptr) {
+    if (name_) t0_ = std::chrono::steady_clock::now();
+  }
+  ~OpScope() {
+    if (name_) op_profile_add(name_, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count());
+  }
+  OpScope(const OpScope&) = delete;
+  OpScope& operator=(const OpScope&) = delete;
+
+ private:
+  const char* name_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
+}  // namespace reel
