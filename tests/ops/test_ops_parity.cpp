@@ -146,6 +146,33 @@ TEST(OpsParity, TemporalAttentionIsCausal) {
   for (size_t i = 0; i < o2.frame_size(); ++i) ASSERT_NEAR(o2.v[i], v.v[i], 1e-6);
 }
 
+TEST(OpsParity, SiluMatchesDefinitionOverTheWholeRange) {
+  // SiLU uses its own vectorisable exp: compare with the double-precision definition from
+  // deep negative (exp overflow territory) to large positive inputs.
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<float> u(-120.0f, 120.0f);
+  Act x(1, 1, 1, 20000);
+  for (auto& v : x.v) v = u(rng);
+  for (float v : {0.0f, -0.0f, 1e-8f, -1e-8f, 87.5f, -87.5f, 88.7f, -88.7f, 1e4f, -1e4f}) x.v.push_back(v);
+  x.W = static_cast<int>(x.v.size());
+  Act y = x;
+  silu_(y);
+  for (size_t i = 0; i < x.v.size(); ++i) {
+    const double v = x.v[i], ref = v / (1.0 + std::exp(-v));
+    ASSERT_NEAR(y.v[i], ref, 4e-7 * std::max(1.0, std::fabs(ref)) + 1e-30) << "x = " << v;
+  }
+}
+
+TEST(OpsParity, GroupNormWithSiluEqualsTheTwoPasses) {
+  Act x = act(2, 12, 7, 9, 13);
+  std::vector<float> g = rnd(12, 14), b = rnd(12, 15);
+  Act two = x, fused = x;
+  group_norm_(two, g.data(), b.data(), 4);
+  silu_(two);
+  group_norm_(fused, g.data(), b.data(), 4, 1e-6f, true);
+  for (size_t i = 0; i < two.v.size(); ++i) ASSERT_EQ(fused.v[i], two.v[i]) << i;
+}
+
 TEST(OpsParity, GroupNormPerFrame) {
   Act x = act(3, 8, 5, 4, 11);
   for (size_t i = 0; i < x.frame_size(); ++i) x.frame(1)[i] = x.frame(1)[i] * 10 + 3;  // frame 1 scaled

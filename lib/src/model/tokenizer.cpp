@@ -245,15 +245,15 @@ struct Tokenizer::Impl {
     return cfg.video ? temporal(y, t) : y;
   }
   Act pointwise(const Act& x, const Conv& cv) const { return conv2d(x, cv.get(reg), 1, 0, 0, 0, 0); }
-  void norm_(Act& x, const Norm& n) const { group_norm_(x, reg.ptr(n.g), reg.ptr(n.b), n.groups); }
+  void norm_(Act& x, const Norm& n, bool then_silu = false) const {
+    group_norm_(x, reg.ptr(n.g), reg.ptr(n.b), n.groups, 1e-6f, then_silu);
+  }
 
   Act block(const Act& x, const ResBlock& rb) const {
     Act h = x;
-    norm_(h, rb.n1);
-    silu_(h);
+    norm_(h, rb.n1, true);
     h = conv_pair(h, rb.c1s, rb.c1t);
-    norm_(h, rb.n2);
-    silu_(h);
+    norm_(h, rb.n2, true);
     h = conv_pair(h, rb.c2s, rb.c2t);
     if (rb.shortcut) add_(h, pointwise(x, rb.sc));
     else add_(h, x);

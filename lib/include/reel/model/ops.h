@@ -47,8 +47,9 @@ Act conv3x3_winograd_f4(const Act& x, const ConvW& w);  // F(4x4,3x3)
 // Causal temporal convolution (kh = kw = 1): the first frame is repeated `time_pad` times
 // in front; out[j] = b + sum_k W_k x[max(0, j*stride + k - time_pad)].
 Act conv_temporal(const Act& x, const ConvW& w, int time_stride, int time_pad);
-// GroupNorm over each frame on its own (statistics over C/groups x H x W), eps 1e-6.
-void group_norm_(Act& x, const float* gamma, const float* beta, int groups, float eps = 1e-6f);
+// GroupNorm over each frame on its own (statistics over C/groups x H x W), eps 1e-6;
+// then_silu applies SiLU in the same pass (the norm -> activation pairs of the res blocks).
+void group_norm_(Act& x, const float* gamma, const float* beta, int groups, float eps = 1e-6f, bool then_silu = false);
 void silu_(Act& x);
 void add_(Act& x, const Act& y);
 // Average of 2x2 blocks after zero padding (0 before, 1 after) on H and W.

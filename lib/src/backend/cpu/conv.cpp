@@ -76,6 +76,7 @@ Act conv2d_im2col(const Act& x, const ConvW& w, int stride, int pt, int pl, int 
   band = std::min(band, Ho);
   std::vector<float> col(pointwise ? 0 : static_cast<size_t>(K) * band * Wo);
   ops_mac_add(static_cast<uint64_t>(x.T) * w.co * K * HWo);
+  prof_.macs(static_cast<uint64_t>(x.T) * w.co * K * HWo);
   for (int t = 0; t < x.T; ++t) {
     const float* in = x.frame(t);
     float* out = y.frame(t);
@@ -129,6 +130,7 @@ Act conv_temporal(const Act& x, const ConvW& w, int time_stride, int time_pad) {
       for (int k = 0; k < kt; ++k) wp[(static_cast<size_t>(o) * kt + k) * w.ci + c] = w.w[(static_cast<size_t>(o) * w.ci + c) * kt + k];
   std::vector<float> stack;
   ops_mac_add(static_cast<uint64_t>(To) * w.co * K * HW);
+  prof_.macs(static_cast<uint64_t>(To) * w.co * K * HW);
   for (int j = 0; j < To; ++j) {
     float* out = y.frame(j);
     fill_bias(out, w.b, w.co, HW, HW);

@@ -12,14 +12,22 @@ namespace {
 
 struct Table {
   std::mutex mu;
-  std::map<std::string, std::pair<double, long>> t;  // name -> seconds, calls
+  struct Entry {
+    double seconds = 0;
+    long calls = 0;
+    uint64_t macs = 0;
+  };
+  std::map<std::string, Entry> t;
   ~Table() {
     double total = 0;
-    for (auto& [k, v] : t) total += v.first;
+    for (auto& [k, v] : t) total += v.seconds;
     if (t.empty()) return;
-    std::fprintf(stderr, "[profile] %-22s %9s %7s %6s\n", "op", "seconds", "calls", "share");
-    for (auto& [k, v] : t)
-      std::fprintf(stderr, "[profile] %-22s %9.3f %7ld %5.1f%%\n", k.c_str(), v.first, v.second, 100 * v.first / total);
+    std::fprintf(stderr, "[profile] %-22s %9s %7s %6s %8s\n", "op", "seconds", "calls", "share", "GFLOP/s");
+    for (auto& [k, v] : t) {
+      std::fprintf(stderr, "[profile] %-22s %9.3f %7ld %5.1f%%", k.c_str(), v.seconds, v.calls, 100 * v.seconds / total);
+      if (v.macs) std::fprintf(stderr, " %8.1f", 2e-9 * double(v.macs) / v.seconds);
+      std::fprintf(stderr, "\n");
+    }
   }
 };
 
@@ -38,12 +46,13 @@ bool op_profile_enabled() {
   return on;
 }
 
-void op_profile_add(const char* name, double seconds) {
+void op_profile_add(const char* name, double seconds, uint64_t macs) {
   Table& t = table();
   std::lock_guard<std::mutex> lock(t.mu);
   auto& v = t.t[name];
-  v.first += seconds;
-  v.second += 1;
+  v.seconds += seconds;
+  v.calls += 1;
+  v.macs += macs;
 }
 
 }  // namespace reel

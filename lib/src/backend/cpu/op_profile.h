@@ -3,11 +3,13 @@
 // REEL_PROFILE=1 prints a table to stderr at exit. Off (one branch per op) otherwise.
 #pragma once
 #include <chrono>
+#include <cstdint>
 
 namespace reel {
 
 bool op_profile_enabled();
-void op_profile_add(const char* name, double seconds);
+// macs: multiply-adds of the direct (textbook) computation, for an effective GFLOP/s column.
+void op_profile_add(const char* name, double seconds, uint64_t macs = 0);
 
 class OpScope {
  public:
@@ -15,13 +17,15 @@ class OpScope {
     if (name_) t0_ = std::chrono::steady_clock::now();
   }
   ~OpScope() {
-    if (name_) op_profile_add(name_, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count());
+    if (name_) op_profile_add(name_, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(), macs_);
   }
+  void macs(uint64_t n) { macs_ += n; }
   OpScope(const OpScope&) = delete;
   OpScope& operator=(const OpScope&) = delete;
 
  private:
   const char* name_;
+  uint64_t macs_ = 0;
   std::chrono::steady_clock::time_point t0_;
 };
 

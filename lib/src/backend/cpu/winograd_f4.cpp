@@ -79,51 +79,125 @@ void winograd4_weights(const ConvW& w, float* U) {
 
 }  // namespace
 
+namespace {
+
+// B^T applied element-wise across six rows (vectorised over n positions).
+inline void bt6_rows(const float* __restrict d0, const float* __restrict d1, const float* __restrict d2,
+                     const float* __restrict d3, const float* __restrict d4, const float* __restrict d5, int n,
+                     float* __restrict o0, float* __restrict o1, float* __restrict o2, float* __restrict o3,
+                     float* __restrict o4, float* __restrict o5) {
+  for (int x = 0; x < n; ++x) {
+    o0[x] = 4 * d0[x] - 5 * d2[x] + d4[x];
+    o1[x] = -4 * d1[x] - 4 * d2[x] + d3[x] + d4[x];
+    o2[x] = 4 * d1[x] - 4 * d2[x] - d3[x] + d4[x];
+    o3[x] = -2 * d1[x] - d2[x] + 2 * d3[x] + d4[x];
+    o4[x] = 2 * d1[x] - d2[x] - 2 * d3[x] + d4[x];
+    o5[x] = 4 * d1[x] - 5 * d3[x] + d5[x];
+  }
+}
+
+// A^T applied element-wise across six rows -> four.
+inline void at6_rows(const float* __restrict m0, const float* __restrict m1, const float* __restrict m2,
+                     const float* __restrict m3, const float* __restrict m4, const float* __restrict m5, int n,
+                     float* __restrict o0, float* __restrict o1, float* __restrict o2, float* __restrict o3) {
+  for (int x = 0; x < n; ++x) {
+    const float a = m1[x] + m2[x], b = m1[x] - m2[x], c = m3[x] + m4[x], d = m3[x] - m4[x];
+    o0[x] = m0[x] + a + c;
+    o1[x] = b + 2 * d;
+    o2[x] = a + 4 * c;
+    o3[x] = b + 8 * d + m5[x];
+  }
+}
+
+// Input transform of one row of tiles of one channel: the 36 values of its tw tiles, written
+// as 36 contiguous runs V_k[0 .. tw). Vertical pass over whole image rows, then the horizontal
+// pass on the rows split into their four phases (x mod 4), so both passes are plain
+// contiguous loops over positions.
+void input_row(const float* plane, int H, int W, int ty, int tw, float* V, size_t kstride, std::vector<float>& buf) {
+  const int L = 4 * tw + 4;  // padded row: position xp = x + 1
+  buf.assign(static_cast<size_t>(6) * L + 24 * (tw + 1) + L, 0.0f);
+  float* vr = buf.data();                               // 6 rows of L
+  float* ph = vr + static_cast<size_t>(6) * L;          // 6 x 4 phases of tw + 1
+  const float* zero = ph + static_cast<size_t>(24) * (tw + 1);  // L zeros
+  const float* in[6];
+  for (int a = 0; a < 6; ++a) {
+    const int yy = 4 * ty - 1 + a;
+    in[a] = (yy >= 0 && yy < H) ? plane + static_cast<size_t>(yy) * W : zero;
+  }
+  bt6_rows(in[0], in[1], in[2], in[3], in[4], in[5], W, vr + 1, vr + L + 1, vr + 2 * L + 1, vr + 3 * L + 1, vr + 4 * L + 1,
+           vr + 5 * L + 1);
+  for (int i = 0; i < 6; ++i) {
+    const float* r = vr + static_cast<size_t>(i) * L;
+    float* p = ph + static_cast<size_t>(i) * 4 * (tw + 1);
+    for (int m = 0; m <= tw; ++m)
+      for (int q = 0; q < 4; ++q) p[q * (tw + 1) + m] = r[4 * m + q];
+  }
+  for (int i = 0; i < 6; ++i) {
+    const float* p = ph + static_cast<size_t>(i) * 4 * (tw + 1);
+    const float *p0 = p, *p1 = p + (tw + 1), *p2 = p + 2 * (tw + 1), *p3 = p + 3 * (tw + 1);
+    // Tile tx reads padded positions 4tx .. 4tx+5 = phases 0,1,2,3 at tx and 0,1 at tx + 1.
+    float* o = V + static_cast<size_t>(6 * i) * kstride;
+    bt6_rows(p0, p1, p2, p3, p0 + 1, p1 + 1, tw, o, o + kstride, o + 2 * kstride, o + 3 * kstride, o + 4 * kstride,
+             o + 5 * kstride);
+  }
+}
+
+// Output transform of one row of tiles of one output channel: M_k[0 .. tw) -> four image rows.
+void output_row(const float* M, size_t kstride, int tw, float bias, float* plane, int H, int W, int ty,
+                std::vector<float>& buf) {
+  buf.resize(static_cast<size_t>(24) * tw + 16 * tw + 4 * tw + 4);
+  float* s = buf.data();                          // 4 x 6 rows of tw: A^T over the tile rows
+  float* r = s + static_cast<size_t>(24) * tw;    // 4 x 4 rows of tw
+  float* row = r + static_cast<size_t>(16) * tw;  // one interleaved image row
+  for (int b = 0; b < 6; ++b) {
+    const float* m = M + static_cast<size_t>(b) * kstride;
+    at6_rows(m, m + 6 * kstride, m + 12 * kstride, m + 18 * kstride, m + 24 * kstride, m + 30 * kstride, tw,
+             s + (0 * 6 + b) * tw, s + (1 * 6 + b) * tw, s + (2 * 6 + b) * tw, s + (3 * 6 + b) * tw);
+  }
+  for (int i = 0; i < 4; ++i) {
+    const int yy = 4 * ty + i;
+    if (yy >= H) break;
+    const float* si = s + static_cast<size_t>(i) * 6 * tw;
+    float* ri = r + static_cast<size_t>(i) * 4 * tw;
+    at6_rows(si, si + tw, si + 2 * tw, si + 3 * tw, si + 4 * tw, si + 5 * tw, tw, ri, ri + tw, ri + 2 * tw, ri + 3 * tw);
+    for (int tx = 0; tx < tw; ++tx)
+      for (int j = 0; j < 4; ++j) row[4 * tx + j] = ri[j * tw + tx];
+    float* dst = plane + static_cast<size_t>(yy) * W;
+    for (int x = 0; x < W; ++x) dst[x] = row[x] + bias;
+  }
+}
+
+}  // namespace
+
 Act conv3x3_winograd_f4(const Act& x, const ConvW& w) {
   OpScope prof_("conv3x3_winograd4");
   const int Ci = w.ci, Co = w.co, H = x.H, W = x.W;
   Act y(x.T, Co, H, W);
   const int th = (H + 3) / 4, tw = (W + 3) / 4;
-  const int P = th * tw;
   thread_local std::vector<float> u_buf, v_buf, m_buf;
   float* U = scratch(u_buf, static_cast<size_t>(36) * Co * Ci);
   winograd4_weights(w, U);
-  ops_mac_add(static_cast<uint64_t>(x.T) * Co * Ci * 9 * static_cast<uint64_t>(H) * W);  // counted as direct
-  const int64_t total = static_cast<int64_t>(x.T) * P;
-  const int chunk = static_cast<int>(std::max<int64_t>(32, std::min<int64_t>(total, (2u << 20) / (36u * std::max(Ci, Co)) * 2)));
-  float* V = scratch(v_buf, static_cast<size_t>(36) * Ci * chunk);
-  float* M = scratch(m_buf, static_cast<size_t>(36) * Co * chunk);
+  ops_mac_add(static_cast<uint64_t>(x.T) * Co * Ci * 9 * static_cast<uint64_t>(H) * W);
+  prof_.macs(static_cast<uint64_t>(x.T) * Co * Ci * 9 * static_cast<uint64_t>(H) * W);  // counted as direct
+  // Chunks of whole tile rows (of all frames: rows of consecutive frames share the GEMMs).
+  const int64_t rows = static_cast<int64_t>(x.T) * th;
+  const int64_t want = std::max<int64_t>(32, (2u << 20) / (36u * std::max(Ci, Co)) * 2);
+  const int64_t rows_per_chunk = std::max<int64_t>(1, std::min<int64_t>(rows, want / tw));
+  const size_t cap = static_cast<size_t>(rows_per_chunk) * tw;
+  float* V = scratch(v_buf, static_cast<size_t>(36) * Ci * cap);
+  float* M = scratch(m_buf, static_cast<size_t>(36) * Co * cap);
   const size_t plane_in = static_cast<size_t>(H) * W;
-  for (int64_t p0 = 0; p0 < total; p0 += chunk) {
-    const int np = static_cast<int>(std::min<int64_t>(chunk, total - p0));
+  for (int64_t r0 = 0; r0 < rows; r0 += rows_per_chunk) {
+    const int nr = static_cast<int>(std::min<int64_t>(rows_per_chunk, rows - r0));
+    const int np = nr * tw;
 #pragma omp parallel for schedule(static)
     for (int ic = 0; ic < Ci; ++ic) {
-      // 16 tiles at a time into a local [36][16] block, then 36 cache-line runs into V.
-      float blk[36][16];
-      for (int q0 = 0; q0 < np; q0 += 16) {
-        const int nq = std::min(16, np - q0);
-        for (int qq = 0; qq < nq; ++qq) {
-          const int64_t gp = p0 + q0 + qq;
-          const int t = static_cast<int>(gp / P), p = static_cast<int>(gp % P), ty = p / tw, tx = p % tw;
-          const float* plane = x.frame(t) + static_cast<size_t>(ic) * plane_in;
-          const int y0 = 4 * ty - 1, x0 = 4 * tx - 1;
-          float d[6][6];
-          if (y0 >= 0 && y0 + 6 <= H && x0 >= 0 && x0 + 6 <= W) {
-            for (int i = 0; i < 6; ++i)
-              for (int j = 0; j < 6; ++j) d[i][j] = plane[static_cast<size_t>(y0 + i) * W + x0 + j];
-          } else {
-            for (int i = 0; i < 6; ++i)
-              for (int j = 0; j < 6; ++j) {
-                const int yy = y0 + i, xx = x0 + j;
-                d[i][j] = (yy >= 0 && yy < H && xx >= 0 && xx < W) ? plane[static_cast<size_t>(yy) * W + xx] : 0.0f;
-              }
-          }
-          float b[6][6], v[6][6];
-          for (int j = 0; j < 6; ++j) bt6(&d[0][j], 6, &b[0][j], 6);  // columns: B^T d
-          for (int i = 0; i < 6; ++i) bt6(&b[i][0], 1, &v[i][0], 1);  // rows: (B^T d) B
-          for (int k = 0; k < 36; ++k) blk[k][qq] = v[k / 6][k % 6];
-        }
-        for (int k = 0; k < 36; ++k) std::copy(blk[k], blk[k] + nq, V + (static_cast<size_t>(k) * Ci + ic) * np + q0);
+      thread_local std::vector<float> buf;
+      for (int rr = 0; rr < nr; ++rr) {
+        const int64_t row = r0 + rr;
+        const int t = static_cast<int>(row / th), ty = static_cast<int>(row % th);
+        input_row(x.frame(t) + static_cast<size_t>(ic) * plane_in, H, W, ty, tw,
+                  V + static_cast<size_t>(ic) * np + static_cast<size_t>(rr) * tw, static_cast<size_t>(Ci) * np, buf);
       }
     }
     for (int k = 0; k < 36; ++k)
@@ -131,19 +205,13 @@ Act conv3x3_winograd_f4(const Act& x, const ConvW& w) {
                   V + static_cast<size_t>(k) * Ci * np, np, 0.0f, M + static_cast<size_t>(k) * Co * np, np);
 #pragma omp parallel for schedule(static)
     for (int oc = 0; oc < Co; ++oc) {
+      thread_local std::vector<float> buf;
       const float bias = w.b ? w.b[oc] : 0.0f;
-      for (int q = 0; q < np; ++q) {
-        const int64_t gp = p0 + q;
-        const int t = static_cast<int>(gp / P), p = static_cast<int>(gp % P), ty = p / tw, tx = p % tw;
-        float* plane = y.frame(t) + static_cast<size_t>(oc) * plane_in;
-        float m[6][6], a[4][6], r[4][4];
-        for (int k = 0; k < 36; ++k) m[k / 6][k % 6] = M[(static_cast<size_t>(k) * Co + oc) * np + q];
-        for (int j = 0; j < 6; ++j) at6(&m[0][j], 6, &a[0][j], 6);  // A^T m
-        for (int i = 0; i < 4; ++i) at6(&a[i][0], 1, &r[i][0], 1);  // (A^T m) A
-        const int yb = 4 * ty, xb = 4 * tx;
-        const int ni = std::min(4, H - yb), nj = std::min(4, W - xb);
-        for (int i = 0; i < ni; ++i)
-          for (int j = 0; j < nj; ++j) plane[static_cast<size_t>(yb + i) * W + xb + j] = r[i][j] + bias;
+      for (int rr = 0; rr < nr; ++rr) {
+        const int64_t row = r0 + rr;
+        const int t = static_cast<int>(row / th), ty = static_cast<int>(row % th);
+        output_row(M + static_cast<size_t>(oc) * np + static_cast<size_t>(rr) * tw, static_cast<size_t>(Co) * np, tw, bias,
+                   y.frame(t) + static_cast<size_t>(oc) * plane_in, H, W, ty, buf);
       }
     }
   }
