@@ -129,37 +129,44 @@ uint8_t luma601(const uint8_t* p) { return static_cast<uint8_t>(std::lround(0.29
 
 // Two video files, frame by frame. Luma is the decoded Y plane expanded to full range by
 // swscale (what FFmpeg's format=gray and scikit-video's as_grey compare, so the published
-// reference numbers reproduce); RGB through swscale as well.
+// reference numbers reproduce); RGB through swscale as well, from the same decode.
 nlohmann::json eval_files(const std::string& ref, const std::string& dist, const ClipMetrics& proto, const Extras& x) {
   ClipMetrics m = proto;
-  DecodeOptions ly;
-  ly.format = PixelFormat::GRAY8;
-  ly.autorotate = false;
-  ly.threads = globals().threads;
-  DecodeOptions rgb;
-  rgb.threads = globals().threads;
-  auto ry = VideoDecoder::open(ref, ly), dy = VideoDecoder::open(dist, ly);
-  auto rr = VideoDecoder::open(ref, rgb), dr = VideoDecoder::open(dist, rgb);
+  // One decode per file: RGB for the RGB metrics, features and previews, and beside it the
+  // GRAY8 view for the luma metrics.
+  DecodeOptions o;
+  o.with_gray = true;
+  o.autorotate = false;  // both sides alike; the metrics do not depend on display rotation
+  o.threads = globals().threads;
+  auto rd = VideoDecoder::open(ref, o), dd = VideoDecoder::open(dist, o);
+  std::optional<FeatureSampler> fr, fd;
+  if (x.net) fr.emplace(x.net, x.feature_stride), fd.emplace(x.net, x.feature_stride);
+  // The worst frame is known only at the end: keep the worst pair so far for the previews.
+  std::vector<uint8_t> worst_ref, worst_dist;
+  int64_t worst = -1;
+  int worst_w = 0, worst_h = 0;
+  double worst_psnr = 1e300;
   Frame a, b;
   int64_t n = 0;
-  while (ry->next(&a) && dy->next(&b)) {
+  while (rd->next(&a) && dd->next(&b)) {
     if (a.width != b.width || a.height != b.height)
       throw Error(Code::InvalidArgument, "frame sizes differ: " + std::to_string(a.width) + "x" + std::to_string(a.height) +
                                              " vs " + std::to_string(b.width) + "x" + std::to_string(b.height));
-    m.add_luma(a.data.data(), b.data.data(), a.width, a.height);
+    m.add_luma(a.gray.data(), b.gray.data(), a.width, a.height);
+    m.add_rgb(a.data.data(), b.data.data(), a.width, a.height);
+    if (x.net) fr->push(a.data.data(), a.width, a.height), fd->push(b.data.data(), b.width, b.height);
+    if (!x.previews_dir.empty() && m.per_frame["psnr_y"].back() < worst_psnr) {
+      worst_psnr = m.per_frame["psnr_y"].back();
+      worst = n;
+      worst_w = a.width, worst_h = a.height;
+      worst_ref = a.data;
+      worst_dist = b.data;
+    }
     ++n;
   }
   if (n == 0) throw Error(Code::InvalidData, "no frame pairs to compare");
-  const auto& py = m.per_frame["psnr_y"];
-  const int64_t worst = std::min_element(py.begin(), py.end()) - py.begin();
-  std::optional<FeatureSampler> fr, fd;
-  if (x.net) fr.emplace(x.net, x.feature_stride), fd.emplace(x.net, x.feature_stride);
   nlohmann::json preview;
-  for (int64_t i = 0; rr->next(&a) && dr->next(&b); ++i) {
-    m.add_rgb(a.data.data(), b.data.data(), a.width, a.height);
-    if (x.net) fr->push(a.data.data(), a.width, a.height), fd->push(b.data.data(), b.width, b.height);
-    if (i == worst && !x.previews_dir.empty()) preview = write_previews(x, i, a.data.data(), b.data.data(), a.width, a.height);
-  }
+  if (worst >= 0) preview = write_previews(x, worst, worst_ref.data(), worst_dist.data(), worst_w, worst_h);
   if (x.net) x.add_features(&*fr, x.ref_features), x.add_features(&*fd, x.dist_features);
   nlohmann::json j = m.result(x.frames);
   if (!preview.is_null()) j["preview"] = preview;

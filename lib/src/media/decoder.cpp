@@ -236,45 +236,56 @@ class FfmpegDecoder final : public VideoDecoder {
     }
     int sw = swap ? oh : ow, sh = swap ? ow : oh;  // size before rotation
     const bool gray = opt_.format != PixelFormat::RGB24;
-    AVPixelFormat dst_fmt = gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24;
-    int ch = gray ? 1 : 3;
     if (!sws_ || f->width != sws_w_ || f->height != sws_h_ || f->format != sws_fmt_ || sw != sws_ow_ || sh != sws_oh_) {
-      bool down = sw < f->width || sh < f->height;
-      int flags = (down ? SWS_AREA : SWS_BICUBIC) | (opt_.fast_scale ? 0 : SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT);
-      sws_.reset(sws_getContext(f->width, f->height, static_cast<AVPixelFormat>(f->format), sw, sh, dst_fmt, flags,
-                                nullptr, nullptr, nullptr));
-      if (!sws_) throw Error(Code::InvalidData, std::string("unsupported pixel format ") +
-                                                    (av_get_pix_fmt_name((AVPixelFormat)f->format) ?: "?"));
-      // Colour matrix and range from the stream (BT.709 for HD), not swscale's BT.601 default.
-      int cs = f->colorspace == AVCOL_SPC_UNSPECIFIED ? (f->height >= 720 ? SWS_CS_ITU709 : SWS_CS_DEFAULT)
-                                                      : static_cast<int>(f->colorspace);
-      const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(f->format));
-      bool is_yuv = d && !(d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components >= 3;
-      bool full = f->color_range == AVCOL_RANGE_JPEG ||
-                  f->format == AV_PIX_FMT_YUVJ420P || f->format == AV_PIX_FMT_YUVJ422P || f->format == AV_PIX_FMT_YUVJ444P;
-      if (is_yuv) {
-        sws_setColorspaceDetails(sws_.get(), sws_getCoefficients(cs), full ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT),
-                                 1, 0, 1 << 16, 1 << 16);
-      }
+      sws_ = make_sws(f, sw, sh, gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24);
+      sws_gray_ = opt_.with_gray && !gray ? make_sws(f, sw, sh, AV_PIX_FMT_GRAY8) : nullptr;
       sws_w_ = f->width;
       sws_h_ = f->height;
       sws_fmt_ = f->format;
       sws_ow_ = sw;
       sws_oh_ = sh;
     }
-    size_t bytes = static_cast<size_t>(sw) * sh * ch;
-    std::vector<uint8_t>& dst = info_.rotation ? scratch_ : out->data;
+    scale(f, sws_.get(), sw, sh, gray ? 1 : 3, &out->data);
+    if (sws_gray_) scale(f, sws_gray_.get(), sw, sh, 1, &out->gray);
+    else out->gray.clear();
+    out->width = ow;
+    out->height = oh;
+    out->channels = gray ? 1 : 3;
+  }
+
+  // A conversion to `dst` at sw x sh with the stream's colour matrix and range.
+  av::SwsPtr make_sws(AVFrame* f, int sw, int sh, AVPixelFormat dst) {
+    const bool down = sw < f->width || sh < f->height;
+    const int flags = (down ? SWS_AREA : SWS_BICUBIC) | (opt_.fast_scale ? 0 : SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT);
+    av::SwsPtr c(sws_getContext(f->width, f->height, static_cast<AVPixelFormat>(f->format), sw, sh, dst, flags, nullptr,
+                                nullptr, nullptr));
+    if (!c) throw Error(Code::InvalidData, std::string("unsupported pixel format ") +
+                                              (av_get_pix_fmt_name((AVPixelFormat)f->format) ?: "?"));
+    // Colour matrix and range from the stream (BT.709 for HD), not swscale's BT.601 default.
+    const int cs = f->colorspace == AVCOL_SPC_UNSPECIFIED ? (f->height >= 720 ? SWS_CS_ITU709 : SWS_CS_DEFAULT)
+                                                          : static_cast<int>(f->colorspace);
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(f->format));
+    const bool is_yuv = d && !(d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components >= 3;
+    const bool full = f->color_range == AVCOL_RANGE_JPEG || f->format == AV_PIX_FMT_YUVJ420P ||
+                      f->format == AV_PIX_FMT_YUVJ422P || f->format == AV_PIX_FMT_YUVJ444P;
+    if (is_yuv)
+      sws_setColorspaceDetails(c.get(), sws_getCoefficients(cs), full ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0,
+                               1 << 16, 1 << 16);
+    return c;
+  }
+
+  // Converts (and rotates for display) one decoded frame into `out`.
+  void scale(AVFrame* f, SwsContext* c, int sw, int sh, int ch, std::vector<uint8_t>* out) {
+    const size_t bytes = static_cast<size_t>(sw) * sh * ch;
+    std::vector<uint8_t>& dst = info_.rotation ? scratch_ : *out;
     dst.resize(bytes);
     uint8_t* planes[4] = {dst.data(), nullptr, nullptr, nullptr};
     int strides[4] = {sw * ch, 0, 0, 0};
-    sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, planes, strides);
+    sws_scale(c, f->data, f->linesize, 0, f->height, planes, strides);
     if (info_.rotation) {
-      out->data.resize(bytes);
-      rotate_packed(scratch_.data(), sw, sh, ch, info_.rotation, out->data.data());
+      out->resize(bytes);
+      rotate_packed(scratch_.data(), sw, sh, ch, info_.rotation, out->data());
     }
-    out->width = ow;
-    out->height = oh;
-    out->channels = ch;
   }
 
   DecodeOptions opt_;
@@ -283,7 +294,7 @@ class FfmpegDecoder final : public VideoDecoder {
   av::CodecPtr dec_;
   av::FramePtr frame_;
   av::PacketPtr pkt_;
-  av::SwsPtr sws_;
+  av::SwsPtr sws_, sws_gray_;
   AVStream* st_ = nullptr;
   int sws_w_ = 0, sws_h_ = 0, sws_fmt_ = -1, sws_ow_ = 0, sws_oh_ = 0;
   std::vector<uint8_t> scratch_;

@@ -29,8 +29,9 @@ struct DecodeOptions {
   int out_width = 0;       // 0 = native display width; if only one of the two is set the
   int out_height = 0;      //     other follows the display aspect ratio (rounded to even)
   bool autorotate = true;  // apply the stream's display matrix (90-degree steps)
-  bool downscale_only = false;
-  bool fast_scale = false;  // analysis quality: plain area averaging, no exact rounding  // never enlarge: keep the native size if it is smaller
+  bool downscale_only = false;  // never enlarge: keep the native size if it is smaller
+  bool fast_scale = false;  // analysis quality: plain area averaging, no exact rounding
+  bool with_gray = false;   // RGB24: also fill Frame::gray (GRAY8 of the same frame; one decode, two conversions)
 };
 
 struct VideoInfo {
@@ -57,6 +58,7 @@ struct Frame {
   bool key = false;       // a keyframe (stream copy may start here)
   int width = 0, height = 0, channels = 0;
   std::vector<uint8_t> data;  // packed rows (stride = width * channels); empty if !convert
+  std::vector<uint8_t> gray;  // with_gray: the GRAY8 view, width x height
 };
 
 class VideoDecoder {
