@@ -115,9 +115,46 @@ Act conv2d_im2col(const Act& x, const ConvW& w, int stride, int pt, int pl, int 
   return y;
 }
 
+namespace {
+
+// The causal stride-1 case (time_pad = kt - 1), scattered by input frame: frame t feeds
+// outputs t .. t+kt-1, which are adjacent in the frame-major layout, so one GEMM with the kt
+// weight slices stacked along M (W_{kt-1}; ...; W_0) adds x_t's contribution to all of them.
+// Each input frame is read (packed) once instead of kt times; the replicated frames in front
+// fold into frame 0's weights (output j sees x_0 through W_0 + ... + W_{kt-1-j}).
+Act conv_temporal_causal(const Act& x, const ConvW& w, OpScope& prof) {
+  const int kt = w.kt, Co = w.co, Ci = w.ci, T = x.T;
+  Act y(T, Co, x.H, x.W);
+  const size_t HW = x.plane();
+  const size_t slice = static_cast<size_t>(Co) * Ci;
+  auto wk = [&](int k, int o, int c) { return w.w[(static_cast<size_t>(o) * Ci + c) * kt + k]; };
+  std::vector<float> stack(kt * slice), first(kt * slice);
+  for (int d = 0; d < kt; ++d)  // block d -> output t + d
+    for (int o = 0; o < Co; ++o)
+      for (int c = 0; c < Ci; ++c) {
+        stack[d * slice + static_cast<size_t>(o) * Ci + c] = wk(kt - 1 - d, o, c);
+        float s = 0.0f;
+        for (int k = 0; k <= kt - 1 - d; ++k) s += wk(k, o, c);
+        first[d * slice + static_cast<size_t>(o) * Ci + c] = s;
+      }
+  for (int j = 0; j < T; ++j) fill_bias(y.frame(j), w.b, Co, HW, HW);
+  const uint64_t macs = static_cast<uint64_t>(T) * Co * Ci * kt * HW;
+  ops_mac_add(macs);
+  prof.macs(macs);
+  for (int t = 0; t < T; ++t) {
+    const int blocks = std::min(kt, T - t);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blocks * Co, static_cast<int>(HW), Ci, 1.0f,
+                (t == 0 ? first : stack).data(), Ci, x.frame(t), static_cast<int>(HW), 1.0f, y.frame(t), static_cast<int>(HW));
+  }
+  return y;
+}
+
+}  // namespace
+
 Act conv_temporal(const Act& x, const ConvW& w, int time_stride, int time_pad) {
   OpScope prof_("conv_temporal");
   if (w.ci != x.C || w.kh != 1 || w.kw != 1) throw Error(Code::Internal, "conv_temporal: bad weight shape");
+  if (time_stride == 1 && time_pad == w.kt - 1 && w.kt > 1) return conv_temporal_causal(x, w, prof_);
   const int kt = w.kt;
   const int To = (x.T + time_pad - kt) / time_stride + 1;
   Act y(To, w.co, x.H, x.W);
