@@ -63,18 +63,21 @@ Act conv2d(const Act& x, const ConvW& w, int stride, int pt, int pl, int pb, int
 }
 
 Act conv2d_im2col(const Act& x, const ConvW& w, int stride, int pt, int pl, int pb, int pr) {
-  OpScope prof_("conv2d_im2col");
+  const bool pointwise = w.kh == 1 && w.kw == 1 && stride == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
+  OpScope prof_(pointwise ? "conv1x1" : "conv2d_im2col");
   if (w.ci != x.C) throw Error(Code::Internal, "conv2d: channel mismatch");
   const int Ho = (x.H + pt + pb - w.kh) / stride + 1;
   const int Wo = (x.W + pl + pr - w.kw) / stride + 1;
   Act y(x.T, w.co, Ho, Wo);
   const size_t HWo = static_cast<size_t>(Ho) * Wo;
-  const bool pointwise = w.kh == 1 && w.kw == 1 && stride == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
   const int K = w.ci * w.kh * w.kw;
   // Rows of output per band: keep the im2col scratch near 16 MB.
   int band = std::max(1, static_cast<int>((4u << 20) / (static_cast<size_t>(K) * Wo + 1)));
   band = std::min(band, Ho);
-  std::vector<float> col(pointwise ? 0 : static_cast<size_t>(K) * band * Wo);
+  // Kept between calls: a fresh zero-filled 16 MB buffer per call costs page faults and a memset.
+  thread_local std::vector<float> col_buf;
+  if (!pointwise && col_buf.size() < static_cast<size_t>(K) * band * Wo) col_buf.resize(static_cast<size_t>(K) * band * Wo);
+  float* col = col_buf.data();
   ops_mac_add(static_cast<uint64_t>(x.T) * w.co * K * HWo);
   prof_.macs(static_cast<uint64_t>(x.T) * w.co * K * HWo);
   for (int t = 0; t < x.T; ++t) {
@@ -93,7 +96,7 @@ Act conv2d_im2col(const Act& x, const ConvW& w, int stride, int pt, int pl, int 
       for (int row = 0; row < K; ++row) {
         const int c = row / (w.kh * w.kw), ky = (row / w.kw) % w.kh, kx = row % w.kw;
         const float* plane = in + static_cast<size_t>(c) * x.plane();
-        float* dst = col.data() + static_cast<size_t>(row) * ncol;
+        float* dst = col + static_cast<size_t>(row) * ncol;
         for (int oy = r0; oy < r1; ++oy) {
           const int iy = oy * stride + ky - pt;
           float* d = dst + static_cast<size_t>(oy - r0) * Wo;
@@ -108,7 +111,7 @@ Act conv2d_im2col(const Act& x, const ConvW& w, int stride, int pt, int pl, int 
           }
         }
       }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, w.co, ncol, K, 1.0f, w.w, K, col.data(), ncol, 1.0f,
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, w.co, ncol, K, 1.0f, w.w, K, col, ncol, 1.0f,
                   out + static_cast<size_t>(r0) * Wo, static_cast<int>(HWo));
     }
   }
