@@ -26,25 +26,6 @@ constexpr float kG[6][3] = {{1.f / 4, 0, 0},
                             {1.f / 24, -1.f / 12, 1.f / 6},
                             {0, 0, 1}};
 
-// B^T d for one column of six values (and, applied to rows, d B).
-inline void bt6(const float* d, int s, float* o, int os) {
-  o[0 * os] = 4 * d[0] - 5 * d[2 * s] + d[4 * s];
-  o[1 * os] = -4 * d[1 * s] - 4 * d[2 * s] + d[3 * s] + d[4 * s];
-  o[2 * os] = 4 * d[1 * s] - 4 * d[2 * s] - d[3 * s] + d[4 * s];
-  o[3 * os] = -2 * d[1 * s] - d[2 * s] + 2 * d[3 * s] + d[4 * s];
-  o[4 * os] = 2 * d[1 * s] - d[2 * s] - 2 * d[3 * s] + d[4 * s];
-  o[5 * os] = 4 * d[1 * s] - 5 * d[3 * s] + d[5 * s];
-}
-
-// A^T m for six values -> four.
-inline void at6(const float* m, int s, float* o, int os) {
-  const float a = m[1 * s] + m[2 * s], b = m[1 * s] - m[2 * s], c = m[3 * s] + m[4 * s], d = m[3 * s] - m[4 * s];
-  o[0 * os] = m[0] + a + c;
-  o[1 * os] = b + 2 * d;
-  o[2 * os] = a + 4 * c;
-  o[3 * os] = b + 8 * d + m[5 * s];
-}
-
 // Scratch that keeps its pages between calls: a fresh zero-filled vector per call cost more
 // in page faults and memset than the transforms themselves.
 float* scratch(std::vector<float>& buf, size_t n) {
