@@ -12,26 +12,16 @@ namespace reel {
 
 namespace {
 
-// Sum of n floats: float lanes within blocks of 4096 (vectorised), double across blocks.
-double block_sum(const float* p, size_t n, float shift) {
+// Sum over n floats of (p[i] - c), or of (p[i] - c)^2 when Square: float lanes within blocks
+// of 4096 (vectorised), double across blocks.
+template <bool Square>
+double block_sum(const float* p, size_t n, float c) {
   double total = 0.0;
   for (size_t i0 = 0; i0 < n; i0 += 4096) {
     const size_t i1 = std::min(n, i0 + 4096);
     float s = 0.0f;
 #pragma omp simd reduction(+ : s)
-    for (size_t i = i0; i < i1; ++i) s += p[i] - shift;
-    total += s;
-  }
-  return total;
-}
-
-double block_sq_sum(const float* p, size_t n, float mean) {
-  double total = 0.0;
-  for (size_t i0 = 0; i0 < n; i0 += 4096) {
-    const size_t i1 = std::min(n, i0 + 4096);
-    float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-    for (size_t i = i0; i < i1; ++i) s += (p[i] - mean) * (p[i] - mean);
+    for (size_t i = i0; i < i1; ++i) s += Square ? (p[i] - c) * (p[i] - c) : p[i] - c;
     total += s;
   }
   return total;
@@ -73,8 +63,8 @@ void group_norm_(Act& x, const float* gamma, const float* beta, int groups, floa
     float* base = x.frame(t) + static_cast<size_t>(g) * cpg * HW;
     const size_t n = static_cast<size_t>(cpg) * HW;
     // Two passes (mean, then squared deviations): no cancellation from E[x^2] - E[x]^2.
-    const double mean = base[0] + block_sum(base, n, base[0]) / n;
-    const double var = block_sq_sum(base, n, static_cast<float>(mean)) / n;
+    const double mean = base[0] + block_sum<false>(base, n, base[0]) / n;
+    const double var = block_sum<true>(base, n, static_cast<float>(mean)) / n;
     const float inv = static_cast<float>(1.0 / std::sqrt(var + eps));
     const float m = static_cast<float>(mean);
     for (int c = 0; c < cpg; ++c) {
