@@ -78,7 +78,6 @@ Act conv2d_im2col(const Act& x, const ConvW& w, int stride, int pt, int pl, int 
   thread_local std::vector<float> col_buf;
   if (!pointwise && col_buf.size() < static_cast<size_t>(K) * band * Wo) col_buf.resize(static_cast<size_t>(K) * band * Wo);
   float* col = col_buf.data();
-  ops_mac_add(static_cast<uint64_t>(x.T) * w.co * K * HWo);
   prof_.macs(static_cast<uint64_t>(x.T) * w.co * K * HWo);
   for (int t = 0; t < x.T; ++t) {
     const float* in = x.frame(t);
@@ -142,7 +141,6 @@ Act conv_temporal_causal(const Act& x, const ConvW& w, OpScope& prof) {
       }
   for (int j = 0; j < T; ++j) fill_bias(y.frame(j), w.b, Co, HW, HW);
   const uint64_t macs = static_cast<uint64_t>(T) * Co * Ci * kt * HW;
-  ops_mac_add(macs);
   prof.macs(macs);
   for (int t = 0; t < T; ++t) {
     const int blocks = std::min(kt, T - t);
@@ -169,7 +167,6 @@ Act conv_temporal(const Act& x, const ConvW& w, int time_stride, int time_pad) {
     for (int c = 0; c < w.ci; ++c)
       for (int k = 0; k < kt; ++k) wp[(static_cast<size_t>(o) * kt + k) * w.ci + c] = w.w[(static_cast<size_t>(o) * w.ci + c) * kt + k];
   std::vector<float> stack;
-  ops_mac_add(static_cast<uint64_t>(To) * w.co * K * HW);
   prof_.macs(static_cast<uint64_t>(To) * w.co * K * HW);
   for (int j = 0; j < To; ++j) {
     float* out = y.frame(j);

@@ -7,6 +7,7 @@
 
 namespace reel {
 
+void ops_mac_add(uint64_t n);  // the global counter behind ops_mac_count()
 bool op_profile_enabled();
 // macs: multiply-adds of the direct (textbook) computation, for an effective GFLOP/s column.
 void op_profile_add(const char* name, double seconds, uint64_t macs = 0);
@@ -19,7 +20,12 @@ class OpScope {
   ~OpScope() {
     if (name_) op_profile_add(name_, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(), macs_);
   }
-  void macs(uint64_t n) { macs_ += n; }
+  // Counts an op's multiply-adds once for both consumers: the global counter (tokenize bench's
+  // GFLOP/s) and this op's profile line.
+  void macs(uint64_t n) {
+    ops_mac_add(n);
+    macs_ += n;
+  }
   OpScope(const OpScope&) = delete;
   OpScope& operator=(const OpScope&) = delete;
 

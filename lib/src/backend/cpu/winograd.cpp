@@ -19,8 +19,6 @@
 
 namespace reel {
 
-void ops_mac_add(uint64_t n);
-
 Act conv3x3_winograd(const Act& x, const ConvW& w) {
   OpScope prof_("conv3x3_winograd2");
   const int Ci = w.ci, Co = w.co, H = x.H, W = x.W;
@@ -47,7 +45,6 @@ Act conv3x3_winograd(const Act& x, const ConvW& w) {
         for (int j = 0; j < 4; ++j) U[(static_cast<size_t>(4 * i + j) * Co + oc) * Ci + ic] = u[j];
       }
     }
-  ops_mac_add(static_cast<uint64_t>(x.T) * Co * Ci * 9 * static_cast<uint64_t>(H) * W);
   prof_.macs(static_cast<uint64_t>(x.T) * Co * Ci * 9 * static_cast<uint64_t>(H) * W);  // counted as direct
   // Tiles of all frames form one index space, so the 16 GEMMs stay wide (N = chunk) even at
   // the deep, low-resolution layers where one frame has only a few dozen tiles. Chunks keep

@@ -15,8 +15,6 @@
 
 namespace reel {
 
-void ops_mac_add(uint64_t n);
-
 namespace {
 
 constexpr float kG[6][3] = {{1.f / 4, 0, 0},
@@ -158,7 +156,6 @@ Act conv3x3_winograd_f4(const Act& x, const ConvW& w) {
   thread_local std::vector<float> u_buf, v_buf, m_buf;
   float* U = scratch(u_buf, static_cast<size_t>(36) * Co * Ci);
   winograd4_weights(w, U);
-  ops_mac_add(static_cast<uint64_t>(x.T) * Co * Ci * 9 * static_cast<uint64_t>(H) * W);
   prof_.macs(static_cast<uint64_t>(x.T) * Co * Ci * 9 * static_cast<uint64_t>(H) * W);  // counted as direct
   // Chunks of whole tile rows (of all frames: rows of consecutive frames share the GEMMs).
   const int64_t rows = static_cast<int64_t>(x.T) * th;
