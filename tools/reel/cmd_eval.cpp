@@ -125,6 +125,37 @@ nlohmann::json write_previews(const Extras& x, int64_t frame, const uint8_t* ref
   return j;
 }
 
+// Per clip, frame by frame: feeds the feature network and keeps the worst frame pair so far
+// (the worst is known only at the end, and reconstructions are not kept), then adds both to
+// the clip's result.
+class ClipExtras {
+ public:
+  explicit ClipExtras(const Extras& x) : x_(x) {
+    if (x.net) ref_.emplace(x.net, x.feature_stride), dist_.emplace(x.net, x.feature_stride);
+  }
+  void frame(int64_t index, double psnr_y, const uint8_t* ref, const uint8_t* dist, int w, int h) {
+    if (x_.net) ref_->push(ref, w, h), dist_->push(dist, w, h);
+    if (x_.previews_dir.empty() || psnr_y >= worst_psnr_) return;
+    const size_t n = static_cast<size_t>(w) * h * 3;
+    worst_psnr_ = psnr_y;
+    worst_ = index, w_ = w, h_ = h;
+    worst_ref_.assign(ref, ref + n);
+    worst_dist_.assign(dist, dist + n);
+  }
+  void finish(nlohmann::json& result) {
+    if (x_.net) x_.add_features(&*ref_, x_.ref_features), x_.add_features(&*dist_, x_.dist_features);
+    if (worst_ >= 0) result["preview"] = write_previews(x_, worst_, worst_ref_.data(), worst_dist_.data(), w_, h_);
+  }
+
+ private:
+  const Extras& x_;
+  std::optional<FeatureSampler> ref_, dist_;
+  std::vector<uint8_t> worst_ref_, worst_dist_;
+  int64_t worst_ = -1;
+  int w_ = 0, h_ = 0;
+  double worst_psnr_ = 1e300;
+};
+
 uint8_t luma601(const uint8_t* p) { return static_cast<uint8_t>(std::lround(0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2])); }
 
 // Two video files, frame by frame. Luma is the decoded Y plane expanded to full range by
@@ -139,13 +170,7 @@ nlohmann::json eval_files(const std::string& ref, const std::string& dist, const
   o.autorotate = false;  // both sides alike; the metrics do not depend on display rotation
   o.threads = globals().threads;
   auto rd = VideoDecoder::open(ref, o), dd = VideoDecoder::open(dist, o);
-  std::optional<FeatureSampler> fr, fd;
-  if (x.net) fr.emplace(x.net, x.feature_stride), fd.emplace(x.net, x.feature_stride);
-  // The worst frame is known only at the end: keep the worst pair so far for the previews.
-  std::vector<uint8_t> worst_ref, worst_dist;
-  int64_t worst = -1;
-  int worst_w = 0, worst_h = 0;
-  double worst_psnr = 1e300;
+  ClipExtras extras(x);
   Frame a, b;
   int64_t n = 0;
   while (rd->next(&a) && dd->next(&b)) {
@@ -154,22 +179,12 @@ nlohmann::json eval_files(const std::string& ref, const std::string& dist, const
                                              " vs " + std::to_string(b.width) + "x" + std::to_string(b.height));
     m.add_luma(a.gray.data(), b.gray.data(), a.width, a.height);
     m.add_rgb(a.data.data(), b.data.data(), a.width, a.height);
-    if (x.net) fr->push(a.data.data(), a.width, a.height), fd->push(b.data.data(), b.width, b.height);
-    if (!x.previews_dir.empty() && m.per_frame["psnr_y"].back() < worst_psnr) {
-      worst_psnr = m.per_frame["psnr_y"].back();
-      worst = n;
-      worst_w = a.width, worst_h = a.height;
-      worst_ref = a.data;
-      worst_dist = b.data;
-    }
+    extras.frame(n, m.per_frame["psnr_y"].back(), a.data.data(), b.data.data(), a.width, a.height);
     ++n;
   }
   if (n == 0) throw Error(Code::InvalidData, "no frame pairs to compare");
-  nlohmann::json preview;
-  if (worst >= 0) preview = write_previews(x, worst, worst_ref.data(), worst_dist.data(), worst_w, worst_h);
-  if (x.net) x.add_features(&*fr, x.ref_features), x.add_features(&*fd, x.dist_features);
   nlohmann::json j = m.result(x.frames);
-  if (!preview.is_null()) j["preview"] = preview;
+  extras.finish(j);
   j["reference"] = ref;
   j["distorted"] = dist;
   return j;
@@ -194,28 +209,17 @@ nlohmann::json eval_roundtrip(const Tokenizer& tok, const std::string& src, int 
   ClipLatents lat = enc.finish();
   size_t i = 0;
   std::vector<uint8_t> ya(static_cast<size_t>(w) * h), yb(ya.size());
-  std::optional<FeatureSampler> fr, fd;
-  if (x.net) fr.emplace(x.net, x.feature_stride), fd.emplace(x.net, x.feature_stride);
-  // The reconstruction is not kept: remember the worst frame so far for the previews.
-  std::vector<uint8_t> worst_rgb;
-  size_t worst = 0;
-  double worst_psnr = 1e300;
+  ClipExtras extras(x);
   decode_clip(tok, lat, [&](const uint8_t* rgb) {
     const uint8_t* r = orig[i].data();
     for (size_t p = 0; p < ya.size(); ++p) ya[p] = luma601(r + 3 * p), yb[p] = luma601(rgb + 3 * p);
     m.add_luma(ya.data(), yb.data(), w, h);
     m.add_rgb(r, rgb, w, h);
-    if (x.net) fr->push(r, w, h), fd->push(rgb, w, h);
-    if (!x.previews_dir.empty() && m.per_frame["psnr_y"].back() < worst_psnr) {
-      worst_psnr = m.per_frame["psnr_y"].back();
-      worst = i;
-      worst_rgb.assign(rgb, rgb + ya.size() * 3);
-    }
+    extras.frame(static_cast<int64_t>(i), m.per_frame["psnr_y"].back(), r, rgb, w, h);
     ++i;
   });
-  if (x.net) x.add_features(&*fr, x.ref_features), x.add_features(&*fd, x.dist_features);
   nlohmann::json j = m.result(x.frames);
-  if (!worst_rgb.empty()) j["preview"] = write_previews(x, worst, orig[worst].data(), worst_rgb.data(), w, h);
+  extras.finish(j);
   const double pixels = 3.0 * lat.frames * w * h;
   const double values = lat.indices.empty() ? double(lat.latent.size()) : double(lat.indices.size());
   // Stored bits: float16 latents (16 bits a value) or token ids (log2 of the codebook size).
