@@ -22,6 +22,11 @@ int Table::metric(const std::string& name) {
   return i;
 }
 
+int Table::find(const std::string& name) const {
+  auto it = metric_index.find(name);
+  return it == metric_index.end() ? -1 : it->second;
+}
+
 namespace {
 
 double num(const nlohmann::json& j) { return j.is_number() ? j.get<double>() : NAN; }

@@ -49,9 +49,8 @@ string base_name(const string& p) {
 std::vector<size_t> worst_first(const Table& t) {
   std::vector<size_t> order(t.rows.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  auto it = t.metric_index.find("psnr_y");
-  if (it == t.metric_index.end()) return order;
-  const int m = it->second;
+  const int m = t.find("psnr_y");
+  if (m < 0) return order;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     const float x = t.rows[a].metric(m), y = t.rows[b].metric(m);
     if (std::isnan(x) != std::isnan(y)) return std::isnan(y);
@@ -216,12 +215,11 @@ class Page {
     if (filtered) s += card("removed by filters", std::to_string(removed));
     if (dups) s += card("removed as duplicates", std::to_string(dups));
     for (const char* m : {"psnr_y", "ssim_y", "duration_s"}) {
-      auto it = t_.metric_index.find(m);
-      if (it == t_.metric_index.end()) continue;
+      const int k = t_.find(m);
       double sum = 0;
       int64_t n = 0;
       for (auto& r : t_.rows)
-        if (float v = r.metric(it->second); std::isfinite(v)) sum += v, ++n;
+        if (float v = r.metric(k); std::isfinite(v)) sum += v, ++n;
       if (n) s += card(string("mean ") + m, fmt_num(sum / n));
     }
     s += "</div>";
@@ -299,10 +297,9 @@ class Page {
     s += "</div>";
     // Scatter plots: PSNR-Y against the other quality measures, or consecutive score pairs.
     std::vector<std::pair<int, int>> pairs;
-    auto idx = [&](const char* n) { auto it = t_.metric_index.find(n); return it == t_.metric_index.end() ? -1 : it->second; };
-    const int p = idx("psnr_y");
+    const int p = t_.find("psnr_y");
     for (const char* other : {"ssim_y", "flicker", "bits_ratio", "ms_ssim_y"})
-      if (p >= 0 && idx(other) >= 0 && pairs.size() < 3) pairs.push_back({p, idx(other)});
+      if (p >= 0 && t_.find(other) >= 0 && pairs.size() < 3) pairs.push_back({p, t_.find(other)});
     for (size_t i = 0; pairs.empty() && i + 1 < shown.size() && i < 6; i += 2) pairs.push_back({shown[i], shown[i + 1]});
     if (!pairs.empty()) {
       s += "<div class=\"charts\">";
@@ -346,16 +343,12 @@ class Page {
                std::to_string(with_preview) +
                " evaluated clips with previews, each at its worst frame: original | reconstruction | error (black: exact, "
                "yellow: 48 levels or more).</p>";
-    const auto& names = t_.metric_names;
     for (size_t i : rows) {
       const Row& r = t_.rows[i];
       s += "<article class=\"clip-card\"><h3>" + html_escape(base_name(r.source.empty() ? r.id : r.source)) + "</h3><p class=\"m\">";
       for (const char* m : {"psnr_y", "ssim_y", "ms_ssim_y", "flicker"}) {
-        auto it = t_.metric_index.find(m);
-        if (it != t_.metric_index.end() && std::isfinite(r.metric(it->second)))
-          s += "<span>" + string(m) + " <b>" + fmt_num(r.metric(it->second)) + "</b></span>";
+        if (const float v = r.metric(t_.find(m)); std::isfinite(v)) s += "<span>" + string(m) + " <b>" + fmt_num(v) + "</b></span>";
       }
-      (void)names;
       s += "<span>frame <b>" + std::to_string(r.preview_frame) + "</b></span></p><div class=\"triplet\">" +
            image(r, r.preview_original, "original") + image(r, r.preview_reconstruction, "reconstruction") +
            image(r, r.preview_error, "error") + "</div>";
@@ -439,7 +432,7 @@ class Page {
                                   " clips (the worst, then an even sample); every clip is in the table."
                             : "";
     return "<section id=\"clips\"><h2>All clips</h2><p>" + std::to_string(t_.rows.size()) + " clips" +
-           (t_.metric_index.count("psnr_y") ? ", worst PSNR-Y first" : "") + "; click a column to sort. " + note +
+           (t_.find("psnr_y") >= 0 ? ", worst PSNR-Y first" : "") + "; click a column to sort. " + note +
            "</p><input id=\"search\" type=\"search\" placeholder=\"filter by id, source, caption\"><div class=\"table-wrap\"><table id=\"clip-table\">"
            "<thead></thead><tbody></tbody></table></div><div class=\"pager\"><button id=\"prev\" type=\"button\">previous</button>"
            "<span id=\"page-info\"></span><button id=\"next\" type=\"button\">next</button></div>"

@@ -44,7 +44,8 @@ struct Table {
   std::unordered_map<std::string, size_t> by_key;
   std::vector<std::string> metric_names;
   std::map<std::string, int> metric_index;
-  int metric(const std::string& name);  // index, added if new
+  int metric(const std::string& name);           // index, added if new
+  int find(const std::string& name) const;       // index, -1 if no record has it (Row::metric(-1) is NaN)
 };
 
 void absorb(Table& t, int run, const std::string& base_dir, const nlohmann::json& record);
