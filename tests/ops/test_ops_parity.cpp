@@ -63,7 +63,9 @@ TEST(OpsParity, WinogradVariantsMatchDirectConvolution) {
   struct Case {
     int T, ci, co, H, W;
   };
-  for (auto c : std::vector<Case>{{3, 64, 48, 13, 22}, {1, 8, 8, 4, 4}, {2, 130, 20, 9, 7}}) {
+  // The last case is wide enough that F(4x4) splits its tiles into several GEMM chunks (the
+  // path large frames take), with the weights transformed once up front.
+  for (auto c : std::vector<Case>{{3, 64, 48, 13, 22}, {1, 8, 8, 4, 4}, {2, 130, 20, 9, 7}, {8, 2048, 4, 15, 14}}) {
     Act x = act(c.T, c.ci, c.H, c.W, 5);
     for (auto& v : x.v) v += 0.5f;
     auto w = rnd(static_cast<size_t>(c.co) * c.ci * 9, 6), b = rnd(c.co, 7);
@@ -171,6 +173,60 @@ TEST(OpsParity, GroupNormWithSiluEqualsTheTwoPasses) {
   silu_(two);
   group_norm_(fused, g.data(), b.data(), 4, 1e-6f, true);
   for (size_t i = 0; i < two.v.size(); ++i) ASSERT_EQ(fused.v[i], two.v[i]) << i;
+}
+
+TEST(OpsParity, GroupNormMatchesDoublePrecisionDefinition) {
+  // Per frame and group: (x - mean) / sqrt(var + eps) * gamma + beta, on inputs far from zero
+  // mean (the statistics are taken relative to the group's first value, then combined in double).
+  const int T = 3, C = 12, H = 6, W = 7, groups = 4, cpg = C / groups;
+  Act x = act(T, C, H, W, 31);
+  for (size_t i = 0; i < x.v.size(); ++i) x.v[i] = 100.0f + 3.0f * x.v[i];
+  std::vector<float> g = rnd(C, 32), b = rnd(C, 33);
+  Act y = x;
+  group_norm_(y, g.data(), b.data(), groups);
+  const size_t n = static_cast<size_t>(cpg) * H * W;
+  for (int t = 0; t < T; ++t)
+    for (int gr = 0; gr < groups; ++gr) {
+      const float* p = x.frame(t) + gr * n;
+      double s = 0, ss = 0;
+      for (size_t i = 0; i < n; ++i) s += p[i];
+      const double mean = s / n;
+      for (size_t i = 0; i < n; ++i) ss += (p[i] - mean) * (p[i] - mean);
+      const double inv = 1.0 / std::sqrt(ss / n + 1e-6);
+      for (size_t i = 0; i < n; ++i) {
+        const int c = gr * cpg + static_cast<int>(i / (H * W));
+        ASSERT_NEAR(y.frame(t)[gr * n + i], (p[i] - mean) * inv * g[c] + b[c], 2e-5) << t << " " << gr << " " << i;
+      }
+    }
+}
+
+TEST(OpsParity, ConvPrologueEqualsNormalizingFirst) {
+  // A convolution given a norm (+SiLU) as prologue must compute exactly what normalizing the
+  // tensor first and convolving it does: same float operations, zero padding after the norm.
+  // Covers Winograd F(4x4) in one and in several chunks, the strided im2col path and 1x1.
+  struct Case {
+    int T, ci, co, H, W, k, stride, pad;
+  };
+  for (auto c : std::vector<Case>{{3, 16, 8, 13, 10, 3, 1, 1}, {8, 2048, 4, 15, 14, 3, 1, 1}, {2, 6, 5, 9, 8, 3, 2, 1},
+                                  {2, 6, 5, 4, 5, 1, 1, 0}}) {
+    Act x = act(c.T, c.ci, c.H, c.W, 41);
+    for (auto& v : x.v) v = 2.0f * v + 0.7f;
+    std::vector<float> g = rnd(c.ci, 42), b = rnd(c.ci, 43);
+    auto w = rnd(static_cast<size_t>(c.co) * c.ci * c.k * c.k, 44), bias = rnd(c.co, 45);
+    ConvW cw{w.data(), bias.data(), c.co, c.ci, 1, c.k, c.k};
+    for (bool then_silu : {false, true}) {
+      const ChannelAffine pre = group_norm_affine(x, g.data(), b.data(), c.ci % 2 ? 1 : 2, 1e-6f, then_silu);
+      const int pb = c.stride == 2 ? 1 : c.pad, pt = c.stride == 2 ? 0 : c.pad;
+      Act fused = conv2d(x, cw, c.stride, pt, pt, pb, pb, &pre);
+      Act two = conv2d(apply_affine(x, pre), cw, c.stride, pt, pt, pb, pb);
+      ASSERT_EQ(fused.v.size(), two.v.size());
+      for (size_t i = 0; i < two.v.size(); ++i) ASSERT_EQ(fused.v[i], two.v[i]) << c.ci << " silu " << then_silu << " @" << i;
+      if (c.k == 3 && c.stride == 1) {
+        Act f4 = conv3x3_winograd_f4(x, cw, &pre), f4_two = conv3x3_winograd_f4(apply_affine(x, pre), cw);
+        for (size_t i = 0; i < f4.v.size(); ++i) ASSERT_EQ(f4.v[i], f4_two.v[i]) << i;
+      }
+    }
+  }
 }
 
 TEST(OpsParity, GroupNormPerFrame) {

@@ -234,27 +234,31 @@ struct Tokenizer::Impl {
   }
 
   // ---- forward pieces ----
-  Act spatial(const Act& x, const Conv& cv) const {
+  Act spatial(const Act& x, const Conv& cv, const ChannelAffine* pre = nullptr) const {
     const int pad = cv.kh / 2;
-    return conv2d(x, cv.get(reg), 1, pad, pad, pad, pad);
+    return conv2d(x, cv.get(reg), 1, pad, pad, pad, pad, pre);
   }
   Act temporal(const Act& x, const Conv& cv) const { return conv_temporal(x, cv.get(reg), 1, cv.kt - 1); }
   // A factorized (1,3,3)+(3,1,1) conv pair for video, a single 3x3 conv for images.
-  Act conv_pair(const Act& x, const Conv& s, const Conv& t) const {
-    Act y = spatial(x, s);
+  // `pre`: the norm (+SiLU) in front, applied as the spatial conv reads x.
+  Act conv_pair(const Act& x, const Conv& s, const Conv& t, const ChannelAffine* pre = nullptr) const {
+    Act y = spatial(x, s, pre);
     return cfg.video ? temporal(y, t) : y;
   }
   Act pointwise(const Act& x, const Conv& cv) const { return conv2d(x, cv.get(reg), 1, 0, 0, 0, 0); }
   void norm_(Act& x, const Norm& n, bool then_silu = false) const {
     group_norm_(x, reg.ptr(n.g), reg.ptr(n.b), n.groups, 1e-6f, then_silu);
   }
+  ChannelAffine norm_affine(const Act& x, const Norm& n, bool then_silu) const {
+    return group_norm_affine(x, reg.ptr(n.g), reg.ptr(n.b), n.groups, 1e-6f, then_silu);
+  }
 
+  // The norm -> SiLU -> conv steps run as statistics + a conv that normalizes while it reads.
   Act block(const Act& x, const ResBlock& rb) const {
-    Act h = x;
-    norm_(h, rb.n1, true);
-    h = conv_pair(h, rb.c1s, rb.c1t);
-    norm_(h, rb.n2, true);
-    h = conv_pair(h, rb.c2s, rb.c2t);
+    const ChannelAffine n1 = norm_affine(x, rb.n1, true);
+    Act h = conv_pair(x, rb.c1s, rb.c1t, &n1);
+    const ChannelAffine n2 = norm_affine(h, rb.n2, true);
+    h = conv_pair(h, rb.c2s, rb.c2t, &n2);
     if (rb.shortcut) add_(h, pointwise(x, rb.sc));
     else add_(h, x);
     return h;
@@ -315,6 +319,15 @@ struct Tokenizer::Impl {
     return pointwise(cur, rs.c3);
   }
 
+  // norm_out -> SiLU -> conv_out; the normalized tensor is only materialized for a tap.
+  Act norm_out_conv(const Act& h, const Norm& n, const Conv& s, const Conv& t, const char* name,
+                    const TapFn& tap) const {
+    ChannelAffine a = norm_affine(h, n, false);
+    if (tap) tap(name, apply_affine(h, a));
+    a.silu = true;
+    return conv_pair(h, s, t, &a);
+  }
+
   Act encode(const Act& x, const TapFn& tap) const {
     auto t = [&](const std::string& n, const Act& a) {
       if (tap) tap(n, a);
@@ -339,10 +352,7 @@ struct Tokenizer::Impl {
     t("encoder.mid.attn_1", h);
     h = block(h, emid2);
     t("encoder.mid.block_2", h);
-    norm_(h, enorm);
-    t("encoder.norm_out", h);
-    silu_(h);
-    h = conv_pair(h, enc_out_s, enc_out_t);
+    h = norm_out_conv(h, enorm, enc_out_s, enc_out_t, "encoder.norm_out", tap);
     t("encoder.conv_out", h);
     h = pointwise(h, quant);
     t("quant_conv", h);
@@ -373,10 +383,7 @@ struct Tokenizer::Impl {
         t(up[i].resample.name, h);
       }
     }
-    norm_(h, dnorm);
-    t("decoder.norm_out", h);
-    silu_(h);
-    h = conv_pair(h, dec_out_s, dec_out_t);
+    h = norm_out_conv(h, dnorm, dec_out_s, dec_out_t, "decoder.norm_out", tap);
     t("decoder.conv_out", h);
     h = cfg.video ? haar_unpatch3d(h, cfg.patch_size) : haar_unpatch2d(h, cfg.patch_size);
     t(cfg.video ? "decoder.unpatcher3d" : "decoder.unpatcher", h);

@@ -15,6 +15,8 @@ namespace reel {
 // (for GFLOP/s reports; counted per call, not per element, so it costs nothing).
 uint64_t ops_mac_count();
 void ops_mac_reset();
+// Forgets the REEL_PROFILE=1 table so far (tokenize bench --only decode drops the encode it needs).
+void op_profile_reset();
 // Threads used by the CPU operators (OpenMP loops and OpenBLAS).
 void ops_set_threads(int n);
 
@@ -37,19 +39,35 @@ struct ConvW {
   int co = 0, ci = 0, kt = 1, kh = 1, kw = 1;
 };
 
+// What a GroupNorm (then optionally SiLU) does to each element once its statistics are known:
+// v -> scale[t][c] * v + shift[t][c], then SiLU. A convolution given one as its prologue applies
+// it while reading its input, so the normalized tensor is never written out and read back.
+struct ChannelAffine {
+  int T = 0, C = 0;
+  std::vector<float> scale, shift;  // (T, C)
+  bool silu = false;
+};
+
 // 2-D convolution applied to every frame: zero padding (top, left, bottom, right), stride.
 // 3x3 stride-1 "same" convolutions take the Winograd F(4x4,3x3) path (REEL_CONV=winograd2
 // picks F(2x2,3x3), REEL_CONV=im2col the plain GEMM path); everything else is im2col + GEMM.
-Act conv2d(const Act& x, const ConvW& w, int stride, int pad_t, int pad_l, int pad_b, int pad_r);
+// With `pre`, the convolution's input is pre(x) (the padding stays zero, as in the network).
+Act conv2d(const Act& x, const ConvW& w, int stride, int pad_t, int pad_l, int pad_b, int pad_r,
+           const ChannelAffine* pre = nullptr);
 Act conv2d_im2col(const Act& x, const ConvW& w, int stride, int pad_t, int pad_l, int pad_b, int pad_r);
-Act conv3x3_winograd(const Act& x, const ConvW& w);     // F(2x2,3x3)
-Act conv3x3_winograd_f4(const Act& x, const ConvW& w);  // F(4x4,3x3)
+Act conv3x3_winograd(const Act& x, const ConvW& w);                                     // F(2x2,3x3)
+Act conv3x3_winograd_f4(const Act& x, const ConvW& w, const ChannelAffine* pre = nullptr);  // F(4x4,3x3)
 // Causal temporal convolution (kh = kw = 1): the first frame is repeated `time_pad` times
 // in front; out[j] = b + sum_k W_k x[max(0, j*stride + k - time_pad)].
 Act conv_temporal(const Act& x, const ConvW& w, int time_stride, int time_pad);
 // GroupNorm over each frame on its own (statistics over C/groups x H x W), eps 1e-6;
 // then_silu applies SiLU in the same pass (the norm -> activation pairs of the res blocks).
 void group_norm_(Act& x, const float* gamma, const float* beta, int groups, float eps = 1e-6f, bool then_silu = false);
+// The same GroupNorm as an affine map for a later pass (a convolution prologue, apply_affine).
+ChannelAffine group_norm_affine(const Act& x, const float* gamma, const float* beta, int groups, float eps = 1e-6f,
+                                bool then_silu = false);
+void apply_affine_(Act& x, const ChannelAffine& a);
+Act apply_affine(const Act& x, const ChannelAffine& a);
 void silu_(Act& x);
 void add_(Act& x, const Act& y);
 // Average of 2x2 blocks after zero padding (0 before, 1 after) on H and W.

@@ -52,13 +52,13 @@ int conv3x3_path() {
 }
 }  // namespace
 
-Act conv2d(const Act& x, const ConvW& w, int stride, int pt, int pl, int pb, int pr) {
+Act conv2d(const Act& x, const ConvW& w, int stride, int pt, int pl, int pb, int pr, const ChannelAffine* pre) {
   if (w.ci != x.C) throw Error(Code::Internal, "conv2d: channel mismatch");
-  if (w.kh == 3 && w.kw == 3 && stride == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1 && x.H >= 4 && x.W >= 4) {
-    const int path = conv3x3_path();
-    if (path == 4) return conv3x3_winograd_f4(x, w);
-    if (path == 2) return conv3x3_winograd(x, w);
-  }
+  const bool same3x3 = w.kh == 3 && w.kw == 3 && stride == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1;
+  if (same3x3 && x.H >= 4 && x.W >= 4 && conv3x3_path() == 4) return conv3x3_winograd_f4(x, w, pre);
+  // The other paths read their input as it is: normalize it first.
+  if (pre) return conv2d(apply_affine(x, *pre), w, stride, pt, pl, pb, pr);
+  if (same3x3 && x.H >= 4 && x.W >= 4 && conv3x3_path() == 2) return conv3x3_winograd(x, w);
   return conv2d_im2col(x, w, stride, pt, pl, pb, pr);
 }
 

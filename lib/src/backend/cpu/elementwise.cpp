@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "reel/core/status.h"
+#include "backend/cpu/affine_row.h"
 #include "backend/cpu/op_profile.h"
 #include "reel/model/ops.h"
 
@@ -28,8 +29,9 @@ double block_sum(const float* p, size_t n, float c) {
 }
 
 // exp(x) written so that the compiler vectorises it (glibc's vector expf is only declared
-// under -ffast-math): x = n ln2 + r with |r| <= ln2/2, 2^n from the exponent bits, e^r by a
-// degree-6 Taylor polynomial. Relative error below 2e-7 on [-87, 88]; inputs are clamped there.
+// under -ffast-math; the build's -fno-trapping-math lets nearbyint and the clamps vectorise):
+// x = n ln2 + r with |r| <= ln2/2, 2^n from the exponent bits, e^r by a degree-6 Taylor
+// polynomial. Relative error below 2e-7 on [-87, 88]; inputs are clamped there.
 inline float exp_vec(float x) {
   x = std::min(88.0f, std::max(-87.0f, x));
   const float n = std::nearbyint(x * 1.44269504088896341f);
@@ -51,35 +53,81 @@ inline float silu(float v) { return v / (1.0f + exp_vec(-v)); }
 
 }  // namespace
 
-void group_norm_(Act& x, const float* gamma, const float* beta, int groups, float eps, bool then_silu) {
-  OpScope prof_(then_silu ? "group_norm+silu" : "group_norm");
+ChannelAffine group_norm_affine(const Act& x, const float* gamma, const float* beta, int groups, float eps,
+                                bool then_silu) {
+  OpScope prof_("group_norm_stats");
   if (x.C % groups) throw Error(Code::Internal, "group_norm: channels not divisible by groups");
-  const int cpg = x.C / groups;
+  const int cpg = x.C / groups, C = x.C;
   const size_t HW = x.plane();
-  const int jobs = x.T * groups;
+  const int planes = x.T * C;
+  ChannelAffine a;
+  a.T = x.T;
+  a.C = C;
+  a.silu = then_silu;
+  a.scale.resize(planes);
+  a.shift.resize(planes);
+  // Per-plane partial sums (the work splits evenly over threads even for GroupNorm(1) on a
+  // few frames), combined per group in double. Two passes, mean then squared deviations: no
+  // cancellation from E[x^2] - E[x]^2. The first pass is shifted by the group's first value.
+  std::vector<double> part(planes);
+  auto group_first = [&](int p) { return x.v[(static_cast<size_t>(p) / cpg) * cpg * HW]; };
 #pragma omp parallel for schedule(static)
-  for (int job = 0; job < jobs; ++job) {
-    const int t = job / groups, g = job % groups;
-    float* base = x.frame(t) + static_cast<size_t>(g) * cpg * HW;
-    const size_t n = static_cast<size_t>(cpg) * HW;
-    // Two passes (mean, then squared deviations): no cancellation from E[x^2] - E[x]^2.
-    const double mean = base[0] + block_sum<false>(base, n, base[0]) / n;
-    const double var = block_sum<true>(base, n, static_cast<float>(mean)) / n;
-    const float inv = static_cast<float>(1.0 / std::sqrt(var + eps));
-    const float m = static_cast<float>(mean);
+  for (int p = 0; p < planes; ++p) part[p] = block_sum<false>(x.v.data() + p * HW, HW, group_first(p));
+  std::vector<float> mean(static_cast<size_t>(x.T) * groups);
+  const double n = static_cast<double>(cpg) * HW;
+  for (size_t g = 0; g < mean.size(); ++g) {
+    double s = 0;
+    for (int c = 0; c < cpg; ++c) s += part[g * cpg + c];
+    mean[g] = static_cast<float>(group_first(static_cast<int>(g * cpg)) + s / n);
+  }
+#pragma omp parallel for schedule(static)
+  for (int p = 0; p < planes; ++p) part[p] = block_sum<true>(x.v.data() + p * HW, HW, mean[p / cpg]);
+  for (size_t g = 0; g < mean.size(); ++g) {
+    double s = 0;
+    for (int c = 0; c < cpg; ++c) s += part[g * cpg + c];
+    const float inv = static_cast<float>(1.0 / std::sqrt(s / n + eps));
     for (int c = 0; c < cpg; ++c) {
-      const int ch = g * cpg + c;
-      const float a = inv * gamma[ch], b = beta[ch] - m * inv * gamma[ch];
-      float* p = base + static_cast<size_t>(c) * HW;
-      if (then_silu) {
-#pragma omp simd
-        for (size_t i = 0; i < HW; ++i) p[i] = silu(p[i] * a + b);
-      } else {
-#pragma omp simd
-        for (size_t i = 0; i < HW; ++i) p[i] = p[i] * a + b;
-      }
+      const size_t p = g * cpg + c;
+      const int ch = static_cast<int>(p % C);
+      a.scale[p] = inv * gamma[ch];
+      a.shift[p] = beta[ch] - mean[g] * inv * gamma[ch];
     }
   }
+  return a;
+}
+
+void apply_affine_row(const float* in, size_t n, float a, float b, bool then_silu, float* out) {
+  if (then_silu) {
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) out[i] = silu(in[i] * a + b);
+  } else {
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) out[i] = in[i] * a + b;
+  }
+}
+
+namespace {
+void apply_affine_to(const Act& x, const ChannelAffine& a, Act& y) {
+  OpScope prof_(a.silu ? "norm_apply+silu" : "norm_apply");
+  if (a.T != x.T || a.C != x.C) throw Error(Code::Internal, "apply_affine: shape mismatch");
+  const size_t HW = x.plane();
+  const int planes = x.T * x.C;
+#pragma omp parallel for schedule(static)
+  for (int p = 0; p < planes; ++p)
+    apply_affine_row(x.v.data() + p * HW, HW, a.scale[p], a.shift[p], a.silu, y.v.data() + p * HW);
+}
+}  // namespace
+
+void apply_affine_(Act& x, const ChannelAffine& a) { apply_affine_to(x, a, x); }
+
+Act apply_affine(const Act& x, const ChannelAffine& a) {
+  Act y(x.T, x.C, x.H, x.W);
+  apply_affine_to(x, a, y);
+  return y;
+}
+
+void group_norm_(Act& x, const float* gamma, const float* beta, int groups, float eps, bool then_silu) {
+  apply_affine_(x, group_norm_affine(x, gamma, beta, groups, eps, then_silu));
 }
 
 void silu_(Act& x) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "backend/cpu/affine_row.h"
 #include "backend/cpu/op_profile.h"
 #include "reel/model/ops.h"
 
@@ -31,27 +32,28 @@ float* scratch(std::vector<float>& buf, size_t n) {
   return buf.data();
 }
 
-// U[k][co][ci] = (G g G^T)[k], k = 6*i + j. Blocks of input channels are transformed into a
-// local [36][block] tile first, so that memory sees 36 runs of whole cache lines rather than
-// 36 interleaved single-float streams.
-void winograd4_weights(const ConvW& w, float* U) {
+// Six of the 36 transformed weight matrices, U[6i + j][co][ci] = (G g G^T)[i][j] for j = 0..5,
+// written to U6[j][co][ci]. A one-chunk convolution transforms one i at a time just before its
+// six GEMMs, so U6 (6 Co Ci floats) is still in cache when they read it; the whole U (36 Co Ci,
+// four times the weights) would go to memory and back on every call. Work runs across blocks
+// of input channels so the second pass is a vector loop and U6 is written in whole cache lines.
+void winograd4_weights_row(const ConvW& w, int i, float* U6) {
   const int Ci = w.ci, Co = w.co;
   constexpr int kBlock = 32;
 #pragma omp parallel for schedule(static)
   for (int oc = 0; oc < Co; ++oc) {
-    float tile[36][kBlock];
+    alignas(64) float t[3][kBlock];
+    alignas(64) float tile[6][kBlock];
     for (int ic0 = 0; ic0 < Ci; ic0 += kBlock) {
       const int nb = std::min(kBlock, Ci - ic0);
-      for (int q = 0; q < nb; ++q) {
-        const float* g = w.w + (static_cast<size_t>(oc) * Ci + ic0 + q) * 9;
-        float t[6][3];
-        for (int i = 0; i < 6; ++i)
-          for (int c = 0; c < 3; ++c) t[i][c] = kG[i][0] * g[c] + kG[i][1] * g[3 + c] + kG[i][2] * g[6 + c];
-        for (int i = 0; i < 6; ++i)
-          for (int j = 0; j < 6; ++j) tile[6 * i + j][q] = t[i][0] * kG[j][0] + t[i][1] * kG[j][1] + t[i][2] * kG[j][2];
-      }
-      for (int k = 0; k < 36; ++k)
-        std::copy(tile[k], tile[k] + nb, U + (static_cast<size_t>(k) * Co + oc) * Ci + ic0);
+      const float* src = w.w + (static_cast<size_t>(oc) * Ci + ic0) * 9;
+      for (int q = 0; q < nb; ++q)
+        for (int c = 0; c < 3; ++c)
+          t[c][q] = kG[i][0] * src[9 * q + c] + kG[i][1] * src[9 * q + 3 + c] + kG[i][2] * src[9 * q + 6 + c];
+      for (int j = 0; j < 6; ++j)
+        for (int q = 0; q < nb; ++q) tile[j][q] = t[0][q] * kG[j][0] + t[1][q] * kG[j][1] + t[2][q] * kG[j][2];
+      for (int j = 0; j < 6; ++j)
+        std::copy(tile[j], tile[j] + nb, U6 + (static_cast<size_t>(j) * Co + oc) * Ci + ic0);
     }
   }
 }
@@ -92,16 +94,29 @@ inline void at6_rows(const float* __restrict m0, const float* __restrict m1, con
 // as 36 contiguous runs V_k[0 .. tw). Vertical pass over whole image rows, then the horizontal
 // pass on the rows split into their four phases (x mod 4), so both passes are plain
 // contiguous loops over positions.
-void input_row(const float* plane, int H, int W, int ty, int tw, float* V, size_t kstride, std::vector<float>& buf) {
+// With a prologue (scale, shift, SiLU of this plane) the six input rows pass through it first;
+// rows outside the image stay zero, as the padding of the normalized tensor is.
+struct RowPrologue {
+  float scale, shift;
+  bool silu;
+};
+
+void input_row(const float* plane, int H, int W, int ty, int tw, float* V, size_t kstride, std::vector<float>& buf,
+               const RowPrologue* pro) {
   const int L = 4 * tw + 4;  // padded row: position xp = x + 1
-  buf.assign(static_cast<size_t>(6) * L + 24 * (tw + 1) + L, 0.0f);
+  buf.assign(static_cast<size_t>(6) * L + 24 * (tw + 1) + L + (pro ? static_cast<size_t>(6) * W : 0), 0.0f);
   float* vr = buf.data();                               // 6 rows of L
   float* ph = vr + static_cast<size_t>(6) * L;          // 6 x 4 phases of tw + 1
   const float* zero = ph + static_cast<size_t>(24) * (tw + 1);  // L zeros
+  float* pre = const_cast<float*>(zero) + L;            // 6 prologue rows of W
   const float* in[6];
   for (int a = 0; a < 6; ++a) {
     const int yy = 4 * ty - 1 + a;
     in[a] = (yy >= 0 && yy < H) ? plane + static_cast<size_t>(yy) * W : zero;
+    if (pro && in[a] != zero) {
+      apply_affine_row(in[a], W, pro->scale, pro->shift, pro->silu, pre + static_cast<size_t>(a) * W);
+      in[a] = pre + static_cast<size_t>(a) * W;
+    }
   }
   bt6_rows(in[0], in[1], in[2], in[3], in[4], in[5], W, vr + 1, vr + L + 1, vr + 2 * L + 1, vr + 3 * L + 1, vr + 4 * L + 1,
            vr + 5 * L + 1);
@@ -148,14 +163,12 @@ void output_row(const float* M, size_t kstride, int tw, float bias, float* plane
 
 }  // namespace
 
-Act conv3x3_winograd_f4(const Act& x, const ConvW& w) {
+Act conv3x3_winograd_f4(const Act& x, const ConvW& w, const ChannelAffine* pre) {
   OpScope prof_("conv3x3_winograd4");
   const int Ci = w.ci, Co = w.co, H = x.H, W = x.W;
   Act y(x.T, Co, H, W);
   const int th = (H + 3) / 4, tw = (W + 3) / 4;
   thread_local std::vector<float> u_buf, v_buf, m_buf;
-  float* U = scratch(u_buf, static_cast<size_t>(36) * Co * Ci);
-  winograd4_weights(w, U);
   prof_.macs(static_cast<uint64_t>(x.T) * Co * Ci * 9 * static_cast<uint64_t>(H) * W);  // counted as direct
   // Chunks of whole tile rows (of all frames: rows of consecutive frames share the GEMMs).
   const int64_t rows = static_cast<int64_t>(x.T) * th;
@@ -165,6 +178,13 @@ Act conv3x3_winograd_f4(const Act& x, const ConvW& w) {
   float* V = scratch(v_buf, static_cast<size_t>(36) * Ci * cap);
   float* M = scratch(m_buf, static_cast<size_t>(36) * Co * cap);
   const size_t plane_in = static_cast<size_t>(H) * W;
+  // One chunk (the common case below ~1000 tiles): each i's six matrices are transformed just
+  // before their GEMMs and reused from cache. Several chunks: all 36 once, up front.
+  const bool one_chunk = rows_per_chunk >= rows;
+  const size_t u_size = static_cast<size_t>(one_chunk ? 6 : 36) * Co * Ci;
+  float* U = scratch(u_buf, u_size);
+  if (!one_chunk)
+    for (int i = 0; i < 6; ++i) winograd4_weights_row(w, i, U + static_cast<size_t>(6 * i) * Co * Ci);
   for (int64_t r0 = 0; r0 < rows; r0 += rows_per_chunk) {
     const int nr = static_cast<int>(std::min<int64_t>(rows_per_chunk, rows - r0));
     const int np = nr * tw;
@@ -174,13 +194,22 @@ Act conv3x3_winograd_f4(const Act& x, const ConvW& w) {
       for (int rr = 0; rr < nr; ++rr) {
         const int64_t row = r0 + rr;
         const int t = static_cast<int>(row / th), ty = static_cast<int>(row % th);
+        RowPrologue p;
+        if (pre) p = {pre->scale[static_cast<size_t>(t) * Ci + ic], pre->shift[static_cast<size_t>(t) * Ci + ic], pre->silu};
         input_row(x.frame(t) + static_cast<size_t>(ic) * plane_in, H, W, ty, tw,
-                  V + static_cast<size_t>(ic) * np + static_cast<size_t>(rr) * tw, static_cast<size_t>(Ci) * np, buf);
+                  V + static_cast<size_t>(ic) * np + static_cast<size_t>(rr) * tw, static_cast<size_t>(Ci) * np, buf,
+                  pre ? &p : nullptr);
       }
     }
-    for (int k = 0; k < 36; ++k)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, np, Ci, 1.0f, U + static_cast<size_t>(k) * Co * Ci, Ci,
-                  V + static_cast<size_t>(k) * Ci * np, np, 0.0f, M + static_cast<size_t>(k) * Co * np, np);
+    for (int i = 0; i < 6; ++i) {
+      if (one_chunk) winograd4_weights_row(w, i, U);
+      const float* Ui = one_chunk ? U : U + static_cast<size_t>(6 * i) * Co * Ci;
+      for (int j = 0; j < 6; ++j) {
+        const int k = 6 * i + j;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, np, Ci, 1.0f, Ui + static_cast<size_t>(j) * Co * Ci, Ci,
+                    V + static_cast<size_t>(k) * Ci * np, np, 0.0f, M + static_cast<size_t>(k) * Co * np, np);
+      }
+    }
 #pragma omp parallel for schedule(static)
     for (int oc = 0; oc < Co; ++oc) {
       thread_local std::vector<float> buf;
