@@ -55,4 +55,10 @@ void op_profile_add(const char* name, double seconds, uint64_t macs) {
   v.macs += macs;
 }
 
+void op_profile_reset() {
+  Table& t = table();
+  std::lock_guard<std::mutex> lock(t.mu);
+  t.t.clear();
+}
+
 }  // namespace reel
