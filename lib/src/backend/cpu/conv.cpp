@@ -129,23 +129,31 @@ Act conv_temporal_causal(const Act& x, const ConvW& w, OpScope& prof) {
   Act y(T, Co, x.H, x.W);
   const size_t HW = x.plane();
   const size_t slice = static_cast<size_t>(Co) * Ci;
-  auto wk = [&](int k, int o, int c) { return w.w[(static_cast<size_t>(o) * Ci + c) * kt + k]; };
-  std::vector<float> stack(kt * slice), first(kt * slice);
-  for (int d = 0; d < kt; ++d)  // block d -> output t + d
-    for (int o = 0; o < Co; ++o)
-      for (int c = 0; c < Ci; ++c) {
-        stack[d * slice + static_cast<size_t>(o) * Ci + c] = wk(kt - 1 - d, o, c);
-        float s = 0.0f;
-        for (int k = 0; k <= kt - 1 - d; ++k) s += wk(k, o, c);
-        first[d * slice + static_cast<size_t>(o) * Ci + c] = s;
+  // Kept between calls (a fresh zero-filled pair per call cost more than filling it).
+  thread_local std::vector<float> stack_buf, first_buf;
+  if (stack_buf.size() < kt * slice) stack_buf.resize(kt * slice), first_buf.resize(kt * slice);
+  float *stack = stack_buf.data(), *first = first_buf.data();
+#pragma omp parallel for schedule(static)
+  for (int o = 0; o < Co; ++o)
+    for (int c = 0; c < Ci; ++c) {
+      const float* wk = w.w + (static_cast<size_t>(o) * Ci + c) * kt;  // the kt taps of (o, c)
+      float s = 0.0f;
+      for (int k = 0; k < kt; ++k) {
+        // block d = kt-1-k -> output t + d; frame 0's block d sums taps 0 .. kt-1-d.
+        const size_t at = static_cast<size_t>(kt - 1 - k) * slice + static_cast<size_t>(o) * Ci + c;
+        s += wk[k];
+        stack[at] = wk[k];
+        first[at] = s;
       }
-  for (int j = 0; j < T; ++j) fill_bias(y.frame(j), w.b, Co, HW, HW);
+    }
+#pragma omp parallel for schedule(static)
+  for (int p = 0; p < T * Co; ++p) std::fill_n(y.v.data() + p * HW, HW, w.b ? w.b[p % Co] : 0.0f);
   const uint64_t macs = static_cast<uint64_t>(T) * Co * Ci * kt * HW;
   prof.macs(macs);
   for (int t = 0; t < T; ++t) {
     const int blocks = std::min(kt, T - t);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blocks * Co, static_cast<int>(HW), Ci, 1.0f,
-                (t == 0 ? first : stack).data(), Ci, x.frame(t), static_cast<int>(HW), 1.0f, y.frame(t), static_cast<int>(HW));
+                t == 0 ? first : stack, Ci, x.frame(t), static_cast<int>(HW), 1.0f, y.frame(t), static_cast<int>(HW));
   }
   return y;
 }
