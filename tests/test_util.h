@@ -3,6 +3,7 @@
 #pragma once
 #include <cmath>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,7 @@ inline std::string videos_dir() { return REEL_SAMPLE_VIDEOS_DIR; }    // dataset
 inline std::string reel_binary() { return REEL_BINARY; }
 inline std::string video(const std::string& name) { return videos_dir() + "/" + name; }  // a sample video
 
-inline double rel_error(const std::vector<float>& got, const std::vector<float>& ref) { return reel::rel_error(got, ref); }
+inline double rel_error(std::span<const float> got, std::span<const float> ref) { return reel::rel_error(got, ref); }
 inline Act read_act(const h5::File& f, const std::string& ds) { return reel::read_ncthw(f, ds); }
 
 // Uniform random activations in [-1, 1] from a seed.

@@ -23,7 +23,8 @@ std::vector<float> rnd(size_t n, uint32_t seed) {
 
 Act act(int T, int C, int H, int W, uint32_t seed) {
   Act a(T, C, H, W);
-  a.v = rnd(a.v.size(), seed);
+  const std::vector<float> r = rnd(a.v.size(), seed);
+  a.v.assign(r.begin(), r.end());
   return a;
 }
 

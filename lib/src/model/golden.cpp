@@ -24,7 +24,7 @@ Act read_ncthw(const h5::File& f, const std::string& ds) {
   return a;
 }
 
-double rel_error(const std::vector<float>& got, const std::vector<float>& ref) {
+double rel_error(std::span<const float> got, std::span<const float> ref) {
   if (got.size() != ref.size()) return INFINITY;
   double mx = 0, ss = 0;
   for (size_t i = 0; i < ref.size(); ++i) {

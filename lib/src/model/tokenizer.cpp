@@ -287,7 +287,7 @@ struct Tokenizer::Impl {
       }
       if (rs.temporal) {
         // Prepend one copy of frame 0; the strided conv repeats it once more itself.
-        Act ext(cur.T + 1, cur.C, cur.H, cur.W);
+        Act ext(cur.T + 1, cur.C, cur.H, cur.W, Act::Uninit{});
         std::copy(cur.v.begin(), cur.v.begin() + cur.frame_size(), ext.v.begin());
         std::copy(cur.v.begin(), cur.v.end(), ext.v.begin() + cur.frame_size());
         Act a = conv_temporal(ext, rs.c2.get(reg), 2, 1);

@@ -2,6 +2,7 @@
 // Reading reference tensors (golden files, see weights/FORMAT.md) and the error measure
 // they are compared with. Shared by `reel tokenize verify` and the tests.
 #pragma once
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,6 @@ namespace reel {
 Act read_ncthw(const h5::File& f, const std::string& dataset);
 
 // max |got - ref| / RMS(ref) (the golden README's measure); +inf on a size mismatch.
-double rel_error(const std::vector<float>& got, const std::vector<float>& ref);
+double rel_error(std::span<const float> got, std::span<const float> ref);
 
 }  // namespace reel

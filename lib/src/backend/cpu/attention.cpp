@@ -50,7 +50,7 @@ void attention_spatial(const Act& q, const Act& k, const Act& v, Act& out) {
   OpScope prof_("attention");
   const int C = q.C, N = static_cast<int>(q.plane());
   const float scale = 1.0f / std::sqrt(static_cast<float>(C));
-  out = Act(q.T, C, q.H, q.W);
+  out = Act(q.T, C, q.H, q.W, Act::Uninit{});
   const int bq = std::max(16, std::min(N, (4 << 20) / std::max(1, N)));
   std::vector<float> s(static_cast<size_t>(bq) * N);
   ops_mac_add(static_cast<uint64_t>(q.T) * 2 * N * N * C);
@@ -72,7 +72,7 @@ void attention_temporal_causal(const Act& q, const Act& k, const Act& v, Act& ou
   const int T = q.T, C = q.C;
   const long N = static_cast<long>(q.plane());
   const float scale = 1.0f / std::sqrt(static_cast<float>(C));
-  out = Act(T, C, q.H, q.W);
+  out = Act(T, C, q.H, q.W, Act::Uninit{});
   ops_mac_add(static_cast<uint64_t>(N) * T * (T + 1) * C);
   constexpr long kBlock = 64;
   const long blocks = (N + kBlock - 1) / kBlock;

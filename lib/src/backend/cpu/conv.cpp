@@ -68,7 +68,7 @@ Act conv2d_im2col(const Act& x, const ConvW& w, int stride, int pt, int pl, int 
   if (w.ci != x.C) throw Error(Code::Internal, "conv2d: channel mismatch");
   const int Ho = (x.H + pt + pb - w.kh) / stride + 1;
   const int Wo = (x.W + pl + pr - w.kw) / stride + 1;
-  Act y(x.T, w.co, Ho, Wo);
+  Act y(x.T, w.co, Ho, Wo, Act::Uninit{});
   const size_t HWo = static_cast<size_t>(Ho) * Wo;
   const int K = w.ci * w.kh * w.kw;
   // Rows of output per band: keep the im2col scratch near 16 MB.
@@ -126,7 +126,7 @@ namespace {
 // fold into frame 0's weights (output j sees x_0 through W_0 + ... + W_{kt-1-j}).
 Act conv_temporal_causal(const Act& x, const ConvW& w, OpScope& prof) {
   const int kt = w.kt, Co = w.co, Ci = w.ci, T = x.T;
-  Act y(T, Co, x.H, x.W);
+  Act y(T, Co, x.H, x.W, Act::Uninit{});
   const size_t HW = x.plane();
   const size_t slice = static_cast<size_t>(Co) * Ci;
   // Kept between calls (a fresh zero-filled pair per call cost more than filling it).
@@ -166,7 +166,7 @@ Act conv_temporal(const Act& x, const ConvW& w, int time_stride, int time_pad) {
   if (time_stride == 1 && time_pad == w.kt - 1 && w.kt > 1) return conv_temporal_causal(x, w, prof_);
   const int kt = w.kt;
   const int To = (x.T + time_pad - kt) / time_stride + 1;
-  Act y(To, w.co, x.H, x.W);
+  Act y(To, w.co, x.H, x.W, Act::Uninit{});
   const size_t HW = x.plane();
   const int K = kt * w.ci;
   // Repack (Co, Ci, kt) -> (Co, kt, Ci) so the K axis matches stacked frames.

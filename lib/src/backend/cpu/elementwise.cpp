@@ -99,7 +99,7 @@ void apply_affine_to(const Act& x, const ChannelAffine& a, Act& y) {
 void apply_affine_(Act& x, const ChannelAffine& a) { apply_affine_to(x, a, x); }
 
 Act apply_affine(const Act& x, const ChannelAffine& a) {
-  Act y(x.T, x.C, x.H, x.W);
+  Act y(x.T, x.C, x.H, x.W, Act::Uninit{});
   apply_affine_to(x, a, y);
   return y;
 }
@@ -129,7 +129,7 @@ void add_(Act& x, const Act& y) {
 Act avg_pool_spatial_padded(const Act& x) {
   OpScope prof_("pool/upsample");
   const int Ho = (x.H + 1) / 2, Wo = (x.W + 1) / 2;
-  Act y(x.T, x.C, Ho, Wo);
+  Act y(x.T, x.C, Ho, Wo, Act::Uninit{});
   const int planes = x.T * x.C;
 #pragma omp parallel for schedule(static)
   for (int pi = 0; pi < planes; ++pi) {
@@ -152,7 +152,7 @@ Act avg_pool_spatial_padded(const Act& x) {
 Act avg_pool_temporal_causal(const Act& x) {
   OpScope prof_("pool/upsample");
   const int To = (x.T + 1) / 2;
-  Act y(To, x.C, x.H, x.W);
+  Act y(To, x.C, x.H, x.W, Act::Uninit{});
   const size_t n = x.frame_size();
   for (int j = 0; j < To; ++j) {
     const float* a = x.frame(std::max(0, 2 * j - 1));
@@ -165,7 +165,7 @@ Act avg_pool_temporal_causal(const Act& x) {
 
 Act upsample_spatial(const Act& x) {
   OpScope prof_("pool/upsample");
-  Act y(x.T, x.C, x.H * 2, x.W * 2);
+  Act y(x.T, x.C, x.H * 2, x.W * 2, Act::Uninit{});
   const int planes = x.T * x.C;
 #pragma omp parallel for schedule(static)
   for (int pi = 0; pi < planes; ++pi) {
@@ -182,7 +182,7 @@ Act upsample_spatial(const Act& x) {
 
 Act upsample_temporal(const Act& x) {
   OpScope prof_("pool/upsample");
-  Act y(2 * x.T - 1, x.C, x.H, x.W);
+  Act y(2 * x.T - 1, x.C, x.H, x.W, Act::Uninit{});
   for (int j = 0; j < y.T; ++j) std::memcpy(y.frame(j), x.frame((j + 1) / 2), sizeof(float) * x.frame_size());
   return y;
 }

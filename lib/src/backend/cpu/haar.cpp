@@ -27,7 +27,7 @@ inline void signed_sums(const float* in, float scale, float* out) {
 // Video level: (T, C, H, W) -> (ceil(T/2), 8C, ceil(H/2), ceil(W/2)), subband 4t+2h+w.
 Act level3d(const Act& x) {
   const int To = (x.T + 1) / 2, Ho = (x.H + 1) / 2, Wo = (x.W + 1) / 2;
-  Act y(To, 8 * x.C, Ho, Wo);
+  Act y(To, 8 * x.C, Ho, Wo, Act::Uninit{});
   const int jobs = To * x.C;
 #pragma omp parallel for schedule(static)
   for (int job = 0; job < jobs; ++job) {
@@ -57,7 +57,7 @@ Act level3d(const Act& x) {
 
 Act ilevel3d(const Act& x) {
   const int C = x.C / 8;
-  Act y(2 * x.T, C, 2 * x.H, 2 * x.W);
+  Act y(2 * x.T, C, 2 * x.H, 2 * x.W, Act::Uninit{});
   const int jobs = x.T * C;
 #pragma omp parallel for schedule(static)
   for (int job = 0; job < jobs; ++job) {
@@ -81,7 +81,7 @@ Act ilevel3d(const Act& x) {
 // Image level: (T, C, H, W) -> (T, 4C, H/2, W/2), subband 2w+h.
 Act level2d(const Act& x) {
   const int Ho = (x.H + 1) / 2, Wo = (x.W + 1) / 2;
-  Act y(x.T, 4 * x.C, Ho, Wo);
+  Act y(x.T, 4 * x.C, Ho, Wo, Act::Uninit{});
   const int jobs = x.T * x.C;
 #pragma omp parallel for schedule(static)
   for (int job = 0; job < jobs; ++job) {
@@ -104,7 +104,7 @@ Act level2d(const Act& x) {
 
 Act ilevel2d(const Act& x) {
   const int C = x.C / 4;
-  Act y(x.T, C, 2 * x.H, 2 * x.W);
+  Act y(x.T, C, 2 * x.H, 2 * x.W, Act::Uninit{});
   const int jobs = x.T * C;
 #pragma omp parallel for schedule(static)
   for (int job = 0; job < jobs; ++job) {
@@ -134,7 +134,7 @@ int levels_of(int patch) {
 
 Act haar_patch3d(const Act& x, int patch) {
   OpScope prof_("haar");
-  Act cur(x.T + patch - 1, x.C, x.H, x.W);
+  Act cur(x.T + patch - 1, x.C, x.H, x.W, Act::Uninit{});
   for (int i = 0; i < patch; ++i) std::memcpy(cur.frame(i), x.frame(0), sizeof(float) * x.frame_size());
   if (x.T > 1) std::memcpy(cur.frame(patch), x.frame(1), sizeof(float) * x.frame_size() * (x.T - 1));
   for (int l = 0; l < levels_of(patch); ++l) cur = level3d(cur);
@@ -146,7 +146,7 @@ Act haar_unpatch3d(const Act& x, int patch) {
   Act cur = x;
   for (int l = 0; l < levels_of(patch); ++l) cur = ilevel3d(cur);
   const int drop = patch - 1;
-  Act y(cur.T - drop, cur.C, cur.H, cur.W);
+  Act y(cur.T - drop, cur.C, cur.H, cur.W, Act::Uninit{});
   std::memcpy(y.v.data(), cur.frame(drop), sizeof(float) * y.v.size());
   return y;
 }

@@ -166,7 +166,7 @@ void output_row(const float* M, size_t kstride, int tw, float bias, float* plane
 Act conv3x3_winograd_f4(const Act& x, const ConvW& w, const ChannelAffine* pre) {
   OpScope prof_("conv3x3_winograd4");
   const int Ci = w.ci, Co = w.co, H = x.H, W = x.W;
-  Act y(x.T, Co, H, W);
+  Act y(x.T, Co, H, W, Act::Uninit{});
   const int th = (H + 3) / 4, tw = (W + 3) / 4;
   thread_local std::vector<float> u_buf, v_buf, m_buf;
   prof_.macs(static_cast<uint64_t>(x.T) * Co * Ci * 9 * static_cast<uint64_t>(H) * W);  // counted as direct
