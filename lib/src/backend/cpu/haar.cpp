@@ -25,55 +25,113 @@ inline void signed_sums(const float* in, float scale, float* out) {
 }
 
 // Video level: (T, C, H, W) -> (ceil(T/2), 8C, ceil(H/2), ceil(W/2)), subband 4t+2h+w.
+// The eight signed sums of each 2x2x2 block as three butterfly stages (w, then h, then t),
+// each a vector loop along an output row.
 Act level3d(const Act& x) {
   const int To = (x.T + 1) / 2, Ho = (x.H + 1) / 2, Wo = (x.W + 1) / 2;
   Act y(To, 8 * x.C, Ho, Wo, Act::Uninit{});
   const int jobs = To * x.C;
-#pragma omp parallel for schedule(static)
-  for (int job = 0; job < jobs; ++job) {
-    const int t = job / x.C, c = job % x.C;
-    const float* f[2] = {x.frame(refl(2 * t, x.T)) + static_cast<size_t>(c) * x.plane(),
-                         x.frame(refl(2 * t + 1, x.T)) + static_cast<size_t>(c) * x.plane()};
-    for (int h = 0; h < Ho; ++h) {
-      const int h0 = refl(2 * h, x.H), h1 = refl(2 * h + 1, x.H);
-      for (int w = 0; w < Wo; ++w) {
-        const int w0 = refl(2 * w, x.W), w1 = refl(2 * w + 1, x.W);
-        float v[8];  // index 4dt+2dh+dw
-        for (int dt = 0; dt < 2; ++dt) {
-          v[4 * dt + 0] = f[dt][static_cast<size_t>(h0) * x.W + w0];
-          v[4 * dt + 1] = f[dt][static_cast<size_t>(h0) * x.W + w1];
-          v[4 * dt + 2] = f[dt][static_cast<size_t>(h1) * x.W + w0];
-          v[4 * dt + 3] = f[dt][static_cast<size_t>(h1) * x.W + w1];
-        }
-        float sb[8];
-        signed_sums<8>(v, 0.125f, sb);
-        for (int s = 0; s < 8; ++s)
-          y.frame(t)[(static_cast<size_t>(s) * x.C + c) * y.plane() + static_cast<size_t>(h) * Wo + w] = sb[s];
+#pragma omp parallel
+  {
+    // w stage: [dt][dh][wb][Wo]; h stage: [dt][hb][wb][Wo].
+    std::vector<float> ws(8 * static_cast<size_t>(Wo)), hs(8 * static_cast<size_t>(Wo));
+    auto wrow = [&](int dt, int dh, int wb) { return ws.data() + static_cast<size_t>(4 * dt + 2 * dh + wb) * Wo; };
+    auto hrow = [&](int dt, int hb, int wb) { return hs.data() + static_cast<size_t>(4 * dt + 2 * hb + wb) * Wo; };
+    const int full = x.W / 2;  // outputs whose odd sample exists (the last one reflects when W is odd)
+#pragma omp for schedule(static)
+    for (int job = 0; job < jobs; ++job) {
+      const int t = job / x.C, c = job % x.C;
+      const float* f[2] = {x.frame(refl(2 * t, x.T)) + static_cast<size_t>(c) * x.plane(),
+                           x.frame(refl(2 * t + 1, x.T)) + static_cast<size_t>(c) * x.plane()};
+      for (int h = 0; h < Ho; ++h) {
+        const int hh[2] = {refl(2 * h, x.H), refl(2 * h + 1, x.H)};
+        for (int dt = 0; dt < 2; ++dt)
+          for (int dh = 0; dh < 2; ++dh) {
+            const float* r = f[dt] + static_cast<size_t>(hh[dh]) * x.W;
+            float *lo = wrow(dt, dh, 0), *hi = wrow(dt, dh, 1);
+            for (int w = 0; w < full; ++w) {
+              lo[w] = r[2 * w] + r[2 * w + 1];
+              hi[w] = r[2 * w] - r[2 * w + 1];
+            }
+            for (int w = full; w < Wo; ++w) {
+              const float a = r[refl(2 * w, x.W)], b = r[refl(2 * w + 1, x.W)];
+              lo[w] = a + b;
+              hi[w] = a - b;
+            }
+          }
+        for (int dt = 0; dt < 2; ++dt)
+          for (int wb = 0; wb < 2; ++wb) {
+            const float *a = wrow(dt, 0, wb), *b = wrow(dt, 1, wb);
+            float *lo = hrow(dt, 0, wb), *hi = hrow(dt, 1, wb);
+            for (int w = 0; w < Wo; ++w) {
+              lo[w] = a[w] + b[w];
+              hi[w] = a[w] - b[w];
+            }
+          }
+        for (int hb = 0; hb < 2; ++hb)
+          for (int wb = 0; wb < 2; ++wb) {
+            const float *a = hrow(0, hb, wb), *b = hrow(1, hb, wb);
+            const size_t off = static_cast<size_t>(h) * Wo;
+            float* lo = y.frame(t) + (static_cast<size_t>(2 * hb + wb) * x.C + c) * y.plane() + off;
+            float* hi = y.frame(t) + (static_cast<size_t>(4 + 2 * hb + wb) * x.C + c) * y.plane() + off;
+            for (int w = 0; w < Wo; ++w) {
+              lo[w] = 0.125f * (a[w] + b[w]);
+              hi[w] = 0.125f * (a[w] - b[w]);
+            }
+          }
       }
     }
   }
   return y;
 }
 
+// Inverse of a video level: the same three butterflies (t, then h, then w; scale 1), the last
+// one writing even and odd pixels of the two output rows of both output frames.
 Act ilevel3d(const Act& x) {
   const int C = x.C / 8;
   Act y(2 * x.T, C, 2 * x.H, 2 * x.W, Act::Uninit{});
   const int jobs = x.T * C;
-#pragma omp parallel for schedule(static)
-  for (int job = 0; job < jobs; ++job) {
-    const int t = job / C, c = job % C;
-    for (int h = 0; h < x.H; ++h)
-      for (int w = 0; w < x.W; ++w) {
-        float coef[8];
-        for (int s = 0; s < 8; ++s)
-          coef[s] = x.frame(t)[(static_cast<size_t>(s) * C + c) * x.plane() + static_cast<size_t>(h) * x.W + w];
-        float px[8];
-        signed_sums<8>(coef, 1.0f, px);
-        for (int d = 0; d < 8; ++d) {
-          const int dt = d >> 2, dh = (d >> 1) & 1, dw = d & 1;
-          y.frame(2 * t + dt)[static_cast<size_t>(c) * y.plane() + static_cast<size_t>(2 * h + dh) * y.W + 2 * w + dw] = px[d];
-        }
+  const int Wi = x.W;
+#pragma omp parallel
+  {
+    std::vector<float> ts(8 * static_cast<size_t>(Wi)), hs(8 * static_cast<size_t>(Wi));
+    auto trow = [&](int dt, int hb, int wb) { return ts.data() + static_cast<size_t>(4 * dt + 2 * hb + wb) * Wi; };
+    auto hrow = [&](int dt, int dh, int wb) { return hs.data() + static_cast<size_t>(4 * dt + 2 * dh + wb) * Wi; };
+#pragma omp for schedule(static)
+    for (int job = 0; job < jobs; ++job) {
+      const int t = job / C, c = job % C;
+      for (int h = 0; h < x.H; ++h) {
+        const size_t off = static_cast<size_t>(h) * Wi;
+        for (int hb = 0; hb < 2; ++hb)
+          for (int wb = 0; wb < 2; ++wb) {
+            const float* a = x.frame(t) + (static_cast<size_t>(2 * hb + wb) * C + c) * x.plane() + off;
+            const float* b = x.frame(t) + (static_cast<size_t>(4 + 2 * hb + wb) * C + c) * x.plane() + off;
+            float *p0 = trow(0, hb, wb), *p1 = trow(1, hb, wb);
+            for (int w = 0; w < Wi; ++w) {
+              p0[w] = a[w] + b[w];
+              p1[w] = a[w] - b[w];
+            }
+          }
+        for (int dt = 0; dt < 2; ++dt)
+          for (int wb = 0; wb < 2; ++wb) {
+            const float *a = trow(dt, 0, wb), *b = trow(dt, 1, wb);
+            float *p0 = hrow(dt, 0, wb), *p1 = hrow(dt, 1, wb);
+            for (int w = 0; w < Wi; ++w) {
+              p0[w] = a[w] + b[w];
+              p1[w] = a[w] - b[w];
+            }
+          }
+        for (int dt = 0; dt < 2; ++dt)
+          for (int dh = 0; dh < 2; ++dh) {
+            const float *a = hrow(dt, dh, 0), *b = hrow(dt, dh, 1);
+            float* o = y.frame(2 * t + dt) + static_cast<size_t>(c) * y.plane() + static_cast<size_t>(2 * h + dh) * y.W;
+            for (int w = 0; w < Wi; ++w) {
+              o[2 * w] = a[w] + b[w];
+              o[2 * w + 1] = a[w] - b[w];
+            }
+          }
       }
+    }
   }
   return y;
 }
