@@ -32,28 +32,42 @@ float* scratch(std::vector<float>& buf, size_t n) {
   return buf.data();
 }
 
+// The 3x3 kernels regrouped tap-major, g9[co][e][ci] (e = 3 * row + column), once per call, so
+// that the transforms below read each tap as a contiguous run over input channels.
+void taps_major(const ConvW& w, float* g9) {
+  const int Ci = w.ci, Co = w.co;
+#pragma omp parallel for schedule(static)
+  for (int oc = 0; oc < Co; ++oc) {
+    const float* src = w.w + static_cast<size_t>(oc) * Ci * 9;
+    float* dst = g9 + static_cast<size_t>(oc) * 9 * Ci;
+    for (int ic = 0; ic < Ci; ++ic)
+      for (int e = 0; e < 9; ++e) dst[static_cast<size_t>(e) * Ci + ic] = src[9 * ic + e];
+  }
+}
+
 // Six of the 36 transformed weight matrices, U[6i + j][co][ci] = (G g G^T)[i][j] for j = 0..5,
 // written to U6[j][co][ci]. A one-chunk convolution transforms one i at a time just before its
 // six GEMMs, so U6 (6 Co Ci floats) is still in cache when they read it; the whole U (36 Co Ci,
-// four times the weights) would go to memory and back on every call. Work runs across blocks
-// of input channels so the second pass is a vector loop and U6 is written in whole cache lines.
-void winograd4_weights_row(const ConvW& w, int i, float* U6) {
-  const int Ci = w.ci, Co = w.co;
-  constexpr int kBlock = 32;
-#pragma omp parallel for schedule(static)
-  for (int oc = 0; oc < Co; ++oc) {
-    alignas(64) float t[3][kBlock];
-    alignas(64) float tile[6][kBlock];
-    for (int ic0 = 0; ic0 < Ci; ic0 += kBlock) {
-      const int nb = std::min(kBlock, Ci - ic0);
-      const float* src = w.w + (static_cast<size_t>(oc) * Ci + ic0) * 9;
-      for (int q = 0; q < nb; ++q)
-        for (int c = 0; c < 3; ++c)
-          t[c][q] = kG[i][0] * src[9 * q + c] + kG[i][1] * src[9 * q + 3 + c] + kG[i][2] * src[9 * q + 6 + c];
-      for (int j = 0; j < 6; ++j)
-        for (int q = 0; q < nb; ++q) tile[j][q] = t[0][q] * kG[j][0] + t[1][q] * kG[j][1] + t[2][q] * kG[j][2];
-      for (int j = 0; j < 6; ++j)
-        std::copy(tile[j], tile[j] + nb, U6 + (static_cast<size_t>(j) * Co + oc) * Ci + ic0);
+// four times the weights) would go to memory and back on every call. Both passes are vector
+// loops over input channels.
+void winograd4_weights_row(const float* g9, int Co, int Ci, int i, float* U6) {
+#pragma omp parallel
+  {
+    std::vector<float> t(3 * static_cast<size_t>(Ci));
+#pragma omp for schedule(static)
+    for (int oc = 0; oc < Co; ++oc) {
+      const float* g = g9 + static_cast<size_t>(oc) * 9 * Ci;
+      for (int c = 0; c < 3; ++c) {
+        const float *g0 = g + static_cast<size_t>(c) * Ci, *g1 = g0 + 3 * static_cast<size_t>(Ci),
+                    *g2 = g0 + 6 * static_cast<size_t>(Ci);
+        float* tc = t.data() + static_cast<size_t>(c) * Ci;
+        for (int ic = 0; ic < Ci; ++ic) tc[ic] = kG[i][0] * g0[ic] + kG[i][1] * g1[ic] + kG[i][2] * g2[ic];
+      }
+      const float *t0 = t.data(), *t1 = t0 + Ci, *t2 = t1 + Ci;
+      for (int j = 0; j < 6; ++j) {
+        float* u = U6 + (static_cast<size_t>(j) * Co + oc) * Ci;
+        for (int ic = 0; ic < Ci; ++ic) u[ic] = t0[ic] * kG[j][0] + t1[ic] * kG[j][1] + t2[ic] * kG[j][2];
+      }
     }
   }
 }
@@ -168,7 +182,7 @@ Act conv3x3_winograd_f4(const Act& x, const ConvW& w, const ChannelAffine* pre) 
   const int Ci = w.ci, Co = w.co, H = x.H, W = x.W;
   Act y(x.T, Co, H, W, Act::Uninit{});
   const int th = (H + 3) / 4, tw = (W + 3) / 4;
-  thread_local std::vector<float> u_buf, v_buf, m_buf;
+  thread_local std::vector<float> u_buf, v_buf, m_buf, g9_buf;
   prof_.macs(static_cast<uint64_t>(x.T) * Co * Ci * 9 * static_cast<uint64_t>(H) * W);  // counted as direct
   // Chunks of whole tile rows (of all frames: rows of consecutive frames share the GEMMs).
   const int64_t rows = static_cast<int64_t>(x.T) * th;
@@ -183,8 +197,10 @@ Act conv3x3_winograd_f4(const Act& x, const ConvW& w, const ChannelAffine* pre) 
   const bool one_chunk = rows_per_chunk >= rows;
   const size_t u_size = static_cast<size_t>(one_chunk ? 6 : 36) * Co * Ci;
   float* U = scratch(u_buf, u_size);
+  float* g9 = scratch(g9_buf, static_cast<size_t>(9) * Co * Ci);
+  taps_major(w, g9);
   if (!one_chunk)
-    for (int i = 0; i < 6; ++i) winograd4_weights_row(w, i, U + static_cast<size_t>(6 * i) * Co * Ci);
+    for (int i = 0; i < 6; ++i) winograd4_weights_row(g9, Co, Ci, i, U + static_cast<size_t>(6 * i) * Co * Ci);
   for (int64_t r0 = 0; r0 < rows; r0 += rows_per_chunk) {
     const int nr = static_cast<int>(std::min<int64_t>(rows_per_chunk, rows - r0));
     const int np = nr * tw;
@@ -202,7 +218,7 @@ Act conv3x3_winograd_f4(const Act& x, const ConvW& w, const ChannelAffine* pre) 
       }
     }
     for (int i = 0; i < 6; ++i) {
-      if (one_chunk) winograd4_weights_row(w, i, U);
+      if (one_chunk) winograd4_weights_row(g9, Co, Ci, i, U);
       const float* Ui = one_chunk ? U : U + static_cast<size_t>(6 * i) * Co * Ci;
       for (int j = 0; j < 6; ++j) {
         const int k = 6 * i + j;
