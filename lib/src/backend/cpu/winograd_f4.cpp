@@ -118,7 +118,14 @@ struct RowPrologue {
 void input_row(const float* plane, int H, int W, int ty, int tw, float* V, size_t kstride, std::vector<float>& buf,
                const RowPrologue* pro) {
   const int L = 4 * tw + 4;  // padded row: position xp = x + 1
-  buf.assign(static_cast<size_t>(6) * L + 24 * (tw + 1) + L + (pro ? static_cast<size_t>(6) * W : 0), 0.0f);
+  // Only the padding columns of vr and the zero row must be zero, and nothing writes them: clear
+  // the buffer when its layout changes (another width), not for every row of every channel.
+  thread_local int layout_w = -1;
+  const size_t need = static_cast<size_t>(6) * L + 24 * (tw + 1) + L + static_cast<size_t>(6) * W;
+  if (layout_w != W || buf.size() != need) {
+    buf.assign(need, 0.0f);
+    layout_w = W;
+  }
   float* vr = buf.data();                               // 6 rows of L
   float* ph = vr + static_cast<size_t>(6) * L;          // 6 x 4 phases of tw + 1
   const float* zero = ph + static_cast<size_t>(24) * (tw + 1);  // L zeros
