@@ -158,7 +158,8 @@ void input_row(const float* plane, int H, int W, int ty, int tw, float* V, size_
 }
 
 // Output transform of one row of tiles of one output channel: M_k[0 .. tw) -> four image rows.
-void output_row(const float* M, size_t kstride, int tw, float bias, float* plane, int H, int W, int ty,
+// M's 36 runs are zeroed once read (see conv3x3_winograd_f4: M stays all-zero between uses).
+void output_row(float* M, size_t kstride, int tw, float bias, float* plane, int H, int W, int ty,
                 std::vector<float>& buf) {
   buf.resize(static_cast<size_t>(24) * tw + 16 * tw + 4 * tw + 4);
   float* s = buf.data();                          // 4 x 6 rows of tw: A^T over the tile rows
@@ -169,6 +170,7 @@ void output_row(const float* M, size_t kstride, int tw, float bias, float* plane
     at6_rows(m, m + 6 * kstride, m + 12 * kstride, m + 18 * kstride, m + 24 * kstride, m + 30 * kstride, tw,
              s + (0 * 6 + b) * tw, s + (1 * 6 + b) * tw, s + (2 * 6 + b) * tw, s + (3 * 6 + b) * tw);
   }
+  for (int k = 0; k < 36; ++k) std::fill_n(M + static_cast<size_t>(k) * kstride, tw, 0.0f);
   for (int i = 0; i < 4; ++i) {
     const int yy = 4 * ty + i;
     if (yy >= H) break;
@@ -197,6 +199,9 @@ Act conv3x3_winograd_f4(const Act& x, const ConvW& w, const ChannelAffine* pre) 
   const int64_t rows_per_chunk = std::max<int64_t>(1, std::min<int64_t>(rows, want / tw));
   const size_t cap = static_cast<size_t>(rows_per_chunk) * tw;
   float* V = scratch(v_buf, static_cast<size_t>(36) * Ci * cap);
+  // M is all zeros whenever no call is using it (fresh pages are, and the output transform
+  // zeroes what it has read), so the GEMMs accumulate into it (beta = 1): with beta = 0
+  // OpenBLAS would first clear it in a separate pass over memory.
   float* M = scratch(m_buf, static_cast<size_t>(36) * Co * cap);
   const size_t plane_in = static_cast<size_t>(H) * W;
   // One chunk (the common case below ~1000 tiles): each i's six matrices are transformed just
@@ -230,7 +235,7 @@ Act conv3x3_winograd_f4(const Act& x, const ConvW& w, const ChannelAffine* pre) 
       for (int j = 0; j < 6; ++j) {
         const int k = 6 * i + j;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, np, Ci, 1.0f, Ui + static_cast<size_t>(j) * Co * Ci, Ci,
-                    V + static_cast<size_t>(k) * Ci * np, np, 0.0f, M + static_cast<size_t>(k) * Co * np, np);
+                    V + static_cast<size_t>(k) * Ci * np, np, 1.0f, M + static_cast<size_t>(k) * Co * np, np);
       }
     }
 #pragma omp parallel for schedule(static)
