@@ -13,6 +13,14 @@ namespace reel {
 namespace {
 inline int refl(int i, int n) { return i < n ? i : (n >= 2 ? n - 2 : 0); }
 
+// One butterfly stage along a row: lo = a + b, hi = a - b.
+inline void butterfly(const float* a, const float* b, int n, float* lo, float* hi) {
+  for (int w = 0; w < n; ++w) {
+    lo[w] = a[w] + b[w];
+    hi[w] = a[w] - b[w];
+  }
+}
+
 // out[s] = scale * sum_d (-1)^popcount(s & d) in[d]: every subband's butterfly at once. The
 // same map (scale 1) inverts a level, since the sign matrix is its own inverse up to N.
 template <int N>
@@ -61,12 +69,7 @@ Act level3d(const Act& x) {
           }
         for (int dt = 0; dt < 2; ++dt)
           for (int wb = 0; wb < 2; ++wb) {
-            const float *a = wrow(dt, 0, wb), *b = wrow(dt, 1, wb);
-            float *lo = hrow(dt, 0, wb), *hi = hrow(dt, 1, wb);
-            for (int w = 0; w < Wo; ++w) {
-              lo[w] = a[w] + b[w];
-              hi[w] = a[w] - b[w];
-            }
+            butterfly(wrow(dt, 0, wb), wrow(dt, 1, wb), Wo, hrow(dt, 0, wb), hrow(dt, 1, wb));
           }
         for (int hb = 0; hb < 2; ++hb)
           for (int wb = 0; wb < 2; ++wb) {
@@ -106,20 +109,11 @@ Act ilevel3d(const Act& x) {
           for (int wb = 0; wb < 2; ++wb) {
             const float* a = x.frame(t) + (static_cast<size_t>(2 * hb + wb) * C + c) * x.plane() + off;
             const float* b = x.frame(t) + (static_cast<size_t>(4 + 2 * hb + wb) * C + c) * x.plane() + off;
-            float *p0 = trow(0, hb, wb), *p1 = trow(1, hb, wb);
-            for (int w = 0; w < Wi; ++w) {
-              p0[w] = a[w] + b[w];
-              p1[w] = a[w] - b[w];
-            }
+            butterfly(a, b, Wi, trow(0, hb, wb), trow(1, hb, wb));
           }
         for (int dt = 0; dt < 2; ++dt)
           for (int wb = 0; wb < 2; ++wb) {
-            const float *a = trow(dt, 0, wb), *b = trow(dt, 1, wb);
-            float *p0 = hrow(dt, 0, wb), *p1 = hrow(dt, 1, wb);
-            for (int w = 0; w < Wi; ++w) {
-              p0[w] = a[w] + b[w];
-              p1[w] = a[w] - b[w];
-            }
+            butterfly(trow(dt, 0, wb), trow(dt, 1, wb), Wi, hrow(dt, 0, wb), hrow(dt, 1, wb));
           }
         for (int dt = 0; dt < 2; ++dt)
           for (int dh = 0; dh < 2; ++dh) {
