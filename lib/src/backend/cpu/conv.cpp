@@ -31,11 +31,10 @@ void ops_set_threads(int n) {
 }
 
 namespace {
-void fill_bias(float* out, const float* b, int co, size_t n, size_t ld) {
-  for (int o = 0; o < co; ++o) {
-    float v = b ? b[o] : 0.0f;
-    std::fill(out + o * ld, out + o * ld + n, v);
-  }
+// Rows o of `frames` consecutive (co x ld) blocks start as b[o] (0 without bias), n each.
+void fill_bias(float* out, const float* b, int co, size_t n, size_t ld, int frames = 1) {
+#pragma omp parallel for schedule(static)
+  for (int p = 0; p < frames * co; ++p) std::fill_n(out + p * ld, n, b ? b[p % co] : 0.0f);
 }
 }  // namespace
 
@@ -146,8 +145,7 @@ Act conv_temporal_causal(const Act& x, const ConvW& w, OpScope& prof) {
         first[at] = s;
       }
     }
-#pragma omp parallel for schedule(static)
-  for (int p = 0; p < T * Co; ++p) std::fill_n(y.v.data() + p * HW, HW, w.b ? w.b[p % Co] : 0.0f);
+  fill_bias(y.v.data(), w.b, Co, HW, HW, T);
   const uint64_t macs = static_cast<uint64_t>(T) * Co * Ci * kt * HW;
   prof.macs(macs);
   for (int t = 0; t < T; ++t) {
