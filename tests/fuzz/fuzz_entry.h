@@ -8,7 +8,7 @@
 #include <string>
 
 #include "reel/core/status.h"
-#include "reel/io/inputs.h"
+#include "reel/pipeline/record.h"
 #include "reel/model/config.h"
 
 namespace reel::fuzz {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <random>
+#include <span>
 
 #include "../test_util.h"
 #include "reel/model/ops.h"
@@ -58,6 +59,22 @@ TEST(OpsParity, Conv2dMatchesDirectLoops) {
   }
 }
 
+// Float32 error model for a convolution output y = b + sum_k w_k x_k over K = 9*ci terms: whatever order
+// a BLAS kernel accumulates in (AVX2 and AVX-512 OpenBLAS kernels block differently), rounding errors
+// behave as a random walk, |y_got - y| <~ c * sqrt(K) * u * S with u = 2^-24 and S = |b| + sum |w_k x_k|
+// (the worst case grows with K, the typical one with sqrt(K)). Winograd computes the sum in a transformed
+// basis whose constants enlarge the intermediate values: c is the growth of the transform, about 4 for
+// F(2x2,3x3) (entries of B, G, A at most 1, two-term sums per dimension) and about 40 for F(4x4,3x3)
+// (interpolation points 0, +-1, +-2: entries up to 8 in A and 5 in B). The bound is per element, so it
+// holds for any channel count; a wrong tap or a missed tile is off by about S itself.
+double worst_error_over_model(std::span<const float> got, const std::vector<double>& ref,
+                              const std::vector<double>& abs_sum, int K) {
+  const double u = std::ldexp(1.0, -24), walk = std::sqrt(static_cast<double>(K)) * u;
+  double worst = 0;
+  for (size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, std::fabs(got[i] - ref[i]) / (walk * abs_sum[i]));
+  return worst;
+}
+
 TEST(OpsParity, WinogradVariantsMatchDirectConvolution) {
   // Both Winograd paths, whatever REEL_CONV selects: several frames (tiles of all frames share
   // one GEMM), sizes that are not multiples of the tile, wide channels, nonzero mean inputs.
@@ -71,26 +88,30 @@ TEST(OpsParity, WinogradVariantsMatchDirectConvolution) {
     for (auto& v : x.v) v += 0.5f;
     auto w = rnd(static_cast<size_t>(c.co) * c.ci * 9, 6), b = rnd(c.co, 7);
     ConvW cw{w.data(), b.data(), c.co, c.ci, 1, 3, 3};
-    std::vector<float> ref;
+    std::vector<double> ref, abs_sum;
     for (int t = 0; t < c.T; ++t)
       for (int o = 0; o < c.co; ++o)
         for (int oy = 0; oy < c.H; ++oy)
           for (int ox = 0; ox < c.W; ++ox) {
-            double acc = b[o];
+            double acc = b[o], mag = std::fabs(b[o]);
             for (int i = 0; i < c.ci; ++i)
               for (int ky = 0; ky < 3; ++ky)
                 for (int kx = 0; kx < 3; ++kx) {
                   const int iy = oy + ky - 1, ix = ox + kx - 1;
                   if (iy < 0 || ix < 0 || iy >= c.H || ix >= c.W) continue;
-                  acc += double(w[((o * c.ci + i) * 3 + ky) * 3 + kx]) * x.frame(t)[(i * c.H + iy) * c.W + ix];
+                  const double term = double(w[((o * c.ci + i) * 3 + ky) * 3 + kx]) * x.frame(t)[(i * c.H + iy) * c.W + ix];
+                  acc += term;
+                  mag += std::fabs(term);
                 }
-            ref.push_back(static_cast<float>(acc));
+            ref.push_back(acc);
+            abs_sum.push_back(mag);
           }
     Act f2 = conv3x3_winograd(x, cw), f4 = conv3x3_winograd_f4(x, cw);
-    EXPECT_LT(test::rel_error(f2.v, ref), 2e-6) << c.ci << "x" << c.H << "x" << c.W;
-    // F(4x4) trades accuracy for speed (larger transform constants): ~1.7e-5 here, still well
-    // inside the 1e-4 end-to-end bar the golden tests hold the whole network to.
-    EXPECT_LT(test::rel_error(f4.v, ref), 4e-5) << c.ci << "x" << c.H << "x" << c.W;
+    const int K = 9 * c.ci;
+    const double e2 = worst_error_over_model(f2.v, ref, abs_sum, K), e4 = worst_error_over_model(f4.v, ref, abs_sum, K);
+    EXPECT_LT(e2, 4.0) << "F(2x2) " << c.ci << "x" << c.H << "x" << c.W;
+    EXPECT_LT(e4, 40.0) << "F(4x4) " << c.ci << "x" << c.H << "x" << c.W;
+    std::printf("ci=%d  F(2x2) %.3f  F(4x4) %.3f  (x sqrt(K) u S)\n", c.ci, e2, e4);
   }
 }
 

@@ -33,7 +33,8 @@ TEST(FuzzSmoke, InputLines) {
   }
   reel::InputItem item;
   ASSERT_TRUE(reel::parse_input_line(R"({"url": "http://h/x.mp4", "k": 1})", &item));
-  EXPECT_EQ(item.source, "http://h/x.mp4");
+  EXPECT_EQ(item.media, "http://h/x.mp4");
+  EXPECT_EQ(item.record["source"], "http://h/x.mp4");  // the first stage sets source
   EXPECT_EQ(item.record["k"], 1);
   ASSERT_TRUE(reel::parse_input_line(R"({"nope": 1})", &item));
   EXPECT_FALSE(item.error.empty());

@@ -7,42 +7,19 @@
 #include "commands.h"
 #include "common.h"
 #include "reel/core/log.h"
-#include "reel/io/atomic_file.h"
-#include "reel/report/report.h"
+#include "reel/stages/report_stage.h"
 
 namespace fs = std::filesystem;
 
 namespace reel::cli {
-namespace {
-
-struct ReportOpts {
-  std::vector<std::string> runs;
-  std::string output = "report.html";
-  ReportOptions report;
-  bool no_thumbnails = false;
-};
-
-// Feeds one JSONL stream to the builder; returns the number of lines that were not JSON objects.
-int64_t read_run(std::istream& in, const std::string& name, ReportBuilder* b) {
-  b->begin_run(name);
-  std::string line;
-  int64_t bad = 0, n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      if (bad++ < 5) REEL_WARN("report", "%s:%lld: not a JSON object, skipped", name.c_str(), static_cast<long long>(n));
-      continue;
-    }
-    b->add(j);
-  }
-  return bad;
-}
-
-}  // namespace
 
 void register_report(CLI::App& app, int* exit_code) {
+  struct ReportOpts {
+    std::vector<std::string> runs;
+    std::string output = "report.html";
+    ReportOptions report;
+    bool no_thumbnails = false;
+  };
   auto o = std::make_shared<ReportOpts>();
   auto* cmd = app.add_subcommand("report", "One self-contained HTML page for the records of runs (curation and/or eval)");
   cmd->add_option("runs", o->runs, "JSONL files of records from any reel stage ('-' or none: stdin)");
@@ -63,23 +40,14 @@ void register_report(CLI::App& app, int* exit_code) {
       exit_code_footer());
   cmd->callback([o, exit_code] {
     o->report.decode_thumbnails = !o->no_thumbnails;
-    ReportBuilder b(o->report);
-    int64_t bad = 0;
-    if (o->runs.empty()) o->runs.push_back("-");
-    for (auto& r : o->runs) {
-      if (r == "-") {
-        bad += read_run(std::cin, "-", &b);
-        continue;
-      }
-      std::ifstream in(r);
-      if (!in) throw Error(Code::InvalidArgument, "cannot read run file " + r);
-      bad += read_run(in, r, &b);
-    }
-    const std::string page = b.html();
-    write_file_atomic(o->output, page);
-    REEL_INFO("report", "wrote %s (%.1f MB)", o->output.c_str(), page.size() / 1e6);
-    emit({{"report", o->output}, {"bytes", page.size()}, {"skipped_lines", bad}});
-    *exit_code = bad ? kExitPartial : kExitOk;
+    for (const auto& r : o->runs)
+      if (r != "-" && !std::filesystem::is_regular_file(r))
+        throw Error(Code::InvalidArgument, "cannot read run file " + r + ": no such file");
+    auto stage = make_report_stage(o->report, o->output);
+    RunOptions ro;
+    ro.inputs = o->runs;
+    ro.progress.mode = "never";
+    *exit_code = run_whole(*stage, ro).exit_code;
   });
 }
 

@@ -11,7 +11,6 @@
 #include "common.h"
 #include "reel/core/log.h"
 #include "reel/io/h5.h"
-#include "reel/io/inputs.h"
 #include "reel/model/golden.h"
 #include "reel/model/latents_io.h"
 #include "tokenize_common.h"
@@ -95,9 +94,15 @@ int run_bench(const std::string& arch, const std::string& model, const std::stri
   std::vector<int> shape;
   std::stringstream ss(shape_s);
   std::string part;
-  while (std::getline(ss, part, ',')) shape.push_back(std::stoi(part));
+  while (std::getline(ss, part, ',')) {
+    char* end = nullptr;
+    const long v = std::strtol(part.c_str(), &end, 10);
+    if (part.empty() || *end || v <= 0 || v > 1 << 16)
+      throw Error(Code::InvalidArgument, "--shape " + shape_s + ": '" + part + "' is not a positive integer (want 1,3,T,H,W)");
+    shape.push_back(static_cast<int>(v));
+  }
   if (shape.size() != 5 || shape[0] != 1 || shape[1] != 3)
-    throw Error(Code::InvalidArgument, "--shape must be 1,3,T,H,W");
+    throw Error(Code::InvalidArgument, "--shape " + shape_s + ": want 1,3,T,H,W");
   Act x(shape[2], 3, shape[3], shape[4]);
   uint64_t s = seed * 2654435761u + 1;
   for (auto& v : x.v) {
@@ -185,58 +190,31 @@ int run_info(const std::string& arch, const std::string& model, int width, int b
   return kExitOk;
 }
 
-int run_roundtrip(const std::string& model, const std::vector<std::string>& inputs, const std::string& outdir, int window,
-                  const TileOpts& tile) {
-  apply_threads();
-  auto tok = load_model(model);
-  auto items = expand_inputs(inputs, std::cin);
-  fs::create_directories(outdir);
-  int failed = 0;
-  for (auto& item : items) {
-    if (g_interrupted) break;
-    nlohmann::json rec = item.record.is_object() ? item.record : nlohmann::json::object();
-    rec["source"] = rec.value("source", item.source);
-    try {
-      if (!item.error.empty()) throw Error(Code::InvalidData, item.error);
-      double fps = 0;
-      ClipLatents lat = encode_source(*tok, item.source, window, &fps, tile);
-      fs::path out = fs::path(outdir) / (clip_key(rec, item.source) + ".mp4");
-      const int64_t n = write_reconstruction(*tok, lat, fps, out, tile);
-      rec["reconstruction"] = {{"path", fs::absolute(out).string()},
-                               {"frames", n},
-                               {"model", tok->config().arch_name()},
-                               {"model_sha256", tok->checksum()}};
-      emit(rec);
-    } catch (const Error& e) {
-      add_error(rec, "tokenize", e.code(), e.what());
-      emit(rec);
-      ++failed;
-    }
-  }
-  return failed ? kExitPartial : kExitOk;
-}
-
 }  // namespace
 
 void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code) {
   struct O {
-    std::string model, outdir = "recon";
+    TokenizeConfig c;
     std::vector<std::string> inputs;
-    int window = 17;
-    TileOpts tile;
     std::string device = "auto";
+    RunnerCli runner;
   };
   auto o = std::make_shared<O>();
+  o->c.output = "recon";
   auto* c = cmd->add_subcommand("roundtrip", "Encode and decode clips; write the reconstructions as mp4");
-  c->add_option("--model", o->model, "Model file")->required()->envname("REEL_MODEL");
-  c->add_option("inputs", o->inputs, "Videos, directories, or - for clip records on stdin (default)");
-  c->add_option("-o,--output", o->outdir, "Output directory")->capture_default_str();
-  c->add_option("--window", o->window, "Frames per causal window (1 + k*tc), 0 = whole clip")->capture_default_str();
-  add_tile_options(c, &o->tile);
+  c->add_option("--model", o->c.model, "Model file")->required()->envname("REEL_MODEL");
+  c->add_option("inputs", o->inputs, "Videos, directories, record files, or - for clip records on stdin (default)");
+  c->add_option("-o,--output", o->c.output, "Output directory")->capture_default_str();
+  c->add_option("--window", o->c.window, "Frames per causal window (1 + k*tc), 0 = whole clip")->capture_default_str();
+  add_tile_options(c, &o->c.tile);
   add_device_option(c, &o->device);
+  add_runner_options(c, &o->runner);
   c->callback([o, exit_code] {
-    check_device(o->device);
-    *exit_code = run_roundtrip(o->model, o->inputs, o->outdir, o->window, o->tile);
+    resolve_tokenizer_device(o->device);
+    apply_threads();
+    o->c.decode_threads = globals().threads;
+    auto stage = make_roundtrip_stage(o->c);
+    run_and_store(*stage, run_options(o->runner, o->inputs), exit_code);
   });
 }
 

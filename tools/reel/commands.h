@@ -11,4 +11,5 @@ void register_tokenize(CLI::App& app, int* exit_code);
 void register_eval(CLI::App& app, int* exit_code);
 void register_info(CLI::App& app, int* exit_code);
 void register_report(CLI::App& app, int* exit_code);
+void register_merge(CLI::App& app, int* exit_code);
 }  // namespace reel::cli

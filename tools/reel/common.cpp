@@ -1,16 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "common.h"
 
-#include <unistd.h>
-
 #include <cstdio>
-#include <cstdlib>
-#include <iostream>
 #include <thread>
 
 namespace reel::cli {
-
-std::atomic<bool> g_interrupted{false};
 
 Globals& globals() {
   static Globals g;
@@ -24,53 +18,53 @@ int thread_count() {
 }
 
 void emit(const nlohmann::json& record) {
-  std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  line.push_back('\n');
-  fwrite(line.data(), 1, line.size(), stdout);
-  fflush(stdout);
+  write_stdout(record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
-nlohmann::json error_entry(const std::string& stage, Code code, const std::string& message) {
-  return {{"stage", stage}, {"code", code_name(code)}, {"message", message}};
+void add_runner_options(CLI::App* cmd, RunnerCli* r) {
+  const char* g = "Runner";
+  cmd->add_option("--workers", r->workers,
+                  "Records in flight at once, each with its own model instance (default 1; -j/--threads sets the "
+                  "compute threads one record uses)")
+      ->capture_default_str()->check(CLI::Range(1, 1024))->envname("REEL_WORKERS")->group(g);
+  cmd->add_option("--shard", r->shard,
+                  "Process only shard I of N (I/N, 0-based). Default: from Slurm, Kubernetes Indexed Jobs, Open MPI or PMI "
+                  "variables, else everything")
+      ->group(g);
+  cmd->add_option("--shard-count", r->shard_count, "Shard count for Kubernetes Indexed Jobs (JOB_COMPLETION_INDEX)")
+      ->envname("REEL_SHARD_COUNT")->group(g);
+  cmd->add_flag("--progress-json", r->progress_json, "Status lines as JSON on stderr (done, failed, items/s, ETA)")->group(g);
+  cmd->add_option("--progress-interval", r->progress_interval, "Seconds between --progress-json lines")->capture_default_str()
+      ->group(g);
+  cmd->add_flag("--retry-errors", r->retry_errors,
+                "Process records that arrive with errors (their entries are kept, marked retried) instead of passing them on")
+      ->group(g);
+  cmd->add_flag("--no-resume", r->no_resume, "Ignore the resume ledger: redo every input")->group(g);
+  cmd->add_option("--ledger", r->ledger, "Resume ledger file (default: beside the stage's output)")->group(g);
 }
 
-void add_error(nlohmann::json& record, const std::string& stage, Code code, const std::string& message) {
-  if (!record.contains("errors") || !record["errors"].is_array()) record["errors"] = nlohmann::json::array();
-  record["errors"].push_back(error_entry(stage, code, message));
+RunOptions run_options(const RunnerCli& r, const std::vector<std::string>& inputs) {
+  RunOptions o;
+  o.inputs = inputs;
+  o.workers = r.workers;
+  o.retry_errors = r.retry_errors;
+  o.resume = !r.no_resume;
+  o.ledger = r.ledger;
+  o.shard = resolve_shard(r.shard, r.shard_count);
+  o.progress.mode = globals().progress;
+  o.progress.json = r.progress_json;
+  o.progress.interval_s = r.progress_interval;
+  return o;
 }
 
-Progress::Progress(std::string label, int64_t total) : label_(std::move(label)), total_(total) {
-  const std::string& mode = globals().progress;
-  const char* term = std::getenv("TERM");
-  bool tty = isatty(STDERR_FILENO) && !std::getenv("CI") && !(term && std::string(term) == "dumb");
-  enabled_ = mode == "always" || (mode == "auto" && tty);
-  start_ = last_ = std::chrono::steady_clock::now();
-}
-
-Progress::~Progress() { finish(); }
-
-void Progress::tick(int64_t done, const std::string& detail) {
-  if (!enabled_) return;
-  auto now = std::chrono::steady_clock::now();
-  if (drawn_ && now - last_ < std::chrono::milliseconds(500) && done < total_) return;
-  last_ = now;
-  double el = std::chrono::duration<double>(now - start_).count();
-  fprintf(stderr, "\r%s %lld/%lld  %.1fs  %-40.40s", label_.c_str(), (long long)done, (long long)total_, el,
-          detail.c_str());
-  fflush(stderr);
-  drawn_ = true;
-}
-
-void Progress::finish() {
-  if (enabled_ && drawn_) {
-    fprintf(stderr, "\n");
-    drawn_ = false;
-  }
+void run_and_store(Stage& stage, const RunOptions& options, int* exit_code) {
+  *exit_code = run_stage(stage, options).exit_code;
 }
 
 std::string exit_code_footer() {
-  return "\nExit codes: 0 all records succeeded, 1 internal error, 2 usage error, 3 some records failed\n"
-         "(their records carry \"errors\"), 4 model/weights error, 5 device unavailable, 130 interrupted.\n"
+  return "\nExit codes: 0 success, 1 internal error, 2 usage error (bad option, missing input file), 3 some records\n"
+         "failed (their records carry \"errors\"), 4 model/weights error, 5 device unavailable, 6 output unusable\n"
+         "(not writable, full), 130 interrupted (every record printed is complete; a re-run resumes).\n"
          "Records are JSON Lines on stdout; logs and progress go to stderr.";
 }
 

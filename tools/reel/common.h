@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// Shared plumbing of the reel subcommands: global options, the JSONL output channel,
-// progress on stderr, interruption, and error records.
+// Shared plumbing of the reel subcommands: global options, the runner options every record
+// stage takes, and the exit-code footer of --help.
 #pragma once
 #include <CLI/CLI.hpp>
-#include <atomic>
-#include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "reel/core/status.h"
+#include "reel/pipeline/runner.h"
 
 namespace reel::cli {
 
@@ -19,39 +19,30 @@ struct Globals {
 };
 Globals& globals();
 
-// Set by SIGINT/SIGTERM; commands stop between records and exit 130.
-extern std::atomic<bool> g_interrupted;
-
-// Writes one record as a JSON line on stdout and flushes it (pipelines stream).
-void emit(const nlohmann::json& record);
-
-// {"stage": ..., "code": ..., "message": ...}
-nlohmann::json error_entry(const std::string& stage, Code code, const std::string& message);
-
-// Appends an error entry to record["errors"].
-void add_error(nlohmann::json& record, const std::string& stage, Code code, const std::string& message);
-
-// Progress line on stderr, redrawn in place at most twice a second, only on a TTY
-// (and not under CI, --progress never, or TERM=dumb).
-class Progress {
- public:
-  Progress(std::string label, int64_t total);
-  ~Progress();
-  void tick(int64_t done, const std::string& detail = "");
-  void finish();
-
- private:
-  std::string label_;
-  int64_t total_;
-  bool enabled_;
-  bool drawn_ = false;
-  std::chrono::steady_clock::time_point start_, last_;
+// Options of the stage runner (lib/pipeline/runner.h), per subcommand.
+struct RunnerCli {
+  int workers = 1;
+  std::string shard;
+  int shard_count = 0;
+  bool progress_json = false;
+  double progress_interval = 10;
+  bool retry_errors = false;
+  bool no_resume = false;
+  std::string ledger;
 };
+void add_runner_options(CLI::App* cmd, RunnerCli* r);
+// Resolves the shard (--shard, else the cluster's environment) and fills RunOptions.
+RunOptions run_options(const RunnerCli& r, const std::vector<std::string>& inputs);
+// Runs a stage and stores its exit code.
+void run_and_store(Stage& stage, const RunOptions& options, int* exit_code);
+
+// Writes one JSON line on stdout (non-record outputs: info, bench, verify).
+void emit(const nlohmann::json& record);
 
 // Footer shared by --help texts.
 std::string exit_code_footer();
 
-// Threads to use (globals().threads or the number of cores).
+// Compute threads a record may use (globals().threads or the number of cores).
 int thread_count();
 
 }  // namespace reel::cli

@@ -6,11 +6,18 @@
 
 #include "commands.h"
 #include "common.h"
+#include <unistd.h>
+
 #include "reel/core/backend.h"
+#include "reel/core/cancel.h"
 #include "reel/core/log.h"
 
 namespace {
-void on_signal(int) { reel::cli::g_interrupted = true; }
+// First signal: stop taking records and finish cleanly. Second: leave at once.
+void on_signal(int) {
+  if (reel::cancel_requested()) _exit(reel::kExitInterrupted);
+  reel::request_cancel();
+}
 
 std::string version_text() {
   std::string s = "reel " REEL_VERSION " (git " REEL_GIT_REV ")\nbackends compiled: cpu";
@@ -33,7 +40,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()->envname("REEL_LOG_LEVEL");
   app.add_option("--progress", g.progress, "Progress bar on stderr: auto (TTY only)|always|never")
       ->capture_default_str()->check(CLI::IsMember({"auto", "always", "never"}));
-  app.add_option("-j,--threads", g.threads, "Worker threads (0 = all cores)")->capture_default_str()
+  app.add_option("-j,--threads", g.threads, "Compute threads one record uses (0 = all cores); see --workers")->capture_default_str()
       ->envname("REEL_THREADS");
 
   int exit_code = 0;
@@ -42,6 +49,7 @@ int main(int argc, char** argv) {
   reel::cli::register_tokenize(app, &exit_code);
   reel::cli::register_eval(app, &exit_code);
   reel::cli::register_report(app, &exit_code);
+  reel::cli::register_merge(app, &exit_code);
   reel::cli::register_info(app, &exit_code);
 
   app.parse_complete_callback([&] {
@@ -62,7 +70,11 @@ int main(int argc, char** argv) {
     return reel::kExitUsage;  // CLI11 would use 100+; our contract says 2
   } catch (const reel::Error& e) {
     REEL_ERROR("reel", "%s", e.what());
-    return reel::exit_code_for(e.code());
+    // A fatal error is never "some records failed": a missing input file is a usage error.
+    reel::Code c = e.code();
+    if (c == reel::Code::NotFound || c == reel::Code::InvalidData) c = reel::Code::InvalidArgument;
+    if (c == reel::Code::IoError) c = reel::Code::OutputError;
+    return reel::exit_code_for(c);
   } catch (const std::bad_alloc&) {
     REEL_ERROR("reel", "out of memory");
     return reel::kExitInternal;
@@ -70,6 +82,6 @@ int main(int argc, char** argv) {
     REEL_ERROR("reel", "internal error: %s", e.what());
     return reel::kExitInternal;
   }
-  if (reel::cli::g_interrupted) return reel::kExitInterrupted;
+  if (reel::cancel_requested()) return reel::kExitInterrupted;
   return exit_code;
 }

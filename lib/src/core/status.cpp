@@ -15,6 +15,7 @@ const char* code_name(Code code) {
     case Code::OutOfMemory: return "out_of_memory";
     case Code::Internal: return "internal";
     case Code::Cancelled: return "cancelled";
+    case Code::OutputError: return "output_error";
   }
   return "internal";
 }
@@ -26,6 +27,7 @@ int exit_code_for(Code code) {
     case Code::ModelError: return kExitModel;
     case Code::DeviceUnavailable: return kExitDevice;
     case Code::Cancelled: return kExitInterrupted;
+    case Code::OutputError: return kExitOutput;
     case Code::InvalidData:
     case Code::NotFound:
     case Code::IoError: return kExitPartial;

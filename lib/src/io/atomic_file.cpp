@@ -4,7 +4,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "reel/core/status.h"
@@ -60,6 +63,37 @@ void write_file_atomic(const fs::path& path, const std::string& data) {
   ::fsync(fd);
   ::close(fd);
   ap.commit();
+}
+
+int remove_stale_temps(const fs::path& dir) {
+  int removed = 0;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const size_t at = name.rfind(".tmp-");
+    if (at == std::string::npos) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + at + 5, &end, 10);
+    if (*end || pid <= 0) continue;
+    if (pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::error_code rec;
+      fs::remove(it->path(), rec);
+      if (!rec) ++removed;
+    }
+  }
+  return removed;
+}
+
+void ensure_writable_dir(const fs::path& dir, const std::string& what) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir))
+    throw Error(Code::OutputError, "cannot create " + what + " " + dir.string() + ": " +
+                                       (ec ? ec.message() : std::string("a file of that name exists")) +
+                                       " (choose another -o, or fix its permissions)");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw Error(Code::OutputError, what + " " + dir.string() + " is not writable: " + std::strerror(errno) +
+                                       " (choose another -o, or fix its permissions)");
 }
 
 bool path_is_within(const fs::path& root, const fs::path& child) {

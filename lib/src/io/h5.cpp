@@ -147,6 +147,29 @@ File::~File() {
   if (id_ >= 0) H5Fclose(id_);
 }
 
+void File::close() {
+  if (id_ < 0) return;
+  const herr_t r = H5Fclose(id_);
+  id_ = -1;
+  if (r < 0) throw Error(code_, path_ + ": closing failed (disk full?)");
+}
+
+void File::create_external_link(const std::string& name, const std::string& target_file, const std::string& target_obj) {
+  const size_t slash = name.rfind('/');
+  if (slash != std::string::npos) create_group(name.substr(0, slash));
+  if (H5Lcreate_external(target_file.c_str(), target_obj.c_str(), id_, name.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
+    fail("cannot create external link " + name + " -> " + target_file + ":" + target_obj);
+}
+
+void File::copy_from(const File& src, const std::string& src_name, const std::string& dst_name) {
+  const size_t slash = dst_name.rfind('/');
+  if (slash != std::string::npos) create_group(dst_name.substr(0, slash));
+  Id ocpl(H5Pcreate(H5P_OBJECT_COPY), H5Pclose);
+  H5Pset_copy_object(ocpl, H5O_COPY_EXPAND_EXT_LINK_FLAG);
+  if (H5Ocopy(src.id_, src_name.c_str(), id_, dst_name.c_str(), ocpl, H5P_DEFAULT) < 0)
+    fail("cannot copy " + src.path() + ":" + src_name + " to " + dst_name);
+}
+
 void File::fail(const std::string& what) const { throw Error(code_, path_ + ": " + what); }
 
 bool File::exists(const std::string& name) const {
@@ -202,7 +225,11 @@ bool File::has_attr(const std::string& obj, const std::string& name) const {
 
 std::string File::read_attr_string(const std::string& obj, const std::string& name) const {
   if (!has_attr(obj, name)) fail("missing attribute " + obj + "@" + name);
-  Id a(H5Aopen_by_name(id_, obj.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  // Open the object first and keep it open while reading: through an external link the
+  // target file is otherwise closed under the attribute (weak close degree).
+  Id o(H5Oopen(id_, obj.c_str(), H5P_DEFAULT), H5Oclose);
+  if (o < 0) fail("cannot open " + obj);
+  Id a(H5Aopen(o, name.c_str(), H5P_DEFAULT), H5Aclose);
   Id t(H5Aget_type(a), H5Tclose);
   if (H5Tget_class(t) != H5T_STRING) fail("attribute " + name + " is not a string");
   if (H5Tis_variable_str(t) > 0) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "reel/media/scene_detect.h"
 
+#include <functional>
+
 #include <opencv2/imgproc.hpp>
 
 #include <cmath>
@@ -141,29 +143,21 @@ std::vector<int64_t> scene_cuts_from_scores(const std::string& detector, const s
   return cuts;
 }
 
-SceneResult detect_scenes(const std::string& url, const SceneOptions& options) {
+namespace {
+// Decodes every frame; `score` (may be empty) turns each converted frame into a score.
+SceneResult decode_timeline(const std::string& url, const DecodeOptions& dopt,
+                            const std::function<float(const Frame&)>& score) {
   SceneResult r;
-  r.detector = options.detector;
-  r.threshold = options.threshold < 0 ? scene_default_threshold(options.detector) : options.threshold;
-  DecodeOptions dopt;
-  dopt.threads = options.threads;
-  SceneScorer scorer(options.detector);
-  // The luma-only detector reads a small grey image straight from swscale (area averaging),
-  // which keeps the analysis well under the cost of decoding.
-  dopt.format = scorer.wants_gray() ? PixelFormat::LUMA : PixelFormat::RGB24;
-  dopt.out_width = scorer.wants_gray() ? std::min(options.analysis_width, 128) : options.analysis_width;
-  dopt.downscale_only = true;
-  dopt.fast_scale = true;
   auto dec = VideoDecoder::open(url, dopt);
   r.info = dec->info();
   Frame f;
   double last_time = 0.0;
   while (dec->next(&f)) {
-    r.scores.push_back(scorer.push(f.data.data(), f.width, f.height));
+    if (score) r.scores.push_back(score(f));
     r.frame_meta.push_back({f.pts, f.key});
     last_time = f.time_s;
   }
-  r.frames = static_cast<int64_t>(r.scores.size());
+  r.frames = static_cast<int64_t>(r.frame_meta.size());
   r.warnings = dec->warnings();
   if (r.frames == 0) {
     std::string why = r.warnings.empty() ? "no decodable video frame" : "no decodable video frame (" + r.warnings[0] + ")";
@@ -173,8 +167,33 @@ SceneResult detect_scenes(const std::string& url, const SceneOptions& options) {
   double frame_dur = r.info.fps > 0 ? 1.0 / r.info.fps : 0.0;
   if (r.frames > 1 && frame_dur == 0.0) frame_dur = last_time / (r.frames - 1);
   r.duration_s = last_time + frame_dur;
+  return r;
+}
+}  // namespace
+
+SceneResult detect_scenes(const std::string& url, const SceneOptions& options) {
+  const double threshold = options.threshold < 0 ? scene_default_threshold(options.detector) : options.threshold;
+  DecodeOptions dopt;
+  dopt.threads = options.threads;
+  SceneScorer scorer(options.detector);
+  // The luma-only detector reads a small grey image straight from swscale (area averaging),
+  // which keeps the analysis well under the cost of decoding.
+  dopt.format = scorer.wants_gray() ? PixelFormat::LUMA : PixelFormat::RGB24;
+  dopt.out_width = scorer.wants_gray() ? std::min(options.analysis_width, 128) : options.analysis_width;
+  dopt.downscale_only = true;
+  dopt.fast_scale = true;
+  SceneResult r = decode_timeline(url, dopt, [&](const Frame& f) { return scorer.push(f.data.data(), f.width, f.height); });
+  r.detector = options.detector;
+  r.threshold = threshold;
   r.cuts = scene_cuts_from_scores(options.detector, r.scores, r.threshold, options.min_scene_len);
   return r;
+}
+
+SceneResult scan_timeline(const std::string& url, int threads) {
+  DecodeOptions dopt;
+  dopt.threads = threads;
+  dopt.convert = false;
+  return decode_timeline(url, dopt, nullptr);
 }
 
 }  // namespace reel

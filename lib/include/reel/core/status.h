@@ -22,6 +22,7 @@ enum class Code {
   OutOfMemory,
   Internal,
   Cancelled,
+  OutputError,        // the output location cannot be written (permissions, full disk, not a directory)
 };
 
 class Error : public std::runtime_error {
@@ -44,6 +45,7 @@ enum ExitCode : int {
   kExitPartial = 3,
   kExitModel = 4,
   kExitDevice = 5,
+  kExitOutput = 6,
   kExitInterrupted = 130,
 };
 

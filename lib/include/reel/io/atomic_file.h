@@ -27,6 +27,14 @@ class AtomicPath {
   bool committed_ = false;
 };
 
+// Removes "<name>.tmp-<pid>" files in `dir` (not recursive) whose process is gone: what a
+// killed run left. Returns how many it removed.
+int remove_stale_temps(const std::filesystem::path& dir);
+
+// Throws Error(OutputError) naming the directory and what to do when it cannot be created
+// or written.
+void ensure_writable_dir(const std::filesystem::path& dir, const std::string& what);
+
 // True if `child`, after lexical normalisation, stays inside `root`.
 bool path_is_within(const std::filesystem::path& root, const std::filesystem::path& child);
 

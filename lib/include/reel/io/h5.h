@@ -44,6 +44,14 @@ class File {
   void write_int32(const std::string& dset, const std::vector<int64_t>& shape, const int32_t* data);
   void write_uint16(const std::string& dset, const std::vector<int64_t>& shape, const uint16_t* data);
   void flush();
+  // A link `name` (parents created) to object `target_obj` of file `target_file`, which HDF5
+  // resolves relative to this file's directory when it is a relative path.
+  void create_external_link(const std::string& name, const std::string& target_file, const std::string& target_obj);
+  // Copies object `src_name` of `src` (a group with everything below it, external links
+  // expanded into real objects) to `dst_name` here.
+  void copy_from(const File& src, const std::string& src_name, const std::string& dst_name);
+  // Closes the file now (writes everything); later calls fail.
+  void close();
 
  private:
   [[noreturn]] void fail(const std::string& what) const;

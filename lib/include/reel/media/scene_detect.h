@@ -79,4 +79,9 @@ std::vector<int64_t> scene_cuts_from_scores(const std::string& detector, const s
 // cannot be opened or holds no decodable frame.
 SceneResult detect_scenes(const std::string& url, const SceneOptions& options);
 
+// The same decode without pixel conversion or scoring: frames, frame_meta, first_pts,
+// duration and info as detect_scenes gives them, no scores and no cuts. For clip writing
+// when the cuts are already known (reel scenes | reel split).
+SceneResult scan_timeline(const std::string& url, int threads);
+
 }  // namespace reel

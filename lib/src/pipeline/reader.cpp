@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/pipeline/reader.h"
+
+#include <algorithm>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace reel {
+
+std::vector<std::string> list_videos(const std::string& dir) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec) && has_video_extension(it->path().string())) found.push_back(it->path().string());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+namespace {
+bool is_record_file(const std::string& p) {
+  const std::string ext = fs::path(p).extension().string();
+  return ext == ".jsonl" || ext == ".ndjson";
+}
+bool is_dir(const std::string& p) {
+  std::error_code ec;
+  return !is_url(p) && fs::is_directory(p, ec);
+}
+}  // namespace
+
+RecordReader::RecordReader(std::vector<std::string> args, std::istream* in, bool records_only)
+    : args_(std::move(args)), stdin_(in), records_only_(records_only) {
+  if (args_.empty()) args_.push_back("-");
+}
+
+int64_t RecordReader::count_if_known() const {
+  int64_t n = 0;
+  for (const auto& a : args_) {
+    if (a == "-" || is_record_file(a) || records_only_) return -1;
+    n += is_dir(a) ? static_cast<int64_t>(list_videos(a).size()) : 1;
+  }
+  return n;
+}
+
+bool RecordReader::next_line(std::istream& in, InputItem* out) {
+  std::string line;
+  while (std::getline(in, line)) {
+    InputItem item;
+    if (!parse_input_line(line, &item)) continue;
+    if (item.plain && is_dir(item.media)) {  // a plain directory line
+      dir_ = list_videos(item.media);
+      dir_pos_ = 0;
+      if (dir_.empty()) continue;
+      *out = item_for_path(dir_[dir_pos_++]);
+      return true;
+    }
+    item.origin = origin_;
+    *out = std::move(item);
+    return true;
+  }
+  return false;
+}
+
+bool RecordReader::next(InputItem* out) {
+  for (;;) {
+    if (dir_pos_ < dir_.size()) {
+      *out = item_for_path(dir_[dir_pos_++]);
+      return true;
+    }
+    if (lines_) {
+      if (next_line(*lines_, out)) return true;
+      if (dir_pos_ < dir_.size()) continue;
+      lines_ = nullptr;
+      file_.reset();
+      continue;
+    }
+    if (arg_ >= args_.size()) return false;
+    const std::string a = args_[arg_++];
+    origin_ = a;
+    if (a == "-") {
+      lines_ = stdin_;
+    } else if (is_record_file(a) || (records_only_ && !is_dir(a) && !is_url(a))) {
+      file_ = std::make_unique<std::ifstream>(a);
+      if (!*file_) throw Error(Code::NotFound, "cannot open record file " + a);
+      lines_ = file_.get();
+    } else if (is_dir(a)) {
+      dir_ = list_videos(a);
+      dir_pos_ = 0;
+    } else {
+      *out = item_for_path(a);
+      out->origin = a;
+      return true;
+    }
+  }
+}
+
+}  // namespace reel

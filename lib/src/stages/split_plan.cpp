@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/stages/split_plan.h"
+
+namespace reel {
+
+namespace {
+constexpr double kEps = 1e-6;  // seconds; frame times are rationals printed as doubles
+}
+
+double frame_time(const SceneResult& s, int64_t i) {
+  const double tb = static_cast<double>(s.info.tb_num) / s.info.tb_den;
+  if (i >= s.frames) return s.duration_s;
+  return (s.frame_meta[i].pts - s.first_pts) * tb;
+}
+
+int64_t frame_at(const SceneResult& s, double t) {
+  int64_t lo = 0, hi = s.frames;
+  while (lo < hi) {
+    const int64_t mid = (lo + hi) / 2;
+    if (frame_time(s, mid) < t - kEps) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+std::vector<std::pair<int64_t, int64_t>> plan_spans(const SceneResult& s, const std::vector<int64_t>& cuts,
+                                                    const SpanPlan& o) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  auto length = [&](int64_t a, int64_t b) { return frame_time(s, b) - frame_time(s, a); };
+  if (o.mode == "stride") {
+    for (double t = 0; t < s.duration_s - kEps; t += o.stride) {
+      const int64_t a = frame_at(s, t);
+      const int64_t b = t + o.clip_len <= s.duration_s + kEps ? frame_at(s, t + o.clip_len) : s.frames;
+      if (b <= a) continue;
+      if (b == s.frames && length(a, b) < o.clip_len - kEps && length(a, b) < o.min_len - kEps) break;
+      out.push_back({a, b});
+      if (b == s.frames) break;
+    }
+    return out;
+  }
+  std::vector<std::pair<int64_t, int64_t>> shots;
+  int64_t prev = 0;
+  for (int64_t c : cuts) {
+    if (c <= prev || c >= s.frames) continue;
+    shots.push_back({prev, c});
+    prev = c;
+  }
+  shots.push_back({prev, s.frames});
+  for (auto [a, b] : shots) {
+    if (o.crop > 0) {
+      a = frame_at(s, frame_time(s, a) + o.crop);
+      b = frame_at(s, frame_time(s, b) - o.crop);
+    }
+    if (b <= a || length(a, b) < o.min_len - kEps) continue;
+    if (o.max_len > 0) {
+      while (length(a, b) > o.max_len + kEps) {
+        int64_t m = frame_at(s, frame_time(s, a) + o.max_len);
+        if (m <= a) m = a + 1;
+        out.push_back({a, m});
+        a = m;
+      }
+      if (b <= a || length(a, b) < o.min_len - kEps) continue;
+    }
+    out.push_back({a, b});
+  }
+  return out;
+}
+
+}  // namespace reel

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/stages/tokenize.h"
+
+#include <filesystem>
+#include <map>
+
+#include "reel/core/backend.h"
+#include "reel/core/cancel.h"
+#include "reel/core/log.h"
+#include "reel/io/atomic_file.h"
+#include "reel/io/h5.h"
+#include "reel/io/uuid.h"
+#include "reel/media/decoder.h"
+#include "reel/media/video_writer.h"
+#include "reel/model/latents_store.h"
+
+namespace fs = std::filesystem;
+
+namespace reel {
+
+std::unique_ptr<Tokenizer> load_model(const std::string& path) {
+  if (path.empty()) throw Error(Code::InvalidArgument, "--model is required");
+  try {
+    auto t = Tokenizer::load(path);
+    REEL_INFO("model", "%s: %s, %.2fM parameters", path.c_str(), t->config().arch_name().c_str(),
+              (t->parameter_count(true) + t->parameter_count(false)) / 1e6);
+    return t;
+  } catch (const Error& e) {
+    if (e.code() == Code::NotFound || e.code() == Code::InvalidData || e.code() == Code::IoError)
+      throw Error(Code::ModelError, std::string(e.what()) + " (--model wants a reel model file, see weights/FORMAT.md)");
+    throw;
+  }
+}
+
+void resolve_tokenizer_device(const std::string& request) {
+  if (request == "auto") {
+    REEL_VERBOSE("device", "auto: cpu (the tokenizer has no CUDA path yet)");
+    return;
+  }
+  const Device d = resolve_device(request);  // throws DeviceUnavailable / InvalidArgument
+  if (d.kind == DeviceKind::Cuda)
+    throw Error(Code::DeviceUnavailable,
+                "device " + d.name() + ": the tokenizer has no CUDA path yet (only the Haar patcher kernel); use --device cpu");
+}
+
+ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps,
+                          const TileOptions& tile, int decode_threads) {
+  DecodeOptions d;
+  d.threads = decode_threads;
+  auto dec = VideoDecoder::open(source, d);
+  const VideoInfo& info = dec->info();
+  ClipEncoder enc(tok, info.display_width, info.display_height, window, tile.tile, tile.overlap);
+  Frame f;
+  while (dec->next(&f)) {
+    throw_if_cancelled();
+    enc.push(f.data.data());
+  }
+  ClipLatents lat = enc.finish();
+  if (lat.frames == 0) throw Error(Code::InvalidData, "no decodable video frame in " + source);
+  *fps = info.fps;
+  return lat;
+}
+
+int64_t write_reconstruction(const Tokenizer& tok, const ClipLatents& lat, double fps, const std::string& out,
+                             const TileOptions& tile) {
+  // fps as a rational in thousandths; 24 when the source had none.
+  const int fn = static_cast<int>(std::lround(fps * 1000));
+  VideoWriter w(out, lat.width, lat.height, fn > 0 ? fn : 24000, 1000);
+  decode_clip(tok, lat, [&](const uint8_t* rgb) {
+    throw_if_cancelled();
+    w.write(rgb);
+  }, tile.tile, tile.overlap);
+  w.close();
+  return w.frames();
+}
+
+std::string clip_key(const Json& rec, const std::string& source) {
+  if (rec.contains("id") && rec["id"].is_string()) return sanitize_key(rec["id"].get<std::string>());
+  return uuid_v5(kReelClipNamespace, source);
+}
+
+namespace {
+
+Json model_fields(const Tokenizer& tok) {
+  return {{"model", tok.config().arch_name()}, {"model_sha256", tok.checksum()}};
+}
+
+// ---- encode ----
+
+class EncodeProcessor : public Processor {
+ public:
+  EncodeProcessor(const TokenizeConfig& c, LatentsStore& store, std::unique_ptr<Tokenizer> tok)
+      : c_(c), store_(store), tok_(std::move(tok)) {}
+
+  StageOutput process(const InputItem& item) override {
+    Json rec = item.record;
+    const std::string key = clip_key(rec, item.media);
+    ClipLatents lat;
+    if (store_.has(key)) {
+      lat = store_.read(key, nullptr);  // finished by a killed run after its last printed record
+    } else {
+      double fps = 0;
+      lat = encode_source(*tok_, item.media, c_.window, &fps, c_.tile, c_.decode_threads);
+      Json attrs = model_fields(*tok_);
+      attrs["source"] = rec.value("source", item.media);
+      attrs["fps"] = fps;
+      attrs["config"] = tok_->config().to_json().dump();
+      attrs["record"] = rec.dump();
+      if (rec.contains("span")) attrs["span"] = rec["span"].dump();
+      store_.write(key, lat, attrs, c_.write);
+    }
+    Json tokens = model_fields(*tok_);
+    tokens["path"] = store_.index_path();
+    tokens["group"] = "clips/" + key;
+    tokens["file"] = store_.clip_file(key);
+    tokens["window"] = lat.window;
+    tokens["frames"] = lat.frames;
+    if (tok_->config().discrete) tokens["indices_shape"] = {lat.latent_t(), lat.lat_h, lat.lat_w};
+    else tokens["latent_shape"] = {lat.channels, lat.latent_t(), lat.lat_h, lat.lat_w};
+    rec["tokens"] = tokens;
+    return {{rec}, Json(key)};
+  }
+
+ private:
+  const TokenizeConfig& c_;
+  LatentsStore& store_;
+  std::unique_ptr<Tokenizer> tok_;
+};
+
+class EncodeStage : public Stage {
+ public:
+  explicit EncodeStage(TokenizeConfig c) : c_(std::move(c)) {}
+  std::string name() const override { return "tokenize"; }
+  void open(const Shard& shard) override {
+    first_ = load_model(c_.model);
+    sha_ = first_->checksum();
+    const std::string out = shard.name(c_.output);
+    LatentsHeader h{first_->config().arch_name(), first_->checksum(), first_->config().to_json().dump()};
+    store_ = std::make_unique<LatentsStore>(out, h);
+    ledger_ = store_->index_path() + ".ledger.jsonl";
+  }
+  std::unique_ptr<Processor> processor(int index) override {
+    // One model instance per worker: the first is the one open() loaded.
+    auto tok = index == 0 && first_ ? std::move(first_) : load_model(c_.model);
+    return std::make_unique<EncodeProcessor>(c_, *store_, std::move(tok));
+  }
+  std::string ledger_path() const override { return ledger_; }
+  Json fingerprint() const override {
+    return {{"model_sha256", sha_}, {"window", c_.window}, {"tile", c_.tile.tile}, {"overlap", c_.tile.overlap},
+            {"fp16", c_.write.latent_fp16}, {"uint16", c_.write.indices_uint16}};
+  }
+  void collect(const InputItem&, const StageOutput& out) override {
+    if (out.payload.is_string()) store_->add(out.payload.get<std::string>());
+  }
+  void commit() override { store_->commit(); }
+  std::vector<Json> finish(bool) override {
+    store_->commit();
+    return {};
+  }
+
+ private:
+  TokenizeConfig c_;
+  std::unique_ptr<Tokenizer> first_;
+  std::unique_ptr<LatentsStore> store_;
+  std::string ledger_, sha_;
+};
+
+// ---- decode and roundtrip: an mp4 per clip in a folder ----
+
+class ReconProcessor : public Processor {
+ public:
+  ReconProcessor(const TokenizeConfig& c, std::unique_ptr<Tokenizer> tok, bool from_latents)
+      : c_(c), tok_(std::move(tok)), from_latents_(from_latents) {}
+
+  StageOutput process(const InputItem& item) override {
+    Json rec = item.record;
+    ClipLatents lat;
+    double fps = 0;
+    std::string key;
+    if (from_latents_) {
+      const auto& t = rec.contains("tokens") && rec["tokens"].is_object() ? rec["tokens"] : Json::object();
+      const std::string path = t.value("path", std::string()), group = t.value("group", std::string());
+      if (path.empty() || group.rfind("clips/", 0) != 0)
+        throw Error(Code::InvalidData, "record has no tokens.path and tokens.group=clips/<key> (from reel tokenize encode)");
+      key = group.substr(6);
+      Json attrs;
+      {
+        h5::File f(path, 'r', Code::InvalidData);
+        lat = read_clip_latents(f, key, &attrs);
+      }
+      if (attrs.contains("model_sha256") && attrs["model_sha256"] != tok_->checksum())
+        REEL_WARN("tokenize", "clip %s was encoded with another model (sha256 %s)", key.c_str(),
+                  attrs["model_sha256"].get<std::string>().c_str());
+      fps = attrs.value("fps", 24.0);
+    } else {
+      key = clip_key(rec, item.media);
+      lat = encode_source(*tok_, item.media, c_.window, &fps, c_.tile, c_.decode_threads);
+    }
+    const fs::path out = fs::path(c_.output) / (sanitize_key(key) + ".mp4");
+    const int64_t n = write_reconstruction(*tok_, lat, fps, out.string(), c_.tile);
+    Json r = model_fields(*tok_);
+    r["path"] = fs::absolute(out).string();
+    r["frames"] = n;
+    rec["reconstruction"] = r;
+    return {{rec}, Json()};
+  }
+
+ private:
+  const TokenizeConfig& c_;
+  std::unique_ptr<Tokenizer> tok_;
+  bool from_latents_;
+};
+
+class ReconStage : public Stage {
+ public:
+  ReconStage(TokenizeConfig c, bool from_latents) : c_(std::move(c)), from_latents_(from_latents) {}
+  std::string name() const override { return "tokenize"; }
+  void open(const Shard& shard) override {
+    ensure_writable_dir(c_.output, "output folder");
+    if (const int n = remove_stale_temps(c_.output)) REEL_INFO("tokenize", "removed %d temporary files of a killed run", n);
+    first_ = load_model(c_.model);
+    sha_ = first_->checksum();
+    ledger_ = (fs::path(c_.output) / ".ledger" / ((from_latents_ ? "decode" : "roundtrip") + shard.suffix() + ".jsonl")).string();
+  }
+  std::unique_ptr<Processor> processor(int index) override {
+    auto tok = index == 0 && first_ ? std::move(first_) : load_model(c_.model);
+    return std::make_unique<ReconProcessor>(c_, std::move(tok), from_latents_);
+  }
+  std::string ledger_path() const override { return ledger_; }
+  Json fingerprint() const override {
+    return {{"model_sha256", sha_}, {"window", c_.window}, {"tile", c_.tile.tile}, {"overlap", c_.tile.overlap}};
+  }
+
+ private:
+  TokenizeConfig c_;
+  bool from_latents_;
+  std::unique_ptr<Tokenizer> first_;
+  std::string ledger_, sha_;
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> make_encode_stage(const TokenizeConfig& config) { return std::make_unique<EncodeStage>(config); }
+std::unique_ptr<Stage> make_decode_stage(const TokenizeConfig& config) { return std::make_unique<ReconStage>(config, true); }
+std::unique_ptr<Stage> make_roundtrip_stage(const TokenizeConfig& config) {
+  return std::make_unique<ReconStage>(config, false);
+}
+
+std::string latents_file_records(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    throw Error(Code::InvalidArgument, "latents file " + path + " does not exist (give the -o file of reel tokenize encode)");
+  std::unique_ptr<h5::File> f;
+  try {
+    f = std::make_unique<h5::File>(path, 'r', Code::InvalidArgument);
+  } catch (const Error& e) {
+    throw Error(Code::InvalidArgument, std::string(e.what()) + " (give the -o file of reel tokenize encode)");
+  }
+  const std::string abs = fs::absolute(path).lexically_normal().string();
+  std::string lines;
+  for (const auto& key : f->list("clips")) {
+    Json rec = Json::object();
+    const std::string g = "clips/" + key;
+    try {
+      if (f->has_attr(g, "record")) rec = Json::parse(f->read_attr_string(g, "record"));
+      if (!rec.is_object()) rec = Json::object();
+      if (!rec.contains("source") && f->has_attr(g, "source")) rec["source"] = f->read_attr_string(g, "source");
+    } catch (const std::exception&) {
+      rec = Json::object();
+    }
+    if (!rec.contains("source")) rec["source"] = abs + "#" + key;
+    rec["tokens"] = {{"path", abs}, {"group", g}};
+    lines += rec.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+  }
+  return lines;
+}
+
+}  // namespace reel
