@@ -111,7 +111,7 @@ TEST(Cli, SplitResumesAHalfDoneVideoFromItsSidecars) {
   const std::string id0 = recs[0]["id"], id1 = recs[1]["id"];
   fs::remove_all(fs::path(out) / ".ledger");
   fs::remove(fs::path(out) / (id0 + ".json"));
-  const fs::path stale = fs::path(out) / (id1 + ".mp4.tmp-999999");
+  const fs::path stale = temp_path_for(fs::path(out) / (id1 + ".mp4"), 999999);
   std::ofstream(stale) << "partial";
   auto t_keep = fs::last_write_time(fs::path(out) / (recs[2]["id"].get<std::string>() + ".mp4"));
   auto second = test::run(cmd);

@@ -7,9 +7,12 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "reel/core/crash_point.h"
 #include "reel/core/status.h"
 
 namespace fs = std::filesystem;
@@ -25,10 +28,42 @@ void fsync_path(const fs::path& p) {
 }
 }  // namespace
 
-AtomicPath::AtomicPath(fs::path final_path) : final_(std::move(final_path)) {
-  tmp_ = final_;
-  tmp_ += ".tmp-" + std::to_string(::getpid());
+namespace {
+const std::string& host_name() {
+  static const std::string h = [] {
+    char buf[256] = {0};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return std::string("host");
+    std::string s(buf);
+    for (char& c : s)
+      if (c == '/' || c == '-') c = '_';
+    return s;
+  }();
+  return h;
 }
+
+// A process that can still write: it exists and is not a zombie waiting to be reaped.
+bool process_alive(long pid) {
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return true;
+  char buf[512] = {0};
+  const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  const char* paren = std::strrchr(buf, ')');  // the state follows "(comm) "
+  if (!n || !paren || !paren[1] || !paren[2]) return true;
+  return paren[2] != 'Z' && paren[2] != 'X';
+}
+}  // namespace
+
+// "<name>.tmp-<host>-<pid>": the host keeps a shared filesystem's temp files of other nodes
+// apart, the pid tells whether the writer on this host is gone.
+fs::path temp_path_for(const fs::path& final_path, long pid) {
+  fs::path p = final_path;
+  p += ".tmp-" + host_name() + "-" + std::to_string(pid);
+  return p;
+}
+
+AtomicPath::AtomicPath(fs::path final_path) : final_(std::move(final_path)) { tmp_ = temp_path_for(final_, ::getpid()); }
 
 AtomicPath::~AtomicPath() {
   if (!committed_) {
@@ -39,6 +74,7 @@ AtomicPath::~AtomicPath() {
 
 void AtomicPath::commit() {
   fsync_path(tmp_);
+  crash_point("before-rename");
   std::error_code ec;
   fs::rename(tmp_, final_, ec);
   if (ec) throw Error(Code::IoError, "rename " + tmp_.string() + " -> " + final_.string() + ": " + ec.message());
@@ -68,18 +104,27 @@ void write_file_atomic(const fs::path& path, const std::string& data) {
 int remove_stale_temps(const fs::path& dir) {
   int removed = 0;
   std::error_code ec;
+  const std::string mine = ".tmp-" + host_name() + "-";
+  const auto day_ago = fs::file_time_type::clock::now() - std::chrono::hours(24);
   for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
     const std::string name = it->path().filename().string();
     const size_t at = name.rfind(".tmp-");
     if (at == std::string::npos) continue;
-    char* end = nullptr;
-    const long pid = std::strtol(name.c_str() + at + 5, &end, 10);
-    if (*end || pid <= 0) continue;
-    if (pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-      std::error_code rec;
-      fs::remove(it->path(), rec);
-      if (!rec) ++removed;
+    bool stale = false;
+    if (name.compare(at, mine.size(), mine) == 0) {
+      char* end = nullptr;
+      const long pid = std::strtol(name.c_str() + at + mine.size(), &end, 10);
+      stale = !*end && pid > 0 && pid != ::getpid() && !process_alive(pid);
+    } else {
+      // Another host's (or an older naming): only when nobody can have touched it for a day.
+      std::error_code tec;
+      const auto t = fs::last_write_time(it->path(), tec);
+      stale = !tec && t < day_ago;
     }
+    if (!stale) continue;
+    std::error_code rec;
+    fs::remove(it->path(), rec);
+    if (!rec) ++removed;
   }
   return removed;
 }

@@ -207,7 +207,9 @@ void File::create_group(const std::string& name) {
     size_t next = name.find('/', pos);
     std::string part = name.substr(0, next);
     if (!part.empty() && H5Lexists(id_, part.c_str(), H5P_DEFAULT) <= 0) {
-      Id g(H5Gcreate2(id_, part.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+      Id gcpl(H5Pcreate(H5P_GROUP_CREATE), H5Pclose);
+      H5Pset_obj_track_times(gcpl, 0);  // no timestamps: the same content gives the same bytes
+      Id g(H5Gcreate2(id_, part.c_str(), H5P_DEFAULT, gcpl, H5P_DEFAULT), H5Gclose);
       if (g < 0) fail("cannot create group " + part);
     }
     if (next == std::string::npos) return;
@@ -338,6 +340,7 @@ void write_any(int64_t file, const std::string& dset, const std::vector<int64_t>
   Id lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl, 1);
   Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_obj_track_times(dcpl, 0);  // no timestamps: a re-run writes byte-identical files
   size_t total = 1;
   for (auto s : dims) total *= s;
   if (total > 4096 && !dims.empty()) {  // chunk + compress larger arrays (latents compress well)

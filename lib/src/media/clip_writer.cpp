@@ -181,8 +181,11 @@ ClipResult write_clip_encode(const std::string& source, const SceneResult& scan,
   AVStream* ist = nullptr;
   av::FormatPtr in = av::open_stream(source, scan.info.stream_index, &ist);
   const AVCodec* dcodec = avcodec_find_decoder(ist->codecpar->codec_id);
+  if (!dcodec) throw Error(Code::InvalidData, source + ": no decoder for its video codec");
   av::CodecPtr dec(avcodec_alloc_context3(dcodec));
-  avcodec_parameters_to_context(dec.get(), ist->codecpar);
+  if (!dec) throw Error(Code::OutOfMemory, "avcodec_alloc_context3");
+  int perr = avcodec_parameters_to_context(dec.get(), ist->codecpar);
+  if (perr < 0) av::fail("avcodec_parameters_to_context for " + source, perr);
   dec->thread_count = options.threads;
   dec->pkt_timebase = ist->time_base;
   int err = avcodec_open2(dec.get(), dcodec, nullptr);
@@ -223,7 +226,9 @@ ClipResult write_clip_encode(const std::string& source, const SceneResult& scan,
   err = avcodec_open2(ec.get(), enc, nullptr);
   if (err < 0) av::fail("cannot open encoder " + enc_name, err);
   AVStream* ost = avformat_new_stream(out.get(), nullptr);
-  avcodec_parameters_from_context(ost->codecpar, ec.get());
+  if (!ost) throw Error(Code::OutOfMemory, "avformat_new_stream");
+  err = avcodec_parameters_from_context(ost->codecpar, ec.get());
+  if (err < 0) av::fail("avcodec_parameters_from_context", err);
   ost->time_base = ec->time_base;
   ost->sample_aspect_ratio = ec->sample_aspect_ratio;
   copy_display_matrix(ist, ost);
@@ -290,8 +295,11 @@ ClipResult write_clip_encode(const std::string& source, const SceneResult& scan,
         av_packet_unref(pkt.get());
         continue;
       }
-      avcodec_send_packet(dec.get(), pkt.get());
+      const int sent = avcodec_send_packet(dec.get(), pkt.get());
       av_packet_unref(pkt.get());
+      // A corrupt packet is skipped (the frame check by PTS below catches what it costs);
+      // anything else is a real failure.
+      if (sent < 0 && sent != AVERROR(EAGAIN) && sent != AVERROR_INVALIDDATA) av::fail("decoding " + source, sent);
       while (more && avcodec_receive_frame(dec.get(), frame.get()) == 0) {
         more = on_frame(frame.get());
         av_frame_unref(frame.get());
@@ -299,7 +307,8 @@ ClipResult write_clip_encode(const std::string& source, const SceneResult& scan,
       }
     }
     if (more) {
-      avcodec_send_packet(dec.get(), nullptr);
+      const int flushed = avcodec_send_packet(dec.get(), nullptr);
+      if (flushed < 0 && flushed != AVERROR_EOF) av::fail("flushing the decoder of " + source, flushed);
       while (more && avcodec_receive_frame(dec.get(), frame.get()) == 0) {
         more = on_frame(frame.get());
         av_frame_unref(frame.get());
@@ -315,7 +324,8 @@ ClipResult write_clip_encode(const std::string& source, const SceneResult& scan,
     idx = 0;
     run();
   }
-  avcodec_send_frame(ec.get(), nullptr);
+  err = avcodec_send_frame(ec.get(), nullptr);
+  if (err < 0 && err != AVERROR_EOF) av::fail("flushing encoder " + enc_name, err);
   drain_encoder();
   if (written == 0) throw Error(Code::InvalidData, "no frame of the span could be decoded from " + source);
   err = av_write_trailer(out.get());

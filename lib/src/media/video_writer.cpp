@@ -84,7 +84,9 @@ VideoWriter::VideoWriter(const std::filesystem::path& path, int width, int heigh
   err = avcodec_open2(m.ec.get(), enc, nullptr);
   if (err < 0) av::fail("cannot open encoder " + name, err);
   m.st = avformat_new_stream(m.out, nullptr);
-  avcodec_parameters_from_context(m.st->codecpar, m.ec.get());
+  if (!m.st) throw Error(Code::OutOfMemory, "avformat_new_stream");
+  err = avcodec_parameters_from_context(m.st->codecpar, m.ec.get());
+  if (err < 0) av::fail("avcodec_parameters_from_context", err);
   m.st->time_base = m.ec->time_base;
   err = avformat_write_header(m.out, nullptr);
   if (err < 0) av::fail("cannot write mp4 header", err);
@@ -117,9 +119,10 @@ void VideoWriter::write(const uint8_t* rgb) {
 void VideoWriter::close() {
   Impl& m = *impl_;
   if (m.closed) return;
-  avcodec_send_frame(m.ec.get(), nullptr);
+  int e = avcodec_send_frame(m.ec.get(), nullptr);
+  if (e < 0 && e != AVERROR_EOF) av::fail("flushing the encoder", e);
   m.drain();
-  int e = av_write_trailer(m.out);
+  e = av_write_trailer(m.out);
   if (e < 0) av::fail("cannot finish mp4", e);
   avio_closep(&m.out->pb);
   m.ap->commit();

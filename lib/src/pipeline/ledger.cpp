@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "reel/core/crash_point.h"
 #include "reel/core/log.h"
 
 namespace fs = std::filesystem;
@@ -87,6 +88,11 @@ void Ledger::append(const std::string& key, const Json& records, const Json& pay
   Json line = {{"k", key}, {"r", records}};
   if (!payload.is_null()) line["p"] = payload;
   const std::string s = line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+  if (crash_due("ledger-line")) {  // a kill in the middle of writing the line
+    std::fwrite(s.data(), 1, s.size() / 2, f_);
+    std::fflush(f_);
+    crash_now();
+  }
   if (std::fwrite(s.data(), 1, s.size(), f_) != s.size())
     throw Error(Code::OutputError, "writing the resume ledger " + path_ + ": " + std::strerror(errno));
   dirty_ = true;  // done_ holds what earlier runs finished only: workers read it concurrently

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "reel/pipeline/runner.h"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -13,6 +17,7 @@
 #include <thread>
 
 #include "reel/core/cancel.h"
+#include "reel/core/crash_point.h"
 #include "reel/core/log.h"
 #include "reel/pipeline/ledger.h"
 #include "reel/pipeline/reader.h"
@@ -24,8 +29,19 @@ bool is_fatal(Code code) {
 }
 
 void write_stdout(const std::string& lines) {
-  std::fwrite(lines.data(), 1, lines.size(), stdout);
+  // One write(2) per batch where the kernel takes it whole (regular files do), straight to
+  // the descriptor: a kill between stdio's partial writes could otherwise tear a line.
   std::fflush(stdout);
+  size_t off = 0;
+  while (off < lines.size()) {
+    const ssize_t n = ::write(STDOUT_FILENO, lines.data() + off, lines.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE) throw Error(Code::OutputError, "stdout closed (the next stage of the pipeline exited)");
+      throw Error(Code::OutputError, std::string("writing stdout: ") + std::strerror(errno));
+    }
+    off += static_cast<size_t>(n);
+  }
 }
 
 namespace {
@@ -280,6 +296,7 @@ class Run {
     }
     stage_.commit();
     if (ledger_) ledger_->sync();
+    crash_point("before-print");
     print(pending_);
     counts_.records += pending_n_;
     pending_.clear();

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Atomic file output: everything reel writes goes to "<path>.tmp-<pid>" first and is
+// Atomic file output: everything reel writes goes to "<path>.tmp-<host>-<pid>" first and is
 // renamed over the final path only when complete, so a killed job never leaves a
 // half-written file under a final name (and a re-run can trust what exists).
 #pragma once
@@ -27,9 +27,13 @@ class AtomicPath {
   bool committed_ = false;
 };
 
-// Removes "<name>.tmp-<pid>" files in `dir` (not recursive) whose process is gone: what a
-// killed run left. Returns how many it removed.
+// Removes "<name>.tmp-<host>-<pid>" files in `dir` (not recursive) whose process on this host
+// is gone (or a zombie), and other hosts' temp files untouched for a day: what killed runs
+// left. Returns how many it removed.
 int remove_stale_temps(const std::filesystem::path& dir);
+
+// The temp name AtomicPath uses for `final_path` in process `pid` of this host.
+std::filesystem::path temp_path_for(const std::filesystem::path& final_path, long pid);
 
 // Throws Error(OutputError) naming the directory and what to do when it cannot be created
 // or written.
