@@ -200,11 +200,17 @@ class Run {
     }
     if (ledger_) {
       if (const Json* e = ledger_->find(item_key(item))) {
-        for (const auto& rec : (*e)["r"]) r.out.records.push_back(rec);
-        r.out.payload = (*e)["p"];
-        r.item = std::move(item);
-        r.outcome = Outcome::Resumed;
-        return r;
+        StageOutput done;
+        for (const auto& rec : (*e)["r"]) done.records.push_back(rec);
+        done.payload = (*e)["p"];
+        bool failed = false;
+        for (const auto& rec : done.records) failed = failed || has_open_errors(rec);
+        if (!(failed && o_.retry_errors) && stage_.still_there(done)) {
+          r.out = std::move(done);
+          r.item = std::move(item);
+          r.outcome = Outcome::Resumed;
+          return r;
+        }
       }
     }
     try {

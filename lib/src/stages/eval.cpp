@@ -216,6 +216,16 @@ class EvalStage : public Stage {
     return std::make_unique<EvalProcessor>(c_, std::move(tok), std::move(net));
   }
   std::string ledger_path() const override { return ledger_; }
+  bool still_there(const StageOutput& done) const override {
+    std::error_code ec;
+    for (const auto& r : done.records) {
+      const Json* p = r.contains("eval") && r["eval"].contains("preview") ? &r["eval"]["preview"] : nullptr;
+      if (!p) continue;
+      for (const char* k : {"original", "reconstruction", "error"})
+        if (!fs::exists(p->value(k, std::string()), ec)) return false;
+    }
+    return true;
+  }
   Json fingerprint() const override {
     return {{"model_sha256", sha_}, {"window", c_.window}, {"ssim", c_.ssim}, {"ms_ssim", c_.ms_ssim},
             {"per_frame", c_.per_frame}, {"features", c_.features.path}, {"feature_shape", c_.features.shape},

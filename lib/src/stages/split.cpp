@@ -167,6 +167,15 @@ class SplitStage : public Stage {
   }
   std::unique_ptr<Processor> processor(int) override { return std::make_unique<SplitProcessor>(c_); }
   std::string ledger_path() const override { return c_.force ? "" : ledger_; }
+  bool still_there(const StageOutput& done) const override {
+    std::error_code ec;
+    for (const auto& r : done.records) {
+      if (!r.contains("path") || !r.contains("bytes")) continue;  // an error record
+      const std::string p = r["path"].get<std::string>();
+      if (!fs::exists(p, ec) || static_cast<int64_t>(fs::file_size(p, ec)) != r["bytes"].get<int64_t>()) return false;
+    }
+    return true;
+  }
   Json fingerprint() const override {
     return {{"mode", c_.plan.mode},         {"clip_len", c_.plan.clip_len}, {"stride", c_.plan.stride},
             {"min_len", c_.plan.min_len},   {"max_len", c_.plan.max_len},   {"crop", c_.plan.crop},

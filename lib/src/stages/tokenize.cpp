@@ -149,6 +149,9 @@ class EncodeStage : public Stage {
     return {{"model_sha256", sha_}, {"window", c_.window}, {"tile", c_.tile.tile}, {"overlap", c_.tile.overlap},
             {"fp16", c_.write.latent_fp16}, {"uint16", c_.write.indices_uint16}};
   }
+  bool still_there(const StageOutput& done) const override {
+    return !done.payload.is_string() || store_->has(done.payload.get<std::string>());
+  }
   void collect(const InputItem&, const StageOutput& out) override {
     if (out.payload.is_string()) store_->add(out.payload.get<std::string>());
   }
@@ -229,6 +232,12 @@ class ReconStage : public Stage {
   std::string ledger_path() const override { return ledger_; }
   Json fingerprint() const override {
     return {{"model_sha256", sha_}, {"window", c_.window}, {"tile", c_.tile.tile}, {"overlap", c_.tile.overlap}};
+  }
+  bool still_there(const StageOutput& done) const override {
+    std::error_code ec;
+    for (const auto& r : done.records)
+      if (r.contains("reconstruction") && !fs::exists(r["reconstruction"].value("path", std::string()), ec)) return false;
+    return true;
   }
 
  private:

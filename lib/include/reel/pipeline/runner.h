@@ -65,6 +65,9 @@ class Stage {
   // Where the ledger lives ("" = the stage does not resume) and what must match to trust it.
   virtual std::string ledger_path() const { return ""; }
   virtual Json fingerprint() const { return Json::object(); }
+  // A ledger entry is trusted only while what its records point at still exists (a user may
+  // have deleted outputs): false redoes the input. Called on worker threads.
+  virtual bool still_there(const StageOutput& done) const { (void)done; return true; }
   // In input order on the runner's thread, for every finished input (resumed ones too).
   virtual void collect(const InputItem& item, const StageOutput& out) { (void)item, (void)out; }
   // Makes everything the records collected so far point at durable; before they are printed.
