@@ -23,6 +23,32 @@ TEST(Tiling, WholeFrameTileIsANoOp) {
   ASSERT_EQ(c.v, d.v);
 }
 
+// Tiles smaller than the frame, so every overlap is blended. The identity comes back exactly
+// where one tile covers a pixel and within rounding where ramps mix; a function that adds the
+// tile's own number shows the ramp: halfway through an overlap both tiles weigh the same.
+TEST(Tiling, OverlapsAreBlendedWithLinearRamps) {
+  Act x = test::random_act(2, 3, 48, 80, 7);
+  const Act same = blend_tiles(x, 32, 16, 16, 1.0, [](const Act& t) { return t; });
+  ASSERT_EQ(same.v.size(), x.v.size());
+  for (size_t i = 0; i < x.v.size(); ++i) ASSERT_NEAR(same.v[i], x.v[i], 1e-6);
+  int calls = 0;
+  Act z(1, 1, 48, 80);
+  std::fill(z.v.begin(), z.v.end(), 0.0f);
+  const Act r = blend_tiles(z, 32, 16, 16, 1.0, [&](const Act& t) {
+    Act o = t;
+    std::fill(o.v.begin(), o.v.end(), static_cast<float>(calls++ % 4));  // column index of a 4-wide grid
+    return o;
+  });
+  EXPECT_EQ(calls, 2 * 4);  // 48 rows: origins 0, 16; 80 columns: 0, 16, 32, 48
+  // Row 0 lies in the first tile row only; columns 0-15 in tile column 0 only, 16-31 where
+  // columns 0 and 1 overlap: the ramp goes 1/32, 3/32, ... towards the next tile.
+  EXPECT_FLOAT_EQ(r.v[0], 0.0f);
+  EXPECT_FLOAT_EQ(r.v[16], 0.5f / 16);
+  EXPECT_FLOAT_EQ(r.v[23], 7.5f / 16);
+  EXPECT_FLOAT_EQ(r.v[24], 8.5f / 16);
+  EXPECT_FLOAT_EQ(r.v[79], 3.0f);
+}
+
 TEST(Tiling, TiledReconstructionIsCloseToWholeFrame) {
   auto tok = Tokenizer::load(std::string(REEL_SOURCE_DIR) + "/weights/reel-cv4x8x8-w32.h5");
   DecodeOptions o;

@@ -92,7 +92,7 @@ TEST(Tokenizer, HaarRoundTrip) {
   EXPECT_NEAR(p.frame(0)[3 * p.plane()], 0.0f, 1e-7f);  // a high band of a flat input
 }
 
-TEST(Tokenizer, FsqRoundsHalfToEvenAndInverts) {
+TEST(Tokenizer, FsqSaturatesAndInverts) {
   const std::vector<int> levels = {8, 8, 8, 5, 5, 5};
   Act z(1, 6, 1, 3);
   // Position 0: zeros. 1: large values saturate to the top code. 2: large negative.
@@ -113,9 +113,49 @@ TEST(Tokenizer, FsqRoundsHalfToEvenAndInverts) {
   EXPECT_FLOAT_EQ(codes.frame(0)[0 * 3 + 1], 0.75f);
   EXPECT_FLOAT_EQ(codes.frame(0)[0 * 3 + 2], -1.0f);
   EXPECT_THROW(fsq_dequantize({64000, 0, 0}, 1, 1, 3, levels), Error);
-  // rint is round-half-even: 2.5 -> 2, 3.5 -> 4.
-  EXPECT_EQ(std::nearbyint(2.5f), 2.0f);
-  EXPECT_EQ(std::nearbyint(3.5f), 4.0f);
+}
+
+// Exact ties through the quantizer itself: inputs z whose bounded value
+// tanh(z + shift) * half_l - offset is exactly k + 0.5 in float32 must round to the even
+// neighbour, as the reference's torch.round does. Which ties exist depends on the C library's
+// tanhf (it skips some values), so they are searched for; the 8-level channel has three
+// where half-away-from-zero rounding (std::round) would differ: -2.5, -0.5 and 2.5.
+TEST(Tokenizer, FsqRoundsExactTiesToEven) {
+  const std::vector<int> levels = {8, 8, 8, 5, 5, 5};
+  int distinguishing = 0;
+  for (int ch : {0, 3}) {
+    const int L = levels[ch];
+    const float half_l = static_cast<float>((L - 1) * (1.0f + 1e-3f) / 2.0f);
+    const float offset = L % 2 == 0 ? 0.5f : 0.0f;
+    // volatile: no compile-time (correctly rounded) tanh; the quantizer calls tanhf at run time.
+    volatile float shift = std::atanh(offset / half_l);
+    for (float t : {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f}) {
+      if (std::fabs(t) > half_l - offset) continue;
+      const float z0 = static_cast<float>(std::atanh((static_cast<double>(t) + offset) / half_l) - shift);
+      float z = std::nanf("");
+      volatile float up = z0, dn = z0;
+      for (int ulp = 0; ulp < 512 && std::isnan(z); ++ulp) {
+        if (std::tanh(up + shift) * half_l - offset == t) z = up;
+        else if (std::tanh(dn + shift) * half_l - offset == t) z = dn;
+        up = std::nextafter(static_cast<float>(up), 10.0f);
+        dn = std::nextafter(static_cast<float>(dn), -10.0f);
+      }
+      if (std::isnan(z)) continue;  // this tie cannot occur with this tanhf
+      const float lo = std::floor(t), even = std::fmod(std::fabs(lo), 2.0f) == 0.0f ? lo : lo + 1.0f;
+      if (std::round(t) != even) ++distinguishing;
+      Act a(1, 6, 1, 1);
+      for (int c = 0; c < 6; ++c) a.frame(0)[c] = 0.0f;
+      a.frame(0)[ch] = z;
+      Act codes;
+      std::vector<int32_t> idx;
+      fsq_quantize(a, levels, &codes, &idx);
+      const int basis = ch == 0 ? 1 : 512;
+      const int digit = static_cast<int>((idx[0] / basis) % L);
+      EXPECT_EQ(digit, static_cast<int>(even) + L / 2) << "L=" << L << " tie " << t << " from z = " << z;
+      EXPECT_FLOAT_EQ(codes.frame(0)[ch], even / static_cast<float>(L / 2));
+    }
+  }
+  EXPECT_GE(distinguishing, 2) << "too few exact ties found to tell the rounding modes apart";
 }
 
 class BadWeights : public ::testing::Test {

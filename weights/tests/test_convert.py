@@ -61,11 +61,12 @@ def test_torchscript_to_reel(tmp_path, arch):
     back = ct.load_h5(out)
     for k, v in m.state_dict().items():
         assert torch.equal(back.state_dict()[k], v), k
-    if os.path.exists(REEL):
-        r = subprocess.run([REEL, "--log-level", "error", "tokenize", "verify", out], capture_output=True, text=True)
-        assert r.returncode == 0, r.stdout + r.stderr
-        recs = [json.loads(line) for line in r.stdout.splitlines()]
-        assert len(recs) == 2 and all(rec["pass"] for rec in recs)
+    # The C++ half is part of the test: a missing binary is a failure, not a skip.
+    assert os.path.exists(REEL), f"reel binary not found at {REEL}: build it (bash .ci/build.sh) or set REEL_BIN"
+    r = subprocess.run([REEL, "--log-level", "error", "tokenize", "verify", out], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    recs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(recs) == 2 and all(rec["pass"] for rec in recs)
 
 
 def test_missing_tensor_is_reported(tmp_path):

@@ -36,10 +36,10 @@ Act crop(const Act& x, int y0, int x0, int h, int w) {
   return out;
 }
 
-// Runs fn on tiles of the input (in grid units of `in_scale`) and blends outputs (in grid
-// units of `out_scale`): both are multiples of the same tile grid.
-Act tiled(const Act& x, int tile_in, int overlap_in, int align_in, double out_per_in,
-          const std::function<Act(const Act&)>& fn) {
+}  // namespace
+
+Act blend_tiles(const Act& x, int tile_in, int overlap_in, int align_in, double out_per_in,
+                const std::function<Act(const Act&)>& fn) {
   const auto ys = origins(x.H, tile_in, overlap_in, align_in), xs = origins(x.W, tile_in, overlap_in, align_in);
   Act out;
   std::vector<float> wsum;
@@ -78,8 +78,6 @@ Act tiled(const Act& x, int tile_in, int overlap_in, int align_in, double out_pe
   return out;
 }
 
-}  // namespace
-
 Act encode_tiled(const Tokenizer& tok, const Act& x, int tile, int overlap) {
   const ModelConfig& c = tok.config();
   if (tile <= 0 || (tile >= x.H && tile >= x.W)) return tok.encode(x);
@@ -88,7 +86,7 @@ Act encode_tiled(const Tokenizer& tok, const Act& x, int tile, int overlap) {
   const int align = std::max(16, sc);
   tile = std::max(align, tile / align * align);
   overlap = std::clamp(overlap / sc * sc, 0, tile / 2);
-  return tiled(x, tile, overlap, align, 1.0 / sc, [&](const Act& t) { return tok.encode(t); });
+  return blend_tiles(x, tile, overlap, align, 1.0 / sc, [&](const Act& t) { return tok.encode(t); });
 }
 
 Act decode_tiled(const Tokenizer& tok, const Act& z, int tile, int overlap) {
@@ -98,7 +96,7 @@ Act decode_tiled(const Tokenizer& tok, const Act& z, int tile, int overlap) {
   const int align = std::max(16, sc) / sc;  // latent units
   const int tl = std::max(align, tile / sc / align * align);
   const int ol = std::clamp(overlap / sc, 0, tl / 2);
-  return tiled(z, tl, ol, align, sc, [&](const Act& t) { return tok.decode(t); });
+  return blend_tiles(z, tl, ol, align, sc, [&](const Act& t) { return tok.decode(t); });
 }
 
 }  // namespace reel
