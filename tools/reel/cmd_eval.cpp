@@ -59,6 +59,7 @@ void register_eval(CLI::App& app, int* exit_code) {
     c.ms_ssim = !o->no_ms_ssim;
     c.per_frame = o->per_frame ? 2 : (c.previews.empty() ? 0 : 1);
     c.decode_threads = globals().threads;
+    c.compute_threads = thread_count();
     if (!c.features.path.empty()) {
       if (o->feature_shape.empty()) throw CLI::ValidationError("eval", "--features needs --feature-shape");
       c.features.shape = parse_shape(o->feature_shape);

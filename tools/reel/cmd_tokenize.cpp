@@ -64,6 +64,7 @@ void register_tokenize(CLI::App& app, int* exit_code) {
     e->c.write.latent_fp16 = !e->fp32;
     e->c.write.indices_uint16 = !e->int32;
     e->c.decode_threads = globals().threads;
+    e->c.compute_threads = thread_count();
     auto stage = make_encode_stage(e->c);
     run_and_store(*stage, run_options(e->runner, e->inputs), exit_code);
   });
@@ -79,6 +80,7 @@ void register_tokenize(CLI::App& app, int* exit_code) {
   add_runner_options(dec, &d->runner);
   dec->callback([d, exit_code] {
     apply_threads();
+    d->c.compute_threads = thread_count();
     // A latents file stands for the records of its clips.
     std::string lines;
     std::vector<std::string> rest;

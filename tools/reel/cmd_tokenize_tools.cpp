@@ -213,6 +213,7 @@ void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code) {
     resolve_tokenizer_device(o->device);
     apply_threads();
     o->c.decode_threads = globals().threads;
+    o->c.compute_threads = thread_count();
     auto stage = make_roundtrip_stage(o->c);
     run_and_store(*stage, run_options(o->runner, o->inputs), exit_code);
   });

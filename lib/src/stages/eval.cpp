@@ -13,6 +13,7 @@
 #include "reel/media/decoder.h"
 #include "reel/media/metrics.h"
 #include "reel/media/preview.h"
+#include "reel/model/ops.h"
 #include "reel/stages/tokenize.h"
 #include "reel/stats/frechet.h"
 
@@ -167,6 +168,7 @@ class EvalProcessor : public Processor {
   EvalProcessor(const EvalConfig& c, std::unique_ptr<Tokenizer> tok, std::unique_ptr<FeatureNet> net)
       : c_(c), tok_(std::move(tok)), net_(std::move(net)) {}
   StageOutput process(const InputItem& item) override {
+    ops_set_threads(c_.compute_threads);  // a per-thread setting in OpenMP
     Json rec = item.record;
     std::string dist;
     if (!tok_) {

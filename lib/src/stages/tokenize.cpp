@@ -13,6 +13,7 @@
 #include "reel/media/decoder.h"
 #include "reel/media/video_writer.h"
 #include "reel/model/latents_store.h"
+#include "reel/model/ops.h"
 
 namespace fs = std::filesystem;
 
@@ -93,6 +94,8 @@ class EncodeProcessor : public Processor {
       : c_(c), store_(store), tok_(std::move(tok)) {}
 
   StageOutput process(const InputItem& item) override {
+    // OpenMP's thread count is a per-thread setting: set it on this worker thread.
+    ops_set_threads(c_.compute_threads);
     Json rec = item.record;
     const std::string key = clip_key(rec, item.media);
     ClipLatents lat;
@@ -176,6 +179,7 @@ class ReconProcessor : public Processor {
       : c_(c), tok_(std::move(tok)), from_latents_(from_latents) {}
 
   StageOutput process(const InputItem& item) override {
+    ops_set_threads(c_.compute_threads);
     Json rec = item.record;
     ClipLatents lat;
     double fps = 0;

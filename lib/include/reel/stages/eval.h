@@ -25,6 +25,7 @@ struct EvalConfig {
   FeatureNetSpec features;      // path "" = no Fréchet distance
   int feature_stride = 4;
   int decode_threads = 0;
+  int compute_threads = 0;      // OpenMP/BLAS threads of one record (0 = the library default)
   std::string ledger;           // resume ledger ("" = <previews>/.ledger/eval.jsonl if previews)
 };
 

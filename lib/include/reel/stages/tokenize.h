@@ -28,6 +28,7 @@ struct TokenizeConfig {
   TileOptions tile;
   LatentWriteOptions write;
   int decode_threads = 0; // FFmpeg decoder threads
+  int compute_threads = 0; // OpenMP/BLAS threads of one record (0 = the library default)
 };
 
 // Loads a model; a missing or corrupt file is a ModelError (exit 4) naming the file.
