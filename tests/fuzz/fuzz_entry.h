@@ -8,6 +8,10 @@
 #include <string>
 
 #include "reel/core/status.h"
+#include <cstdio>
+#include <filesystem>
+
+#include "reel/pipeline/ledger.h"
 #include "reel/pipeline/record.h"
 #include "reel/model/config.h"
 
@@ -17,6 +21,23 @@ namespace reel::fuzz {
 inline void input_line(const uint8_t* data, size_t size) {
   InputItem item;
   parse_input_line(std::string(reinterpret_cast<const char*>(data), size), &item);
+}
+
+// A resume ledger left by a killed (or tampered-with) run: reopening it must cut or set it
+// aside, never crash.
+inline void ledger_file(const uint8_t* data, size_t size, const std::string& path) {
+  if (FILE* f = std::fopen(path.c_str(), "wb")) {
+    std::fwrite(data, 1, size, f);
+    std::fclose(f);
+  }
+  try {
+    Ledger l(path, "fuzz", nlohmann::json::object());
+    (void)l.find("k");
+  } catch (const Error&) {
+  }
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  std::filesystem::remove(path + ".stale", ec);
 }
 
 // The `config` attribute of a model file.

@@ -3,9 +3,13 @@
 // exercises the parsers' error paths (the libFuzzer targets in tests/fuzz explore further).
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <unistd.h>
 
 #include "../fuzz/fuzz_entry.h"
+#include "reel/core/log.h"
 
 namespace {
 
@@ -38,6 +42,30 @@ TEST(FuzzSmoke, InputLines) {
   EXPECT_EQ(item.record["k"], 1);
   ASSERT_TRUE(reel::parse_input_line(R"({"nope": 1})", &item));
   EXPECT_FALSE(item.error.empty());
+}
+
+TEST(FuzzSmoke, Ledgers) {
+  const std::string header = R"({"options":{},"reel_ledger":1,"stage":"fuzz"})";
+  const std::string seeds[] = {header + "\n" + R"({"k":"a","r":[{"id":"a"}],"p":null})" "\n",
+                               header + "\n" + R"({"k":"b","r":[]})" "\n" + R"({"k":"c","r)", ""};
+  const std::string path = (std::filesystem::temp_directory_path() / ("reel-fuzz-ledger-" + std::to_string(::getpid()))).string();
+  std::mt19937 rng(2);
+  const reel::LogLevel level = reel::log_level();
+  reel::log_set_level(reel::LogLevel::Error);  // every mutant would log why it was set aside
+  for (int i = 0; i < 2000; ++i) {
+    std::string s = mutate(seeds[i % 3], rng);
+    reel::fuzz::ledger_file(reinterpret_cast<const uint8_t*>(s.data()), s.size(), path);
+  }
+  reel::log_set_level(level);
+  // A valid ledger with a torn last line keeps its complete entries.
+  const std::string torn = seeds[1];
+  {
+    std::ofstream(path) << torn;
+    reel::Ledger l(path, "fuzz", nlohmann::json::object());
+    EXPECT_NE(l.find("b"), nullptr);
+    EXPECT_EQ(l.find("c"), nullptr);
+  }
+  std::filesystem::remove(path);
 }
 
 TEST(FuzzSmoke, ModelConfigs) {
