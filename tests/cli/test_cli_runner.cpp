@@ -188,6 +188,10 @@ TEST(CliRunner, ProgressJsonAndInterrupts) {
   for (auto& l : lines)
     if (l.contains("progress")) progress = l.contains("items_per_s") && l.contains("eta_s") && l["total"] == 2;
   EXPECT_TRUE(progress);
+  // The log says which shard this process is and where that came from.
+  auto sh = test::run("SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=2 " + q(REEL_BINARY) + " --log-level info scenes " +
+                      q(video("pyscenedetect_delayed_start.mp4")) + " 2>&1 >/dev/null");
+  EXPECT_NE(sh.out.find("shard 1/2 (from SLURM_ARRAY_TASK_ID=1 of SLURM_ARRAY_TASK_COUNT=2)"), std::string::npos) << sh.out;
   // SIGINT during a long encode: exit 130, every printed record complete, a re-run finishes.
   const std::string model = (dir / "tiny.h5").string();
   Tokenizer::random(config_for_arch("CV8x8x8", 4, 1), 9)->save(model);

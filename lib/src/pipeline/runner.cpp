@@ -124,7 +124,12 @@ class Run {
     std::vector<std::thread> pool;
     for (int w = 0; w < workers; ++w) pool.emplace_back([this, w, window, p = procs[w].get()] { work_loop(*p, window); });
 
-    emit_loop();
+    try {
+      emit_loop();
+    } catch (...) {  // stdout closed, the index could not be written: stop, join, then report it
+      std::lock_guard<std::mutex> lk(sh_->mu);
+      if (!sh_->fatal) sh_->fatal = std::current_exception();
+    }
     sh_->stop = true;
     sh_->cv_work.notify_all();
     sh_->cv_space.notify_all();
@@ -140,9 +145,11 @@ class Run {
     }
     const bool interrupted = cancel_requested();
     const bool complete = !interrupted && !sh_->fatal;
-    std::string tail;
-    for (const auto& r : stage_.finish(complete)) tail += dump_line(r), ++counts_.records;
-    print(tail);
+    if (!sh_->fatal) {
+      std::string tail;
+      for (const auto& r : stage_.finish(complete)) tail += dump_line(r), ++counts_.records;
+      print(tail);
+    }
     progress_->finish(counts_, interrupted);
     if (sh_->fatal) std::rethrow_exception(sh_->fatal);
     RunResult rr;
@@ -283,7 +290,15 @@ class Run {
     switch (r.outcome) {
       case Outcome::Failed: ++counts_.failed; break;
       case Outcome::Passed: ++counts_.passed; break;
-      case Outcome::Resumed: ++counts_.resumed; break;
+      case Outcome::Resumed:
+        ++counts_.resumed;
+        // A failure finished by an earlier run is still a failure: the same exit code as then.
+        for (const auto& rec : r.out.records)
+          if (has_open_errors(rec)) {
+            ++counts_.failed;
+            break;
+          }
+        break;
       default: break;
     }
     if (ledger_ && (r.outcome == Outcome::Done || r.outcome == Outcome::Failed))

@@ -60,7 +60,9 @@ class Stage {
   virtual std::string name() const = 0;
   // Called once before any input, with the shard this process owns.
   virtual void open(const Shard& shard) { (void)shard; }
-  // A processor for worker `index` (0..workers-1); created before the run starts.
+  // A processor for worker `index` (0..workers-1); created before the run starts. It owns
+  // what one worker needs (a model instance; a GPU stage binds worker i to device i, so
+  // --workers = device count runs one worker per GPU on the same pool).
   virtual std::unique_ptr<Processor> processor(int index) = 0;
   // Where the ledger lives ("" = the stage does not resume) and what must match to trust it.
   virtual std::string ledger_path() const { return ""; }
