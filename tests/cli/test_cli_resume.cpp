@@ -25,15 +25,11 @@
 namespace fs = std::filesystem;
 using namespace reel;
 using test::q;
+using test::slurp;
 using test::reel_cmd;
 using test::video;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   for (size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size()) s.replace(at, from.size(), to);

@@ -21,15 +21,11 @@
 namespace fs = std::filesystem;
 using namespace reel;
 using test::q;
+using test::slurp;
 using test::reel_cmd;
 using test::video;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
 
 std::vector<nlohmann::json> sorted_records(std::vector<nlohmann::json> v) {
   std::sort(v.begin(), v.end(), [](const nlohmann::json& a, const nlohmann::json& b) { return a.dump() < b.dump(); });

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 // reel tokenize roundtrip | verify | bench | info.
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -11,8 +9,9 @@
 #include "common.h"
 #include "reel/core/log.h"
 #include "reel/io/h5.h"
-#include "reel/model/golden.h"
+#include "reel/model/bench.h"
 #include "reel/model/latents_io.h"
+#include "reel/stages/verify.h"
 #include "tokenize_common.h"
 
 namespace fs = std::filesystem;
@@ -20,133 +19,12 @@ namespace fs = std::filesystem;
 namespace reel::cli {
 namespace {
 
-double peak_rss_mb() {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_maxrss / 1024.0;
-}
-
-int run_verify(const std::vector<std::string>& files, double tol) {
-  apply_threads();
-  int failed = 0;
-  for (const auto& path : files) {
-    std::unique_ptr<Tokenizer> tok;
-    try {
-      tok = Tokenizer::load(path);
-      h5::File f(path, 'r', Code::InvalidData);
-      for (const auto& k : f.list("cases")) {
-        const std::string base = "cases/" + k;
-        nlohmann::json rec = {{"file", path}, {"case", k}, {"model", tok->config().arch_name()}};
-        nlohmann::json taps = nlohmann::json::object();
-        double worst = 0;
-        auto tap = [&](const std::string& name, const Act& a) {
-          if (!f.exists(base + "/taps/" + name)) return;
-          double e = rel_error(a.v, read_ncthw(f, base + "/taps/" + name).v);
-          taps[name] = e;
-          worst = std::max(worst, e);
-        };
-        Act x = read_ncthw(f, base + "/input");
-        std::vector<int32_t> idx;
-        Act z = tok->encode(x, &idx, tap);
-        Act rec_out;
-        if (tok->config().discrete) {
-          double ec = rel_error(z.v, read_ncthw(f, base + "/codes").v);
-          rec["codes"] = ec;
-          worst = std::max(worst, ec);
-          auto ref = f.read_int32(base + "/indices");
-          size_t eq = 0;
-          for (size_t i = 0; i < ref.size() && i < idx.size(); ++i) eq += ref[i] == idx[i];
-          rec["indices_equal"] = ref.empty() ? 0.0 : double(eq) / ref.size();
-          rec_out = tok->decode_indices(ref, z.T, z.H, z.W, tap);
-        } else {
-          Act lat = read_ncthw(f, base + "/latent");
-          double el = rel_error(z.v, lat.v);
-          rec["latent"] = el;
-          worst = std::max(worst, el);
-          rec_out = tok->decode(lat, tap);
-        }
-        double er = rel_error(rec_out.v, read_ncthw(f, base + "/recon").v);
-        rec["recon"] = er;
-        worst = std::max(worst, er);
-        rec["taps"] = taps;
-        rec["max_rel_error"] = worst;
-        bool ok = worst < tol && (!rec.contains("indices_equal") || rec["indices_equal"].get<double>() >= 0.999);
-        rec["pass"] = ok;
-        if (!ok) ++failed;
-        emit(rec);
-      }
-    } catch (const Error& e) {
-      nlohmann::json rec = {{"file", path}};
-      add_error(rec, "verify", e.code(), e.what());
-      emit(rec);
-      ++failed;
-    }
-  }
-  return failed ? kExitPartial : kExitOk;
-}
-
 int run_bench(const std::string& arch, const std::string& model, const std::string& shape_s, int width, int repeat,
               uint64_t seed, const std::string& only) {
   apply_threads();
-  std::unique_ptr<Tokenizer> tok;
-  if (!model.empty()) tok = load_model(model);
-  else tok = Tokenizer::random(config_for_arch(arch, width), seed);
-  std::vector<int> shape;
-  std::stringstream ss(shape_s);
-  std::string part;
-  while (std::getline(ss, part, ',')) {
-    char* end = nullptr;
-    const long v = std::strtol(part.c_str(), &end, 10);
-    if (part.empty() || *end || v <= 0 || v > 1 << 16)
-      throw Error(Code::InvalidArgument, "--shape " + shape_s + ": '" + part + "' is not a positive integer (want 1,3,T,H,W)");
-    shape.push_back(static_cast<int>(v));
-  }
-  if (shape.size() != 5 || shape[0] != 1 || shape[1] != 3)
-    throw Error(Code::InvalidArgument, "--shape " + shape_s + ": want 1,3,T,H,W");
-  Act x(shape[2], 3, shape[3], shape[4]);
-  uint64_t s = seed * 2654435761u + 1;
-  for (auto& v : x.v) {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    v = static_cast<float>((s >> 40) & 0xFFFFFF) / 8388608.0f - 1.0f;
-  }
-  using clk = std::chrono::steady_clock;
-  double enc_best = 1e30, dec_best = 1e30;
-  uint64_t enc_macs = 0, dec_macs = 0;
-  Act z;
-  std::vector<int32_t> idx;
-  for (int r = 0; r < repeat; ++r) {
-    ops_mac_reset();
-    auto t0 = clk::now();
-    z = tok->encode(x, &idx);
-    auto t1 = clk::now();
-    enc_macs = ops_mac_count();
-    enc_best = std::min(enc_best, std::chrono::duration<double>(t1 - t0).count());
-    if (only == "encode") continue;
-    if (only == "decode") op_profile_reset();
-    ops_mac_reset();
-    t1 = clk::now();
-    Act y = tok->decode(z);
-    auto t2 = clk::now();
-    dec_macs = ops_mac_count();
-    dec_best = std::min(dec_best, std::chrono::duration<double>(t2 - t1).count());
-  }
-  nlohmann::json j = {{"arch", tok->config().arch_name()},
-                      {"channels", tok->config().channels},
-                      {"shape", shape},
-                      {"threads", thread_count()},
-                      {"repeat", repeat},
-                      {"peak_rss_mb", peak_rss_mb()}};
-  if (only != "decode") {
-    j["encode_s"] = enc_best;
-    j["encode_gmac"] = enc_macs / 1e9;
-    j["encode_gflops"] = 2.0 * enc_macs / 1e9 / enc_best;
-  }
-  if (only != "encode") {
-    j["decode_s"] = dec_best;
-    j["decode_gmac"] = dec_macs / 1e9;
-    j["decode_gflops"] = 2.0 * dec_macs / 1e9 / dec_best;
-  }
-  emit(j);
+  const std::vector<int> shape = parse_bench_shape(shape_s);
+  std::unique_ptr<Tokenizer> tok = model.empty() ? Tokenizer::random(config_for_arch(arch, width), seed) : load_model(model);
+  emit(bench_tokenizer(*tok, shape, repeat, seed, only, thread_count()));
   return kExitOk;
 }
 
@@ -226,7 +104,13 @@ void register_tokenize_verify(CLI::App* cmd, int* exit_code) {
   c->add_option("golden", *files, "Golden HDF5 files (weights + cases/<k>/{input,latent|codes,indices,recon,taps})")
       ->required();
   c->add_option("--tolerance", *tol, "Pass if every relative error (max-abs / RMS) is below this")->capture_default_str();
-  c->callback([=] { *exit_code = run_verify(*files, *tol); });
+  c->callback([=] {
+    auto stage = make_verify_stage(*tol, thread_count());
+    RunOptions ro;
+    ro.inputs = *files;
+    ro.progress.mode = globals().progress;
+    *exit_code = run_stage(*stage, ro).exit_code;
+  });
 }
 
 void register_tokenize_bench(CLI::App* cmd, int* exit_code) {

@@ -128,6 +128,9 @@ File::File(const std::string& path, char mode, Code code_on_fail) : path_(path),
   if (mode == 'r') {
     id_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
     if (id_ < 0) {
+      // The failed call left entries on this thread's HDF5 error stack; left there they keep
+      // the library from shutting down cleanly ("infinite loop closing library").
+      H5Eclear2(H5E_DEFAULT);
       FILE* f = fopen(path.c_str(), "rb");
       if (!f) throw Error(Code::NotFound, "cannot open " + path + ": no such file or not readable");
       fclose(f);
@@ -135,11 +138,17 @@ File::File(const std::string& path, char mode, Code code_on_fail) : path_(path),
     }
   } else if (mode == 'w') {
     id_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (id_ < 0) throw Error(code_, "cannot create " + path);
+    if (id_ < 0) {
+      H5Eclear2(H5E_DEFAULT);
+      throw Error(code_, "cannot create " + path);
+    }
   } else {
     id_ = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
     if (id_ < 0) id_ = H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
-    if (id_ < 0) throw Error(code_, "cannot open " + path + " for writing");
+    if (id_ < 0) {
+      H5Eclear2(H5E_DEFAULT);
+      throw Error(code_, "cannot open " + path + " for writing");
+    }
   }
 }
 
@@ -170,7 +179,10 @@ void File::copy_from(const File& src, const std::string& src_name, const std::st
     fail("cannot copy " + src.path() + ":" + src_name + " to " + dst_name);
 }
 
-void File::fail(const std::string& what) const { throw Error(code_, path_ + ": " + what); }
+void File::fail(const std::string& what) const {
+  H5Eclear2(H5E_DEFAULT);
+  throw Error(code_, path_ + ": " + what);
+}
 
 bool File::exists(const std::string& name) const {
   // Check every path component so a missing parent is not an HDF5 error.
