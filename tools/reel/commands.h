@@ -12,4 +12,5 @@ void register_eval(CLI::App& app, int* exit_code);
 void register_info(CLI::App& app, int* exit_code);
 void register_report(CLI::App& app, int* exit_code);
 void register_merge(CLI::App& app, int* exit_code);
+void register_filter(CLI::App& app, int* exit_code);
 }  // namespace reel::cli

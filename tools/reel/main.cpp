@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   reel::cli::register_scenes(app, &exit_code);
   reel::cli::register_split(app, &exit_code);
+  reel::cli::register_filter(app, &exit_code);
   reel::cli::register_tokenize(app, &exit_code);
   reel::cli::register_eval(app, &exit_code);
   reel::cli::register_report(app, &exit_code);

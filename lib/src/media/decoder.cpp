@@ -3,6 +3,10 @@
 #include "reel/media/decoder.h"
 
 extern "C" {
+#include <libavutil/motion_vector.h>
+}
+
+extern "C" {
 #include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
@@ -63,7 +67,10 @@ class FfmpegDecoder final : public VideoDecoder {
     dec_->thread_count = opt.threads;
     dec_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
     dec_->pkt_timebase = st_->time_base;
-    err = avcodec_open2(dec_.get(), codec, nullptr);
+    AVDictionary* dopts = nullptr;
+    if (opt.motion_vectors) av_dict_set(&dopts, "flags2", "+export_mvs", 0);
+    err = avcodec_open2(dec_.get(), codec, &dopts);
+    av_dict_free(&dopts);
     if (err < 0) av::fail(std::string("cannot open decoder ") + codec->name + " for " + url, err);
 
     frame_.reset(av_frame_alloc());
@@ -112,6 +119,11 @@ class FfmpegDecoder final : public VideoDecoder {
   }
 
   const VideoInfo& info() const override { return info_; }
+  void set_convert_every(int n) override { opt_.convert_every = std::max(1, n); }
+  void stop_motion_vectors() override {
+    opt_.motion_vectors = false;
+    dec_->flags2 &= ~AV_CODEC_FLAG2_EXPORT_MVS;  // frame threads pick it up with the next packet
+  }
   int64_t first_pts() const override { return first_pts_ == AV_NOPTS_VALUE ? 0 : first_pts_; }
   const std::vector<std::string>& warnings() const override { return warnings_; }
 
@@ -192,14 +204,59 @@ class FfmpegDecoder final : public VideoDecoder {
     out->pts = pts;
     out->time_s = (pts - first_pts_) * av_q2d(st_->time_base);
     out->key = f->key_frame || f->pict_type == AV_PICTURE_TYPE_I;
-    if (!opt_.convert) {
+    out->pict_type = av_get_picture_type_char(f->pict_type);
+    out->coded_width = f->width;
+    out->coded_height = f->height;
+    out->motion_vectors.clear();
+    if (opt_.motion_vectors) {
+      if (const AVFrameSideData* sd = av_frame_get_side_data(f, AV_FRAME_DATA_MOTION_VECTORS)) {
+        const auto* mv = reinterpret_cast<const AVMotionVector*>(sd->data);
+        const size_t n = sd->size / sizeof(AVMotionVector);
+        out->motion_vectors.reserve(n);
+        for (size_t i = 0; i < n; ++i)
+          out->motion_vectors.push_back({static_cast<int16_t>(mv[i].w), static_cast<int16_t>(mv[i].h), mv[i].dst_x, mv[i].dst_y,
+                                         mv[i].motion_x, mv[i].motion_y, mv[i].motion_scale,
+                                         static_cast<int8_t>(mv[i].source < 0 ? -1 : 1)});
+      }
+    }
+    if (opt_.luma_thumb_width > 0) luma_thumb(f, out);
+    if (!opt_.convert || (opt_.convert_every > 1 && out->index % opt_.convert_every != 0)) {
       out->width = f->width;
       out->height = f->height;
       out->channels = 0;
       out->data.clear();
+      out->gray.clear();
       return;
     }
     convert(f, out);
+  }
+
+  // Averages a regular grid of about 2 x 2 samples per thumbnail pixel.
+  void luma_thumb(const AVFrame* f, Frame* out) {
+    out->thumb.clear();
+    out->thumb_width = out->thumb_height = 0;
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(f->format));
+    const bool planar_luma = d && !(d->flags & AV_PIX_FMT_FLAG_RGB) && !(d->flags & AV_PIX_FMT_FLAG_PAL) &&
+                             (d->flags & AV_PIX_FMT_FLAG_PLANAR || d->nb_components == 1) && d->comp[0].depth == 8 &&
+                             d->comp[0].plane == 0 && d->comp[0].step == 1;
+    if (!planar_luma || f->width <= 0 || f->height <= 0) return;
+    const int tw = std::min(opt_.luma_thumb_width, f->width);
+    const int th = std::max(1, static_cast<int>(static_cast<int64_t>(f->height) * tw / f->width));
+    const int sx = std::max(1, f->width / (2 * tw)), sy = std::max(1, f->height / (2 * th));
+    std::vector<uint32_t> sum(static_cast<size_t>(tw) * th, 0), cnt(sum.size(), 0);
+    for (int y = 0; y < f->height; y += sy) {
+      const uint8_t* row = f->data[0] + static_cast<ptrdiff_t>(y) * f->linesize[0];
+      const size_t ty = static_cast<size_t>(static_cast<int64_t>(y) * th / f->height) * tw;
+      for (int x = 0; x < f->width; x += sx) {
+        const size_t i = ty + static_cast<size_t>(static_cast<int64_t>(x) * tw / f->width);
+        sum[i] += row[x];
+        ++cnt[i];
+      }
+    }
+    out->thumb.resize(sum.size());
+    for (size_t i = 0; i < sum.size(); ++i) out->thumb[i] = static_cast<uint8_t>(cnt[i] ? (sum[i] + cnt[i] / 2) / cnt[i] : 0);
+    out->thumb_width = tw;
+    out->thumb_height = th;
   }
 
   void convert(AVFrame* f, Frame* out) {

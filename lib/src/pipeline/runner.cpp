@@ -265,7 +265,7 @@ class Run {
         sh_->cv_work.notify_all();
         lk.unlock();
         take(r);
-        if (pending_n_ >= 256 || clock_type::now() - last_flush_ > std::chrono::seconds(1)) flush();
+        if (pending_n_ >= 256 || unflushed_ >= 256 || clock_type::now() - last_flush_ > std::chrono::seconds(1)) flush();
         lk.lock();
         continue;
       }
@@ -304,6 +304,7 @@ class Run {
     if (ledger_ && (r.outcome == Outcome::Done || r.outcome == Outcome::Failed))
       ledger_->append(item_key(r.item), Json(r.out.records), r.out.payload);
     stage_.collect(r.item, r.out);
+    ++unflushed_;
     for (const auto& rec : r.out.records) {
       pending_ += dump_line(rec);
       ++pending_n_;
@@ -311,10 +312,11 @@ class Run {
   }
 
   void flush() {
-    if (pending_n_ == 0) {
+    if (unflushed_ == 0) {  // nothing taken since the last flush (records or not)
       last_flush_ = clock_type::now();
       return;
     }
+    unflushed_ = 0;
     stage_.commit();
     if (ledger_) ledger_->sync();
     crash_point("before-print");
@@ -339,7 +341,7 @@ class Run {
   std::optional<ProgressReporter> progress_;
   RunCounts counts_;
   std::string pending_;
-  int64_t pending_n_ = 0;
+  int64_t pending_n_ = 0, unflushed_ = 0;
   clock_type::time_point last_flush_ = clock_type::now();
 };
 

@@ -89,15 +89,22 @@ void absorb(Table& t, int run, const std::string& base_dir, const nlohmann::json
     r.preview_reconstruction = str(*p, "reconstruction");
     r.preview_error = str(*p, "error");
   }
+  // scores.<name> numbers, or one object per scorer (reel filter): scores.<scorer>.<name>.
   if (auto sc = rec.find("scores"); sc != rec.end() && sc->is_object())
-    for (auto& [k, v] : sc->items())
+    for (auto& [k, v] : sc->items()) {
       if (v.is_number()) set_metric(t, r, "scores." + k, v.get<double>());
+      if (v.is_object())
+        for (auto& [k2, v2] : v.items())
+          if (v2.is_number() && k2 != "frames" && k2 != "sampled") set_metric(t, r, "scores." + k + "." + k2, v2.get<double>());
+    }
   if (auto f = rec.find("filter"); f != rec.end() && f->is_object()) {
     if (f->contains("kept") && (*f)["kept"].is_boolean()) r.filter = (*f)["kept"].get<bool>() ? 1 : 0;
     r.reasons.clear();
     if (auto rs = f->find("reasons"); rs != f->end() && rs->is_array())
-      for (auto& x : *rs)
+      for (auto& x : *rs) {
         if (x.is_string()) r.reasons.push_back(x.get<std::string>());
+        if (x.is_object() && x.contains("score") && x["score"].is_string()) r.reasons.push_back(x["score"].get<std::string>());
+      }
   }
   if (auto d = rec.find("dedup"); d != rec.end() && d->is_object()) {
     if (auto g = d->find("group"); g != d->end()) r.dup_group = g->is_string() ? g->get<std::string>() : g->dump();

@@ -32,6 +32,19 @@ struct DecodeOptions {
   bool downscale_only = false;  // never enlarge: keep the native size if it is smaller
   bool fast_scale = false;  // analysis quality: plain area averaging, no exact rounding
   bool with_gray = false;   // RGB24: also fill Frame::gray (GRAY8 of the same frame; one decode, two conversions)
+  bool motion_vectors = false;  // export the codec's motion vectors (MPEG-family codecs; none for intra-only ones)
+  int convert_every = 1;        // convert only frames whose index is a multiple (others: empty data)
+  int luma_thumb_width = 0;     // > 0: every frame gets Frame::thumb (see there)
+};
+
+// One block's motion vector as the codec coded it (FFmpeg's export_mvs side data), in coded
+// (not rotated) pixels: the w x h block centred at (dst_x, dst_y) comes from
+// dst - (motion_x, motion_y) / motion_scale.
+struct MotionVector {
+  int16_t w = 0, h = 0, dst_x = 0, dst_y = 0;
+  int32_t motion_x = 0, motion_y = 0;
+  uint16_t motion_scale = 1;
+  int8_t source = -1;  // < 0: from a past reference frame, > 0: from a future one
 };
 
 struct VideoInfo {
@@ -59,6 +72,14 @@ struct Frame {
   int width = 0, height = 0, channels = 0;
   std::vector<uint8_t> data;  // packed rows (stride = width * channels); empty if !convert
   std::vector<uint8_t> gray;  // with_gray: the GRAY8 view, width x height
+  char pict_type = '?';       // 'I', 'P', 'B', ... as the decoder reports it
+  int coded_width = 0, coded_height = 0;       // the decoded picture before rotation and scaling
+  std::vector<MotionVector> motion_vectors;    // with motion_vectors
+  // With luma_thumb_width: the decoded luma plane averaged down to that width (aspect kept),
+  // in coded orientation, from a regular sample of its pixels: a cheap view of every frame
+  // for black and frozen-frame detection. Empty when the format has no 8-bit luma plane.
+  std::vector<uint8_t> thumb;
+  int thumb_width = 0, thumb_height = 0;
 };
 
 class VideoDecoder {
@@ -73,6 +94,11 @@ class VideoDecoder {
   // Seeks to the keyframe at or before `pts` (stream time base); following next() calls
   // return frames from there, with index continuing from `first_index`.
   virtual void seek(int64_t pts, int64_t first_index) = 0;
+  // Changes DecodeOptions::convert_every from the next frame on (a stage that samples by frame
+  // rate learns the rate from info() after opening).
+  virtual void set_convert_every(int n) = 0;
+  // Stops exporting motion vectors (they cost decode time; a scorer that has its frames says so).
+  virtual void stop_motion_vectors() = 0;
   // First PTS of the stream (the PTS that maps to time 0).
   virtual int64_t first_pts() const = 0;
   // Problems tolerated while decoding (corrupt packets, read errors after some frames).

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+// Clip motion from the codec's motion vectors, defined as NeMo Curator and Cosmos-Curate
+// define it (their motion_vector_backend), so the numbers mean what their users know:
+//   - frames: every round(fps/2)-th decoded frame that is not an I-frame; sampling stops after
+//     max(10, round(duration_s)) frames that carried vectors;
+//   - dense flow: every vector's block (w x h, centred at its destination) is painted with
+//     -motion / motion_scale in x and y; pixels without a vector are 0;
+//   - per pixel m = |flow| / (W + H) (coded size);
+//   - global_mean: the mean of m over every sampled frame and pixel;
+//   - per_patch_min_256: the minimum of cv::resize(temporal mean of m, fx = fy = 1/256) with
+//     bilinear interpolation (a bilinear sample of the map, their formula);
+//   - per_patch_min_256_box: reel's addition, the minimum over whole 256 x 256 patches of the
+//     temporal mean (a true patch mean).
+// A short side under 256 pixels, or no vectors at all (intra-only codecs), scores -1 with a
+// note, as theirs does.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "reel/media/decoder.h"
+
+namespace reel {
+
+struct MotionScores {
+  double global_mean = -1, per_patch_min_256 = -1, per_patch_min_256_box = -1;
+  int frames = 0;        // sampled frames that carried vectors
+  std::string note;      // why a score is -1
+};
+
+class MotionScorer {
+ public:
+  MotionScorer(double fps, double duration_s);
+  // Offers the next decoded frame (with motion_vectors, coded size set).
+  void push(const Frame& f);
+  bool done() const { return frames_ >= max_frames_; }
+  MotionScores finish() const;
+
+ private:
+  int64_t step_, max_frames_;
+  int64_t index_ = 0;
+  int frames_ = 0, w_ = 0, h_ = 0;
+  double total_ = 0;
+  std::vector<float> flow_x_, flow_y_;
+  std::vector<double> sum_;  // per pixel, over sampled frames
+};
+
+}  // namespace reel

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+// Technical quality of a clip from its decoded frames, at a fixed analysis size (frames
+// scaled to kQualityWidth pixels wide) so that no score depends on the resolution:
+//   sharpness       variance of the 3x3 Laplacian of luma (BT.601), mean over sampled frames
+//   brightness      mean luma (0-255); dark / bright: fractions of pixels at <= 16 / >= 239
+//   contrast        standard deviation of luma (RMS contrast)
+//   colourfulness   Hasler & Suesstrunk's M (sigma_rgyb + 0.3 mu_rgyb)
+// sampled at `sample_fps` frames per second (the frames sample_step() picks; decode with
+// convert_every = sample_step() so only those are converted), and over every frame (on the
+// decoder's 64-pixel-wide luma thumbnail, luma_thumb_width = kThumbWidth):
+//   black_fraction  frames of which >= 98% of pixels are <= 25 (FFmpeg blackdetect's defaults)
+//   frozen_fraction frames whose mean absolute luma difference to the previous frame is
+//                   below 0.5 levels (repeated or frozen frames)
+//   longest_frozen_s the longest run of such frames, in seconds
+#pragma once
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "reel/media/decoder.h"
+
+namespace reel {
+
+constexpr int kQualityWidth = 384;
+constexpr int kThumbWidth = 64;
+
+class QualityScorer {
+ public:
+  QualityScorer(double fps, double sample_fps = 2.0);
+  int64_t sample_step() const { return step_; }
+  // The next decoded frame: RGB24 at the analysis width on sampled frames (empty on the
+  // others), and its luma thumbnail (computed from the RGB when the decoder gave none).
+  void push(const Frame& f);
+  int64_t frames() const { return frames_; }
+  nlohmann::json finish() const;
+
+ private:
+  double fps_;
+  int64_t step_, frames_ = 0, sampled_ = 0, black_ = 0, frozen_ = 0, run_ = 0, longest_run_ = 0;
+  double sharp_ = 0, bright_ = 0, dark_ = 0, light_ = 0, contrast_ = 0, colour_ = 0;
+  std::vector<uint8_t> thumb_, prev_thumb_;
+  void sample(const uint8_t* rgb, int w, int h);
+};
+
+}  // namespace reel

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/stages/filter.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "reel/core/cancel.h"
+#include "reel/filter/motion.h"
+#include "reel/filter/quality.h"
+#include "reel/io/atomic_file.h"
+#include "reel/media/decoder.h"
+
+namespace fs = std::filesystem;
+
+namespace reel {
+
+std::vector<ScoreRule> default_filter_rules() {
+  return {{"motion.global_mean", 0.00098, true},
+          {"motion.per_patch_min_256", 1e-6, true},
+          {"quality.black_fraction", 0.5, false},
+          {"quality.frozen_fraction", 0.5, false}};
+}
+
+ScoreRule parse_score_rule(const std::string& spec, bool minimum) {
+  const size_t eq = spec.find('=');
+  char* end = nullptr;
+  const double v = eq == std::string::npos ? 0 : std::strtod(spec.c_str() + eq + 1, &end);
+  if (eq == std::string::npos || eq == 0 || !end || *end || end == spec.c_str() + eq + 1 || !std::isfinite(v))
+    throw Error(Code::InvalidArgument, "want NAME=VALUE (for example quality.sharpness=50), got '" + spec + "'");
+  return {spec.substr(0, eq), v, minimum};
+}
+
+namespace {
+
+// The value of "scorer.name" in a scores object, or NaN.
+double score_of(const Json& scores, const std::string& name) {
+  const size_t dot = name.find('.');
+  const Json* v = &scores;
+  if (dot != std::string::npos) {
+    auto it = scores.find(name.substr(0, dot));
+    if (it == scores.end() || !it->is_object()) return NAN;
+    v = &*it;
+  }
+  auto it = v->find(dot == std::string::npos ? name : name.substr(dot + 1));
+  return it != v->end() && it->is_number() ? it->get<double>() : NAN;
+}
+
+class FilterProcessor : public Processor {
+ public:
+  explicit FilterProcessor(const FilterConfig& c) : c_(c) {}
+  StageOutput process(const InputItem& item) override {
+    DecodeOptions o;
+    o.threads = c_.decode_threads;
+    o.motion_vectors = c_.motion;
+    o.format = PixelFormat::RGB24;
+    o.out_width = kQualityWidth;  // every clip at one analysis size
+    o.convert = c_.quality;
+    o.luma_thumb_width = kThumbWidth;
+    auto dec = VideoDecoder::open(item.media, o);
+    const VideoInfo& info = dec->info();
+    const double fps = info.fps > 0 ? info.fps : 25.0;
+    QualityScorer quality(fps);
+    dec->set_convert_every(static_cast<int>(quality.sample_step()));  // pixels only for the sampled frames
+    const double duration = info.duration_s > 0 ? info.duration_s : item.record.value("duration_s", 0.0);
+    MotionScorer motion(fps, duration);
+    Frame f;
+    int64_t frames = 0;
+    while (dec->next(&f)) {
+      throw_if_cancelled();
+      ++frames;
+      if (c_.motion && !motion.done()) {
+        motion.push(f);
+        if (motion.done()) dec->stop_motion_vectors();
+      }
+      if (c_.quality) quality.push(f);
+    }
+    Json rec = item.record;
+    Json scores = rec.contains("scores") && rec["scores"].is_object() ? rec["scores"] : Json::object();
+    if (c_.motion) {
+      const MotionScores m = motion.finish();
+      Json j = {{"method", "motion_vectors"},
+                {"global_mean", m.global_mean},
+                {"per_patch_min_256", m.per_patch_min_256},
+                {"per_patch_min_256_box", m.per_patch_min_256_box},
+                {"frames", m.frames}};
+      if (!m.note.empty()) j["note"] = m.note;
+      scores["motion"] = j;
+    }
+    if (c_.quality) scores["quality"] = quality.finish();
+    scores["stream"] = {{"width", info.display_width}, {"height", info.display_height}, {"fps", info.fps}, {"frames", frames}};
+    rec["scores"] = scores;
+    Json reasons = Json::array();
+    auto reject = [&](const std::string& score, double value, double threshold, const char* rule) {
+      reasons.push_back({{"score", score}, {"value", std::isfinite(value) ? Json(value) : Json()}, {"threshold", threshold},
+                         {"rule", rule}});
+    };
+    if (frames == 0) reasons.push_back({{"score", "stream.frames"}, {"value", 0}, {"rule", "no usable frame"}});
+    if (info.display_width < c_.min_width) reject("stream.width", info.display_width, c_.min_width, "min");
+    if (info.display_height < c_.min_height) reject("stream.height", info.display_height, c_.min_height, "min");
+    if (info.fps < c_.min_fps) reject("stream.fps", info.fps, c_.min_fps, "min");
+    for (const ScoreRule& r : c_.rules) {
+      const std::string scorer = r.score.substr(0, r.score.find('.'));
+      if ((scorer == "motion" && !c_.motion) || (scorer == "quality" && !c_.quality)) continue;
+      const double v = score_of(scores, r.score);
+      if (!std::isfinite(v)) reject(r.score, v, r.threshold, "missing");
+      else if (r.minimum ? v < r.threshold : v > r.threshold) reject(r.score, v, r.threshold, r.minimum ? "min" : "max");
+    }
+    const bool kept = reasons.empty();
+    rec["filter"] = {{"kept", kept}, {"reasons", reasons}};
+    if (kept || c_.score_only) return {{rec}, Json()};
+    return {{}, Json{{"rejected", rec}}};
+  }
+
+ private:
+  const FilterConfig& c_;
+};
+
+class FilterStage : public Stage {
+ public:
+  explicit FilterStage(FilterConfig c) : c_(std::move(c)) {}
+  ~FilterStage() override {
+    if (rejected_) std::fclose(rejected_);
+  }
+  std::string name() const override { return "filter"; }
+  void open(const Shard& shard) override {
+    if (!c_.rejected.empty()) {
+      const std::string path = shard.name(c_.rejected);
+      const fs::path dir = fs::absolute(path).parent_path();
+      ensure_writable_dir(dir, "folder of the rejected file");
+      // Rewritten from the start on every run: resumed inputs feed it again from the ledger.
+      rejected_ = std::fopen(path.c_str(), "wb");
+      if (!rejected_) throw Error(Code::OutputError, "cannot write " + path + ": " + std::strerror(errno));
+      rejected_path_ = path;
+    }
+    ledger_ = !c_.ledger.empty() ? shard.name(c_.ledger) : rejected_path_.empty() ? "" : rejected_path_ + ".ledger.jsonl";
+  }
+  std::unique_ptr<Processor> processor(int) override { return std::make_unique<FilterProcessor>(c_); }
+  std::string ledger_path() const override { return ledger_; }
+  Json fingerprint() const override {
+    Json rules = Json::array();
+    for (const auto& r : c_.rules) rules.push_back({r.score, r.threshold, r.minimum});
+    return {{"motion", c_.motion}, {"quality", c_.quality}, {"rules", rules}, {"min_width", c_.min_width},
+            {"min_height", c_.min_height}, {"min_fps", c_.min_fps}, {"score_only", c_.score_only}};
+  }
+  void collect(const InputItem&, const StageOutput& out) override {
+    if (!rejected_ || !out.payload.is_object() || !out.payload.contains("rejected")) return;
+    const std::string line = out.payload["rejected"].dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+    if (std::fwrite(line.data(), 1, line.size(), rejected_) != line.size())
+      throw Error(Code::OutputError, "writing " + rejected_path_ + ": " + std::strerror(errno));
+    dirty_ = true;
+  }
+  void commit() override {
+    if (!rejected_ || !dirty_) return;
+    if (std::fflush(rejected_) != 0 || ::fsync(fileno(rejected_)) != 0)
+      throw Error(Code::OutputError, "writing " + rejected_path_ + ": " + std::strerror(errno));
+    dirty_ = false;
+  }
+  std::vector<Json> finish(bool) override {
+    commit();
+    return {};
+  }
+
+ private:
+  FilterConfig c_;
+  FILE* rejected_ = nullptr;
+  std::string rejected_path_, ledger_;
+  bool dirty_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> make_filter_stage(const FilterConfig& config) { return std::make_unique<FilterStage>(config); }
+
+}  // namespace reel

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+// reel filter on clips made here with ffmpeg, whose properties are known by construction
+// (a still image, a pan by a known number of pixels per frame, a blurred copy, black frames,
+// a frozen section, an intra-only clip), and on sample videos with known motion.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "../cli_util.h"
+#include "../test_util.h"
+
+namespace fs = std::filesystem;
+using namespace reel;
+using test::q;
+using test::reel_cmd;
+using test::video;
+
+namespace {
+
+class Filter : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(test::temp_dir("filter"));
+    auto ff = [](const std::string& args) { ASSERT_EQ(test::run("cd " + q(dir_->string()) + " && ffmpeg -v error -y " + args).code, 0) << args; };
+    // A textured still (smoothed noise: every block has something to match).
+    ff("-f lavfi -i \"nullsrc=s=1600x720,geq=lum='random(1)*255':cb=128:cr=128,gblur=sigma=1.5\" -frames:v 1 tex.png");
+    const std::string x264 = " -c:v libx264 -bf 0 -refs 1 -pix_fmt yuv420p ";
+    ff("-loop 1 -framerate 25 -i tex.png -t 2 -vf \"crop=640:360:x='n*4':y=100\"" + x264 + "pan.mp4");
+    ff("-loop 1 -framerate 25 -i tex.png -t 2 -vf \"crop=640:360:x=0:y=100\"" + x264 + "still.mp4");
+    ff("-i pan.mp4 -vf boxblur=4" + x264 + "blur.mp4");
+    ff("-loop 1 -framerate 25 -i tex.png -t 2 -vf \"crop=640:360:x='n*4':y=100\" -c:v libx264 -g 1 -pix_fmt yuv420p intra.mp4");
+    ff("-f lavfi -i testsrc2=size=640x360:rate=25:duration=1 -f lavfi -i color=black:size=640x360:rate=25:duration=1 "
+       "-filter_complex \"[0][1]concat=n=2:v=1\"" + x264 + "black.mp4");
+    ff("-f lavfi -i testsrc2=size=640x360:rate=25:duration=1 -vf tpad=stop_mode=clone:stop_duration=1" + x264 + "frozen.mp4");
+  }
+  static void TearDownTestSuite() { fs::remove_all(*dir_); }
+  static nlohmann::json score(const std::string& name) {
+    auto r = test::run(reel_cmd() + "filter --score-only " + q((*dir_ / name).string()));
+    EXPECT_EQ(r.code, 0);
+    auto recs = test::jsonl(r.out);
+    EXPECT_EQ(recs.size(), 1u);
+    return recs.empty() ? nlohmann::json::object() : recs[0];
+  }
+  static std::vector<std::string> reasons(const nlohmann::json& rec) {
+    std::vector<std::string> v;
+    for (auto& x : rec["filter"]["reasons"]) v.push_back(x["score"]);
+    return v;
+  }
+  static fs::path* dir_;
+};
+fs::path* Filter::dir_ = nullptr;
+
+TEST_F(Filter, PanByKnownPixelsGivesTheirMotion) {
+  // 4 px per frame on 640x360: m = 4 / (640 + 360) everywhere.
+  const auto rec = score("pan.mp4");
+  const auto& m = rec["scores"]["motion"];
+  EXPECT_EQ(m["method"], "motion_vectors");
+  EXPECT_NEAR(m["global_mean"].get<double>(), 0.004, 0.15 * 0.004);
+  EXPECT_NEAR(m["per_patch_min_256_box"].get<double>(), 0.004, 0.15 * 0.004);
+  EXPECT_GT(m["per_patch_min_256"].get<double>(), 1e-6);
+  EXPECT_EQ(m["frames"], 3);  // every round(25/2) = 13th frame but the I-frame: 13, 26, 39
+  EXPECT_TRUE(rec["filter"]["kept"].get<bool>());
+}
+
+TEST_F(Filter, StillImageHasNoMotionAndIsFrozen) {
+  const auto rec = score("still.mp4");
+  EXPECT_LT(rec["scores"]["motion"]["global_mean"].get<double>(), 1e-6);
+  EXPECT_GT(rec["scores"]["quality"]["frozen_fraction"].get<double>(), 0.9);
+  EXPECT_FALSE(rec["filter"]["kept"].get<bool>());
+  const auto why = reasons(rec);
+  EXPECT_NE(std::find(why.begin(), why.end(), "motion.global_mean"), why.end());
+  EXPECT_NE(std::find(why.begin(), why.end(), "quality.frozen_fraction"), why.end());
+}
+
+TEST_F(Filter, BlurLowersSharpnessBlackAndFrozenSectionsAreMeasured) {
+  const double sharp = score("pan.mp4")["scores"]["quality"]["sharpness"], blurred = score("blur.mp4")["scores"]["quality"]["sharpness"];
+  EXPECT_LT(blurred, sharp / 5) << sharp << " vs " << blurred;
+  const auto black = score("black.mp4")["scores"]["quality"];
+  EXPECT_NEAR(black["black_fraction"].get<double>(), 0.5, 0.05);
+  const auto frozen = score("frozen.mp4")["scores"]["quality"];
+  EXPECT_NEAR(frozen["frozen_fraction"].get<double>(), 0.5, 0.05);
+  EXPECT_NEAR(frozen["longest_frozen_s"].get<double>(), 1.0, 0.1);
+  EXPECT_NEAR(score("pan.mp4")["scores"]["quality"]["black_fraction"].get<double>(), 0.0, 1e-12);
+}
+
+TEST_F(Filter, IntraOnlyClipsScoreMinusOneWithANote) {
+  const auto rec = score("intra.mp4");
+  EXPECT_EQ(rec["scores"]["motion"]["global_mean"], -1);
+  EXPECT_NE(rec["scores"]["motion"]["note"].get<std::string>().find("no motion vectors"), std::string::npos);
+  EXPECT_FALSE(rec["filter"]["kept"].get<bool>());
+}
+
+TEST_F(Filter, SampleVideosWithKnownMotion) {
+  auto r = test::run(reel_cmd() + "filter --score-only " + q(video("moviepy_smpte-2997.mp4")) + " " +
+                     q(video("moviepy_video_with_failing_audio.mp4")));
+  auto recs = test::jsonl(r.out);
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_LT(recs[0]["scores"]["motion"]["global_mean"].get<double>(), 0.0002);  // static colour bars
+  EXPECT_GT(recs[1]["scores"]["motion"]["global_mean"].get<double>(), 0.001);   // hand-held footage
+}
+
+TEST_F(Filter, RejectedGoToTheirFileKeysPassThroughErrorsAreRecorded) {
+  const fs::path in = *dir_ / "in.jsonl", rej = *dir_ / "rejected.jsonl";
+  std::ofstream(in) << nlohmann::json({{"path", (*dir_ / "pan.mp4").string()}, {"meta", {{"k", 1}}}}).dump() << "\n"
+                    << nlohmann::json({{"path", (*dir_ / "still.mp4").string()}, {"id", "s"}}).dump() << "\n"
+                    << nlohmann::json({{"path", (*dir_ / "missing.mp4").string()}}).dump() << "\n";
+  const std::string cmd = reel_cmd() + "filter --rejected " + q(rej.string()) + " " + q(in.string());
+  auto r = test::run(cmd);
+  EXPECT_EQ(r.code, 3);  // the missing file
+  auto out = test::jsonl(r.out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]["meta"]["k"], 1);
+  EXPECT_TRUE(out[0]["filter"]["kept"].get<bool>());
+  EXPECT_EQ(out[1]["errors"][0]["stage"], "filter");
+  const std::string first = test::slurp(rej);
+  auto rejected = test::jsonl(first);
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0]["id"], "s");
+  EXPECT_EQ(rejected[0]["filter"]["reasons"][0]["threshold"], 0.00098);
+  // A re-run resumes from the ledger beside the rejected file and writes the same files.
+  auto again = test::run(cmd);
+  EXPECT_EQ(again.out, r.out);
+  EXPECT_EQ(test::slurp(rej), first);
+  EXPECT_EQ(test::run(reel_cmd() + "filter --min-score nonsense " + q(in.string()) + " 2>/dev/null").code, 2);
+}
+
+}  // namespace

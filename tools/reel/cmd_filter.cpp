@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+// reel filter: motion and technical quality scores; keeps the clips that pass.
+#include "commands.h"
+#include "common.h"
+#include "reel/stages/filter.h"
+
+namespace reel::cli {
+
+void register_filter(CLI::App& app, int* exit_code) {
+  struct Opts {
+    std::vector<std::string> inputs;
+    FilterConfig c;
+    bool no_motion = false, no_quality = false;
+    double min_motion = 0.00098, min_motion_patch = 1e-6, min_sharpness = 0, max_black = 0.5, max_frozen = 0.5;
+    std::vector<std::string> min_scores, max_scores;
+    RunnerCli runner;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("filter", "Score clips (motion, technical quality) and keep those that pass");
+  cmd->add_option("inputs", o->inputs, "Clips, directories, record files (.jsonl), or - for clip records on stdin (default)");
+  cmd->add_option("--rejected", o->c.rejected, "Write rejected records here, each with its reasons (JSONL)");
+  cmd->add_flag("--score-only", o->c.score_only, "Keep every record; only add scores and the decision");
+  cmd->add_flag("--no-motion", o->no_motion, "Skip the motion scorer");
+  cmd->add_flag("--no-quality", o->no_quality, "Skip the technical-quality scorer");
+  cmd->add_option("--min-motion", o->min_motion, "Reject below this motion.global_mean (NeMo Curator's default)")
+      ->capture_default_str();
+  cmd->add_option("--min-motion-patch", o->min_motion_patch,
+                  "Reject below this motion.per_patch_min_256 (NeMo Curator's default)")
+      ->capture_default_str();
+  cmd->add_option("--min-sharpness", o->min_sharpness, "Reject below this quality.sharpness (0 = off)")->capture_default_str();
+  cmd->add_option("--max-black", o->max_black, "Reject above this quality.black_fraction")->capture_default_str();
+  cmd->add_option("--max-frozen", o->max_frozen, "Reject above this quality.frozen_fraction")->capture_default_str();
+  cmd->add_option("--min-width", o->c.min_width, "Reject narrower clips (pixels, as displayed)")->capture_default_str();
+  cmd->add_option("--min-height", o->c.min_height, "Reject lower clips (pixels, as displayed)")->capture_default_str();
+  cmd->add_option("--min-fps", o->c.min_fps, "Reject clips below this frame rate")->capture_default_str();
+  cmd->add_option("--min-score", o->min_scores, "NAME=VALUE: reject below VALUE (any score, e.g. quality.contrast=20)");
+  cmd->add_option("--max-score", o->max_scores, "NAME=VALUE: reject above VALUE (e.g. quality.dark=0.6)");
+  add_runner_options(cmd, &o->runner);
+  cmd->footer(
+      "\nScores (under \"scores\"): motion.{global_mean, per_patch_min_256, per_patch_min_256_box} from the codec's\n"
+      "motion vectors (NeMo Curator's definition; -1 with a note when there are none); quality.{sharpness, brightness,\n"
+      "dark, bright, contrast, colourfulness, black_fraction, frozen_fraction, longest_frozen_s}; stream.{width, height,\n"
+      "fps, frames}. Decision under \"filter\": {kept, reasons: [{score, value, threshold, rule}]}.\nExamples:\n"
+      "  reel split videos/ -o clips/ | reel filter --rejected rejected.jsonl > kept.jsonl\n"
+      "  reel filter --score-only --no-motion clips/ > scored.jsonl" +
+      exit_code_footer());
+  cmd->callback([o, exit_code] {
+    FilterConfig& c = o->c;
+    c.motion = !o->no_motion;
+    c.quality = !o->no_quality;
+    c.decode_threads = globals().threads;
+    c.rules = {{"motion.global_mean", o->min_motion, true},
+               {"motion.per_patch_min_256", o->min_motion_patch, true},
+               {"quality.black_fraction", o->max_black, false},
+               {"quality.frozen_fraction", o->max_frozen, false}};
+    if (o->min_sharpness > 0) c.rules.push_back({"quality.sharpness", o->min_sharpness, true});
+    for (const auto& s : o->min_scores) c.rules.push_back(parse_score_rule(s, true));
+    for (const auto& s : o->max_scores) c.rules.push_back(parse_score_rule(s, false));
+    auto stage = make_filter_stage(c);
+    run_and_store(*stage, run_options(o->runner, o->inputs), exit_code);
+  });
+}
+
+}  // namespace reel::cli
