@@ -19,11 +19,11 @@ if(NOT REEL_BLAS_LIB OR NOT REEL_CBLAS_INCLUDE)
   message(FATAL_ERROR "OpenBLAS (OpenMP flavour) not found (apt-get install libopenblas-openmp-dev)")
 endif()
 
-# OpenCV: core, imgproc, imgcodecs (JPEG previews) and dnn (users' ONNX feature networks);
+# OpenCV: core, imgproc, imgcodecs (JPEG previews), dnn (users' ONNX feature networks) and video (DIS optical flow);
 # Debian's per-module -dev packages ship no CMake config, so the libraries are found one by one.
 find_path(REEL_OPENCV_INCLUDE opencv2/imgproc.hpp PATHS /usr/include/opencv4)
 set(REEL_OPENCV_LIBS)
-foreach(m core imgproc imgcodecs dnn)
+foreach(m core imgproc imgcodecs dnn video)
   find_library(REEL_OPENCV_${m} NAMES opencv_${m})
   if(NOT REEL_OPENCV_${m} OR NOT REEL_OPENCV_INCLUDE)
     message(FATAL_ERROR "OpenCV ${m} not found (apt-get install libopencv-${m}-dev)")

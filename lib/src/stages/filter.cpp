@@ -50,6 +50,22 @@ double score_of(const Json& scores, const std::string& name) {
   return it != v->end() && it->is_number() ? it->get<double>() : NAN;
 }
 
+// A second decode at the flow width, for clips whose codec gave no motion vectors.
+MotionScores flow_motion(const std::string& media, double fps, double duration, const VideoInfo& info) {
+  DecodeOptions o;
+  o.format = PixelFormat::GRAY8;
+  o.out_width = kFlowWidth;
+  o.autorotate = false;  // the coded orientation, as the motion vectors have it
+  auto dec = VideoDecoder::open(media, o);
+  FlowMotionScorer s(fps, duration, info.width, info.height);
+  Frame f;
+  while (!s.done() && dec->next(&f)) {
+    throw_if_cancelled();
+    s.push(f.data.data(), f.width, f.height);
+  }
+  return s.finish();
+}
+
 class FilterProcessor : public Processor {
  public:
   explicit FilterProcessor(const FilterConfig& c) : c_(c) {}
@@ -82,8 +98,13 @@ class FilterProcessor : public Processor {
     Json rec = item.record;
     Json scores = rec.contains("scores") && rec["scores"].is_object() ? rec["scores"] : Json::object();
     if (c_.motion) {
-      const MotionScores m = motion.finish();
-      Json j = {{"method", "motion_vectors"},
+      MotionScores m = motion.finish();
+      const char* method = "motion_vectors";
+      if (m.frames == 0 && frames > 1 && std::min(info.width, info.height) >= 256) {
+        m = flow_motion(item.media, fps, duration, info);  // no vectors: optical flow instead
+        method = "dis_flow";
+      }
+      Json j = {{"method", method},
                 {"global_mean", m.global_mean},
                 {"per_patch_min_256", m.per_patch_min_256},
                 {"per_patch_min_256_box", m.per_patch_min_256_box},

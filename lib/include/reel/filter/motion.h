@@ -11,8 +11,12 @@
 //     bilinear interpolation (a bilinear sample of the map, their formula);
 //   - per_patch_min_256_box: reel's addition, the minimum over whole 256 x 256 patches of the
 //     temporal mean (a true patch mean).
-// A short side under 256 pixels, or no vectors at all (intra-only codecs), scores -1 with a
-// note, as theirs does.
+// A short side under 256 pixels scores -1 with a note, as theirs does. A clip without any
+// vector (intra-only codecs, decoders that export none such as VP8/VP9/AV1) is measured by
+// FlowMotionScorer instead: OpenCV's DIS optical flow between consecutive frames at a low
+// analysis width, on the same sampled frames, with the same normalisation (flow in analysis
+// pixels over analysis W + H, which does not depend on the scale) and patches of 256 source
+// pixels; "method" says which was used.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -43,6 +47,28 @@ class MotionScorer {
   double total_ = 0;
   std::vector<float> flow_x_, flow_y_;
   std::vector<double> sum_;  // per pixel, over sampled frames
+};
+
+// DIS optical flow (ultrafast preset) on GRAY8 frames decoded at kFlowWidth.
+constexpr int kFlowWidth = 320;
+
+class FlowMotionScorer {
+ public:
+  // source_w/h: the clip's coded size (for the 256-pixel patches).
+  FlowMotionScorer(double fps, double duration_s, int source_w, int source_h);
+  ~FlowMotionScorer();
+  void push(const uint8_t* gray, int w, int h);
+  bool done() const { return frames_ >= max_frames_; }
+  MotionScores finish() const;
+
+ private:
+  struct Impl;
+  Impl* impl_;
+  int64_t step_, max_frames_, index_ = 0;
+  int frames_ = 0, w_ = 0, h_ = 0, source_w_, source_h_;
+  double total_ = 0;
+  std::vector<uint8_t> prev_;
+  std::vector<double> sum_;
 };
 
 }  // namespace reel
