@@ -33,6 +33,12 @@ class Filter : public ::testing::Test {
     ff("-f lavfi -i testsrc2=size=640x360:rate=25:duration=1 -f lavfi -i color=black:size=640x360:rate=25:duration=1 "
        "-filter_complex \"[0][1]concat=n=2:v=1\"" + x264 + "black.mp4");
     ff("-f lavfi -i testsrc2=size=640x360:rate=25:duration=1 -vf tpad=stop_mode=clone:stop_duration=1" + x264 + "frozen.mp4");
+    // A caption that stays put (burned in), one that moves (scene text), none.
+    const std::string font = "fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fontsize=36:fontcolor=white:box=1:boxcolor=black";
+    const std::string bg = "-f lavfi -i gradients=size=640x360:rate=25:duration=5:speed=0.02 ";
+    ff(bg + "-vf \"drawtext=" + font + ":text='BREAKING NEWS 2026':x=40:y=300\"" + x264 + "overlay.mp4");
+    ff(bg + "-vf \"drawtext=" + font + ":text='SCENE TEXT MOVES':x='20+t*40':y='40+t*50'\"" + x264 + "moving.mp4");
+    ff(bg + x264 + "notext.mp4");
   }
   static void TearDownTestSuite() { fs::remove_all(*dir_); }
   static nlohmann::json score(const std::string& name) {
@@ -98,6 +104,30 @@ TEST_F(Filter, ClipsWithoutVectorsAreMeasuredByOpticalFlow) {
   EXPECT_EQ(small[0]["scores"]["motion"]["global_mean"], -1);
   EXPECT_EQ(small[0]["scores"]["motion"]["note"], "short side under 256 pixels");
   EXPECT_FALSE(small[0]["filter"]["kept"].get<bool>());
+}
+
+TEST_F(Filter, BurnedInTextIsAnOverlayMovingTextIsNot) {
+  auto r = test::run(reel_cmd() + "filter --score-only --text " + q((*dir_ / "overlay.mp4").string()) + " " +
+                     q((*dir_ / "moving.mp4").string()) + " " + q((*dir_ / "notext.mp4").string()) + " " +
+                     q(video("moviepy_smpte-2997.mp4")) + " " + q(video("pyscenedetect_counter.mp4")));
+  auto recs = test::jsonl(r.out);
+  ASSERT_EQ(recs.size(), 5u);
+  const auto& caption = recs[0]["scores"]["text"];
+  EXPECT_EQ(caption["overlay"], 1);
+  EXPECT_EQ(caption["text_frames"], 1.0);
+  EXPECT_GT(caption["words"].get<double>(), 1.5);  // "BREAKING NEWS 2026": three words, read in most frames
+  EXPECT_NEAR(caption["text_area"].get<double>(), 410.0 * 26 / (640 * 360), 0.03);
+  EXPECT_FALSE(recs[0]["filter"]["kept"].get<bool>());
+  EXPECT_EQ(recs[1]["scores"]["text"]["overlay"], 0);  // moves 40 px a second: never in place
+  EXPECT_GT(recs[1]["scores"]["text"]["text_frames"].get<double>(), 0.5);
+  EXPECT_EQ(recs[2]["scores"]["text"]["text_frames"], 0.0);
+  EXPECT_EQ(recs[2]["scores"]["text"]["words"], 0.0);
+  // The SMPTE bars and the counter carry text.
+  for (int i : {3, 4}) {
+    EXPECT_EQ(recs[i]["scores"]["text"]["text_frames"], 1.0) << i;
+    EXPECT_GT(recs[i]["scores"]["text"]["words"].get<double>(), 0.9) << i;
+  }
+  EXPECT_EQ(recs[3]["scores"]["text"]["overlay"], 1);
 }
 
 TEST_F(Filter, SampleVideosWithKnownMotion) {

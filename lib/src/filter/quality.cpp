@@ -47,8 +47,16 @@ void QualityScorer::push(const Frame& f) {
 }
 
 // Sampled frames: sharpness, exposure, contrast, colourfulness.
-void QualityScorer::sample(const uint8_t* rgb, int w, int h) {
-  const cv::Mat frame(h, w, CV_8UC3, const_cast<uint8_t*>(rgb));
+void QualityScorer::sample(const uint8_t* rgb_in, int w_in, int h_in) {
+  cv::Mat frame(h_in, w_in, CV_8UC3, const_cast<uint8_t*>(rgb_in));
+  if (w_in != kQualityWidth) {  // frames decoded for OCR come wider: area-average to the analysis width
+    cv::Mat scaled;
+    const int hq = std::max(2, static_cast<int>(std::lround(static_cast<double>(h_in) * kQualityWidth / w_in / 2)) * 2);
+    cv::resize(frame, scaled, cv::Size(kQualityWidth, hq), 0, 0, w_in > kQualityWidth ? cv::INTER_AREA : cv::INTER_LINEAR);
+    frame = scaled;
+  }
+  const int w = frame.cols, h = frame.rows;
+  const uint8_t* rgb = frame.data;
   cv::Mat luma;
   cv::cvtColor(frame, luma, cv::COLOR_RGB2GRAY);  // BT.601 weights
   ++sampled_;

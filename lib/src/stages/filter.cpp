@@ -8,10 +8,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "reel/core/cancel.h"
 #include "reel/filter/motion.h"
 #include "reel/filter/quality.h"
+#include "reel/filter/text.h"
 #include "reel/io/atomic_file.h"
 #include "reel/media/decoder.h"
 
@@ -23,7 +25,9 @@ std::vector<ScoreRule> default_filter_rules() {
   return {{"motion.global_mean", 0.00098, true},
           {"motion.per_patch_min_256", 1e-6, true},
           {"quality.black_fraction", 0.5, false},
-          {"quality.frozen_fraction", 0.5, false}};
+          {"quality.frozen_fraction", 0.5, false},
+          {"text.text_area", 0.1, false},
+          {"text.overlay", 0, false}};
 }
 
 ScoreRule parse_score_rule(const std::string& spec, bool minimum) {
@@ -68,14 +72,17 @@ MotionScores flow_motion(const std::string& media, double fps, double duration, 
 
 class FilterProcessor : public Processor {
  public:
-  explicit FilterProcessor(const FilterConfig& c) : c_(c) {}
+  std::unique_ptr<OcrEngine> ocr_;
+  explicit FilterProcessor(const FilterConfig& c) : c_(c) {
+    if (c.text) ocr_ = std::make_unique<OcrEngine>();  // one engine per worker
+  }
   StageOutput process(const InputItem& item) override {
     DecodeOptions o;
     o.threads = c_.decode_threads;
     o.motion_vectors = c_.motion;
     o.format = PixelFormat::RGB24;
-    o.out_width = kQualityWidth;  // every clip at one analysis size
-    o.convert = c_.quality;
+    o.out_width = kTextWidth;  // every clip at one analysis size (quality scales it further down)
+    o.convert = c_.quality || c_.text;
     o.luma_thumb_width = kThumbWidth;
     auto dec = VideoDecoder::open(item.media, o);
     const VideoInfo& info = dec->info();
@@ -84,6 +91,8 @@ class FilterProcessor : public Processor {
     dec->set_convert_every(static_cast<int>(quality.sample_step()));  // pixels only for the sampled frames
     const double duration = info.duration_s > 0 ? info.duration_s : item.record.value("duration_s", 0.0);
     MotionScorer motion(fps, duration);
+    std::optional<TextScorer> text;
+    if (c_.text) text.emplace(*ocr_, 2 * quality.sample_step());  // one frame a second
     Frame f;
     int64_t frames = 0;
     while (dec->next(&f)) {
@@ -94,6 +103,7 @@ class FilterProcessor : public Processor {
         if (motion.done()) dec->stop_motion_vectors();
       }
       if (c_.quality) quality.push(f);
+      if (text) text->push(f);
     }
     Json rec = item.record;
     Json scores = rec.contains("scores") && rec["scores"].is_object() ? rec["scores"] : Json::object();
@@ -113,6 +123,7 @@ class FilterProcessor : public Processor {
       scores["motion"] = j;
     }
     if (c_.quality) scores["quality"] = quality.finish();
+    if (text) scores["text"] = text->finish();
     scores["stream"] = {{"width", info.display_width}, {"height", info.display_height}, {"fps", info.fps}, {"frames", frames}};
     rec["scores"] = scores;
     Json reasons = Json::array();
@@ -126,7 +137,8 @@ class FilterProcessor : public Processor {
     if (info.fps < c_.min_fps) reject("stream.fps", info.fps, c_.min_fps, "min");
     for (const ScoreRule& r : c_.rules) {
       const std::string scorer = r.score.substr(0, r.score.find('.'));
-      if ((scorer == "motion" && !c_.motion) || (scorer == "quality" && !c_.quality)) continue;
+      if ((scorer == "motion" && !c_.motion) || (scorer == "quality" && !c_.quality) || (scorer == "text" && !c_.text))
+        continue;
       const double v = score_of(scores, r.score);
       if (!std::isfinite(v)) reject(r.score, v, r.threshold, "missing");
       else if (r.minimum ? v < r.threshold : v > r.threshold) reject(r.score, v, r.threshold, r.minimum ? "min" : "max");
@@ -165,7 +177,7 @@ class FilterStage : public Stage {
   Json fingerprint() const override {
     Json rules = Json::array();
     for (const auto& r : c_.rules) rules.push_back({r.score, r.threshold, r.minimum});
-    return {{"motion", c_.motion}, {"quality", c_.quality}, {"rules", rules}, {"min_width", c_.min_width},
+    return {{"motion", c_.motion}, {"quality", c_.quality}, {"text", c_.text}, {"rules", rules}, {"min_width", c_.min_width},
             {"min_height", c_.min_height}, {"min_fps", c_.min_fps}, {"score_only", c_.score_only}};
   }
   void collect(const InputItem&, const StageOutput& out) override {

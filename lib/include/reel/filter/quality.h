@@ -28,8 +28,9 @@ class QualityScorer {
  public:
   QualityScorer(double fps, double sample_fps = 2.0);
   int64_t sample_step() const { return step_; }
-  // The next decoded frame: RGB24 at the analysis width on sampled frames (empty on the
-  // others), and its luma thumbnail (computed from the RGB when the decoder gave none).
+  // The next decoded frame: RGB24 on sampled frames (empty on the others; scaled to the
+  // analysis width here if it comes in another width), and its luma thumbnail (computed from
+  // the RGB when the decoder gave none).
   void push(const Frame& f);
   int64_t frames() const { return frames_; }
   nlohmann::json finish() const;
