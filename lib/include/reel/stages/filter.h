@@ -23,6 +23,7 @@ struct ScoreRule {
 
 struct FilterConfig {
   bool motion = true, quality = true, text = false;
+  std::string nsfw_model;        // open_nsfw ONNX file: runs the safety scorer ("" = off)
   std::vector<ScoreRule> rules;  // the thresholds (defaults: default_filter_rules())
   double min_width = 0, min_height = 0, min_fps = 0;
   std::string rejected;          // file for rejected records ("" = dropped from stdout only)
@@ -33,7 +34,8 @@ struct FilterConfig {
 
 // NeMo Curator's motion defaults (global_mean >= 0.00098, per_patch_min_256 >= 1e-6),
 // reel's quality defaults (black_fraction <= 0.5, frozen_fraction <= 0.5) and text defaults
-// (text_area <= 0.1, no burned-in overlay), each applied only when its scorer runs.
+// (text_area <= 0.1, no burned-in overlay) and open_nsfw's usual cut (nsfw <= 0.8), each
+// applied only when its scorer runs.
 std::vector<ScoreRule> default_filter_rules();
 // "NAME=VALUE" for --min-score / --max-score; throws InvalidArgument.
 ScoreRule parse_score_rule(const std::string& spec, bool minimum);
