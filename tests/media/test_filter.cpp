@@ -172,6 +172,51 @@ TEST_F(Filter, ContentSafetyWithOpenNsfw) {
   EXPECT_EQ(wrong.code, 4) << wrong.out;
 }
 
+// Users' ONNX models through model cards, against the scores PyTorch computed for the same
+// frames with the same preprocessing (tests/data/make_score_models.py).
+TEST_F(Filter, LearnedScoresMatchPyTorch) {
+  const auto want = nlohmann::json::parse(test::slurp(test::data_dir() + "/data/score_models_expected.json"));
+  const int w = want["width"], h = want["height"], n = want["frames"];
+  {
+    std::ofstream raw(*dir_ / "frames.rgb", std::ios::binary);
+    for (int t = 0; t < n; ++t)
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+          for (int c = 0; c < 3; ++c) raw.put(static_cast<char>((7 * x + 13 * y + 50 * c + 11 * t) % 256));
+  }
+  // Lossless (FFV1, planar RGB) at 1 fps: reel decodes exactly these frames.
+  ASSERT_EQ(test::run("ffmpeg -v error -y -f rawvideo -pix_fmt rgb24 -s " + std::to_string(w) + "x" + std::to_string(h) +
+                      " -r 1 -i " + q((*dir_ / "frames.rgb").string()) + " -c:v ffv1 -pix_fmt gbrp " + q((*dir_ / "known.mkv").string()))
+                .code,
+            0);
+  const std::string cards = " --model-card " + q(test::data_dir() + "/data/score_regressor.json") + " --model-card " +
+                            q(test::data_dir() + "/data/score_twopart.json");
+  auto r = test::run(reel_cmd() + "filter --score-only --no-motion --no-quality" + cards + " " + q((*dir_ / "known.mkv").string()));
+  ASSERT_EQ(r.code, 0);
+  auto recs = test::jsonl(r.out);
+  ASSERT_EQ(recs.size(), 1u);
+  for (const char* name : {"regressor", "twopart"}) {
+    const auto& got = recs[0]["scores"][name];
+    EXPECT_EQ(got["frames"], n) << name;
+    EXPECT_NEAR(got["score"].get<double>(), want[name]["score"].get<double>(), 2e-5) << name;
+  }
+  EXPECT_TRUE(recs[0]["filter"]["kept"].get<bool>());  // the regressor card's own threshold: min -100
+  // A card that does not describe its model, a missing model file, a card that is not JSON: exit 4.
+  auto card = nlohmann::json::parse(test::slurp(test::data_dir() + "/data/score_twopart.json"));
+  card["input"]["layout"] = "NCHW";
+  card["model"] = test::data_dir() + "/data/score_tower.onnx";
+  card["head"] = test::data_dir() + "/data/score_head.onnx";
+  std::ofstream(*dir_ / "wrong.json") << card.dump();
+  card["model"] = "nothing.onnx";
+  std::ofstream(*dir_ / "missing.json") << card.dump();
+  std::ofstream(*dir_ / "broken.json") << "{ not json";
+  for (const char* c : {"wrong.json", "missing.json", "broken.json"}) {
+    auto e = test::run(reel_cmd() + "filter --model-card " + q((*dir_ / c).string()) + " " + q((*dir_ / "known.mkv").string()) + " 2>&1");
+    EXPECT_EQ(e.code, 4) << c << ": " << e.out;
+    EXPECT_NE(e.out.find("model card"), std::string::npos) << e.out;
+  }
+}
+
 TEST_F(Filter, SampleVideosWithKnownMotion) {
   auto r = test::run(reel_cmd() + "filter --score-only " + q(video("moviepy_smpte-2997.mp4")) + " " +
                      q(video("moviepy_video_with_failing_audio.mp4")));

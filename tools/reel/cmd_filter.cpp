@@ -32,6 +32,9 @@ void register_filter(CLI::App& app, int* exit_code) {
   cmd->add_option("--nsfw-model", o->nsfw_model, "open_nsfw ONNX file (installed by .ci/deps.sh)")->capture_default_str()
       ->envname("REEL_NSFW_MODEL");
   cmd->add_option("--max-nsfw", o->max_nsfw, "With --nsfw: reject above this safety.nsfw")->capture_default_str();
+  cmd->add_option("--model-card", o->c.model_cards,
+                  "A user's ONNX model described by a model card (JSON; see README): adds scores.<name>.score")
+      ->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--min-motion", o->min_motion, "Reject below this motion.global_mean (NeMo Curator's default)")
       ->capture_default_str();
   cmd->add_option("--min-motion-patch", o->min_motion_patch,
@@ -43,8 +46,10 @@ void register_filter(CLI::App& app, int* exit_code) {
   cmd->add_option("--min-width", o->c.min_width, "Reject narrower clips (pixels, as displayed)")->capture_default_str();
   cmd->add_option("--min-height", o->c.min_height, "Reject lower clips (pixels, as displayed)")->capture_default_str();
   cmd->add_option("--min-fps", o->c.min_fps, "Reject clips below this frame rate")->capture_default_str();
-  cmd->add_option("--min-score", o->min_scores, "NAME=VALUE: reject below VALUE (any score, e.g. quality.contrast=20)");
-  cmd->add_option("--max-score", o->max_scores, "NAME=VALUE: reject above VALUE (e.g. quality.dark=0.6)");
+  cmd->add_option("--min-score", o->min_scores, "NAME=VALUE: reject below VALUE (any score, e.g. quality.contrast=20)")
+      ->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--max-score", o->max_scores, "NAME=VALUE: reject above VALUE (e.g. quality.dark=0.6)")
+      ->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   add_runner_options(cmd, &o->runner);
   cmd->footer(
       "\nScores (under \"scores\"): motion.{global_mean, per_patch_min_256, per_patch_min_256_box} from the codec's\n"

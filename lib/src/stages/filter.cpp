@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <numeric>
 #include <optional>
 
 #include "reel/core/cancel.h"
+#include "reel/filter/learned.h"
 #include "reel/filter/motion.h"
 #include "reel/filter/nsfw.h"
 #include "reel/filter/quality.h"
@@ -76,9 +78,11 @@ class FilterProcessor : public Processor {
  public:
   std::unique_ptr<OcrEngine> ocr_;
   std::unique_ptr<NsfwNet> nsfw_;
+  std::vector<std::unique_ptr<LearnedModel>> learned_;
   explicit FilterProcessor(const FilterConfig& c) : c_(c) {
     if (c.text) ocr_ = std::make_unique<OcrEngine>();  // one engine and one network per worker
     if (!c.nsfw_model.empty()) nsfw_ = std::make_unique<NsfwNet>(c.nsfw_model);
+    for (const auto& card : c.model_cards) learned_.push_back(std::make_unique<LearnedModel>(load_model_card(card)));
   }
   StageOutput process(const InputItem& item) override {
     DecodeOptions o;
@@ -86,13 +90,21 @@ class FilterProcessor : public Processor {
     o.motion_vectors = c_.motion;
     o.format = PixelFormat::RGB24;
     o.out_width = kTextWidth;  // every clip at one analysis size (quality scales it further down)
-    o.convert = c_.quality || c_.text || nsfw_;
+    o.convert = c_.quality || c_.text || nsfw_ || !learned_.empty();
     o.luma_thumb_width = kThumbWidth;
     auto dec = VideoDecoder::open(item.media, o);
     const VideoInfo& info = dec->info();
     const double fps = info.fps > 0 ? info.fps : 25.0;
     QualityScorer quality(fps);
-    dec->set_convert_every(static_cast<int>(quality.sample_step()));  // pixels only for the sampled frames
+    // Pixels only for the frames some scorer samples: every scorer's step is a multiple.
+    int64_t every = quality.sample_step();
+    std::vector<LearnedScorer> learned;
+    for (auto& m : learned_) {
+      const int64_t step = std::max<int64_t>(1, std::lround(fps / m->card().fps));
+      every = std::gcd(every, step);
+      learned.emplace_back(*m, step);
+    }
+    dec->set_convert_every(static_cast<int>(every));
     const double duration = info.duration_s > 0 ? info.duration_s : item.record.value("duration_s", 0.0);
     MotionScorer motion(fps, duration);
     std::optional<TextScorer> text;
@@ -111,6 +123,7 @@ class FilterProcessor : public Processor {
       if (c_.quality) quality.push(f);
       if (text) text->push(f);
       if (safety) safety->push(f);
+      for (auto& l : learned) l.push(f);
     }
     Json rec = item.record;
     Json scores = rec.contains("scores") && rec["scores"].is_object() ? rec["scores"] : Json::object();
@@ -132,6 +145,7 @@ class FilterProcessor : public Processor {
     if (c_.quality) scores["quality"] = quality.finish();
     if (text) scores["text"] = text->finish();
     if (safety) scores["safety"] = safety->finish();
+    for (size_t k = 0; k < learned.size(); ++k) scores[learned_[k]->card().name] = learned[k].finish();
     scores["stream"] = {{"width", info.display_width}, {"height", info.display_height}, {"fps", info.fps}, {"frames", frames}};
     rec["scores"] = scores;
     Json reasons = Json::array();
@@ -164,7 +178,15 @@ class FilterProcessor : public Processor {
 
 class FilterStage : public Stage {
  public:
-  explicit FilterStage(FilterConfig c) : c_(std::move(c)) {}
+  explicit FilterStage(FilterConfig c) : c_(std::move(c)) {
+    // A card's own threshold is a rule unless the user set one for that score.
+    for (const auto& path : c_.model_cards) {
+      const ModelCard card = load_model_card(path);
+      const std::string score = card.name + ".score";
+      const bool given = std::any_of(c_.rules.begin(), c_.rules.end(), [&](const ScoreRule& r) { return r.score == score; });
+      if (card.has_threshold && !given) c_.rules.push_back({score, card.threshold, card.threshold_min});
+    }
+  }
   ~FilterStage() override {
     if (rejected_) std::fclose(rejected_);
   }
@@ -186,7 +208,8 @@ class FilterStage : public Stage {
   Json fingerprint() const override {
     Json rules = Json::array();
     for (const auto& r : c_.rules) rules.push_back({r.score, r.threshold, r.minimum});
-    return {{"motion", c_.motion}, {"quality", c_.quality}, {"text", c_.text}, {"nsfw", !c_.nsfw_model.empty()}, {"rules", rules}, {"min_width", c_.min_width},
+    return {{"motion", c_.motion}, {"quality", c_.quality}, {"text", c_.text}, {"nsfw", !c_.nsfw_model.empty()},
+            {"cards", c_.model_cards}, {"rules", rules}, {"min_width", c_.min_width},
             {"min_height", c_.min_height}, {"min_fps", c_.min_fps}, {"score_only", c_.score_only}};
   }
   void collect(const InputItem&, const StageOutput& out) override {

@@ -24,6 +24,7 @@ struct ScoreRule {
 struct FilterConfig {
   bool motion = true, quality = true, text = false;
   std::string nsfw_model;        // open_nsfw ONNX file: runs the safety scorer ("" = off)
+  std::vector<std::string> model_cards;  // users' ONNX models, one learned score each (filter/learned.h)
   std::vector<ScoreRule> rules;  // the thresholds (defaults: default_filter_rules())
   double min_width = 0, min_height = 0, min_fps = 0;
   std::string rejected;          // file for rejected records ("" = dropped from stdout only)

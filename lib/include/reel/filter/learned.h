@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+// Learned scores from a user's ONNX models, described by a model card (JSON beside them):
+//
+//   {"name": "aesthetic",                  score name: scores.<name>.score
+//    "model": "clip_vitl14_image.onnx",    relative to the card
+//    "head": "sac_head.onnx",              optional: a second network on the first one's output
+//    "normalize_features": true,           L2-normalise the first output before the head (CLIP)
+//    "input": {"size": [224, 224],         width, height the network takes
+//              "resize": "short_side",     short_side (then crop) | exact (stretch to size)
+//              "crop": "center",           center | none
+//              "interpolation": "bicubic", bilinear | bicubic | area
+//              "channels": "RGB",          RGB | BGR
+//              "layout": "NCHW",           NCHW | NHWC
+//              "scale": 255,               pixel / scale, then (x - mean) / std per channel
+//              "mean": [0.4815, 0.4578, 0.4082], "std": [0.2686, 0.2613, 0.2758]},
+//    "output": {"index": 0},               element of the (last network's) first output
+//    "reduce": "min",                      min | mean | max over the sampled frames
+//    "fps": 1, "max_frames": 16,           frames per second sampled, at most this many
+//    "threshold": {"min": 3.5}}            optional default rule (min or max)
+//
+// Resizing is done in float (no 8-bit rounding), so a PyTorch reference with bilinear
+// interpolate (align_corners=False, no antialias) reproduces the input exactly. The card is
+// checked against its model when loaded: a forward pass at the card's input size must work
+// and yield the output element, otherwise ModelError names the card and what did not match.
+#pragma once
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "reel/media/decoder.h"
+
+namespace reel {
+
+struct ModelCard {
+  std::string name, model, head, path;  // path: the card file
+  bool normalize_features = false;
+  int width = 224, height = 224;
+  std::string resize = "short_side", crop = "center", interpolation = "bilinear", channels = "RGB", layout = "NCHW";
+  double scale = 255;
+  double mean[3] = {0, 0, 0}, std[3] = {1, 1, 1};
+  int output_index = 0;
+  std::string reduce = "mean";
+  double fps = 1;
+  int max_frames = 16;
+  bool has_threshold = false, threshold_min = true;
+  double threshold = 0;
+};
+
+// Parses and validates a card (paths resolved against its folder). Throws ModelError.
+ModelCard load_model_card(const std::string& path);
+
+class LearnedModel {
+ public:
+  explicit LearnedModel(ModelCard card);  // loads the networks and checks them (ModelError)
+  ~LearnedModel();
+  const ModelCard& card() const { return card_; }
+  // The network input for one packed RGB24 frame (card layout, channel order and statistics).
+  std::vector<float> preprocess(const uint8_t* rgb, int w, int h) const;
+  double score(const uint8_t* rgb, int w, int h);
+
+ private:
+  ModelCard card_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class LearnedScorer {
+ public:
+  LearnedScorer(LearnedModel& m, int64_t step) : m_(m), step_(step < 1 ? 1 : step) {}
+  void push(const Frame& f);
+  nlohmann::json finish() const;
+
+ private:
+  LearnedModel& m_;
+  int64_t step_, index_ = 0;
+  std::vector<double> scores_;
+};
+
+}  // namespace reel

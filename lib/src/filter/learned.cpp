@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/filter/learned.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "reel/core/status.h"
+
+namespace fs = std::filesystem;
+
+namespace reel {
+
+namespace {
+[[noreturn]] void bad(const std::string& card, const std::string& what) {
+  throw Error(Code::ModelError, "model card " + card + ": " + what);
+}
+
+template <typename T>
+T pick(const nlohmann::json& j, const char* key, T def, const std::string& card, std::initializer_list<T> allowed = {}) {
+  if (!j.contains(key)) return def;
+  try {
+    T v = j[key].get<T>();
+    if (allowed.size() && std::find(allowed.begin(), allowed.end(), v) == allowed.end()) bad(card, std::string("bad value of ") + key);
+    return v;
+  } catch (const nlohmann::json::exception&) {
+    bad(card, std::string("bad type of ") + key);
+  }
+}
+}  // namespace
+
+ModelCard load_model_card(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(Code::ModelError, "model card " + path + " not found");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    bad(path, std::string("not JSON: ") + e.what());
+  }
+  if (!j.is_object()) bad(path, "not a JSON object");
+  ModelCard c;
+  c.path = path;
+  const fs::path dir = fs::absolute(path).parent_path();
+  c.name = pick<std::string>(j, "name", "", path);
+  if (c.name.empty() || c.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+    bad(path, "\"name\" must be a lower-case identifier (it becomes scores.<name>)");
+  const std::string model = pick<std::string>(j, "model", "", path);
+  if (model.empty()) bad(path, "\"model\" (the ONNX file) is missing");
+  c.model = (dir / model).string();
+  const std::string head = pick<std::string>(j, "head", "", path);
+  if (!head.empty()) c.head = (dir / head).string();
+  c.normalize_features = pick<bool>(j, "normalize_features", false, path);
+  const nlohmann::json in_spec = j.value("input", nlohmann::json::object());
+  if (in_spec.contains("size")) {
+    const auto size = in_spec["size"];
+    if (!size.is_array() || size.size() != 2 || !size[0].is_number_integer() || !size[1].is_number_integer() ||
+        size[0].get<int>() < 1 || size[1].get<int>() < 1 || size[0].get<int>() > 4096 || size[1].get<int>() > 4096)
+      bad(path, "input.size must be [width, height]");
+    c.width = size[0], c.height = size[1];
+  }
+  c.resize = pick<std::string>(in_spec, "resize", c.resize, path, {"short_side", "exact"});
+  c.crop = pick<std::string>(in_spec, "crop", c.crop, path, {"center", "none"});
+  c.interpolation = pick<std::string>(in_spec, "interpolation", c.interpolation, path, {"bilinear", "bicubic", "area"});
+  c.channels = pick<std::string>(in_spec, "channels", c.channels, path, {"RGB", "BGR"});
+  c.layout = pick<std::string>(in_spec, "layout", c.layout, path, {"NCHW", "NHWC"});
+  c.scale = pick<double>(in_spec, "scale", c.scale, path);
+  for (const char* key : {"mean", "std"}) {
+    if (!in_spec.contains(key)) continue;
+    const auto v = in_spec[key];
+    if (!v.is_array() || v.size() != 3) bad(path, std::string("input.") + key + " must list 3 numbers");
+    for (int i = 0; i < 3; ++i) (key[0] == 'm' ? c.mean : c.std)[i] = v[i].get<double>();
+  }
+  for (double s : c.std)
+    if (!(s > 0)) bad(path, "input.std must be positive");
+  if (!(c.scale > 0)) bad(path, "input.scale must be positive");
+  c.output_index = pick<int>(j.value("output", nlohmann::json::object()), "index", 0, path);
+  c.reduce = pick<std::string>(j, "reduce", c.reduce, path, {"min", "mean", "max"});
+  c.fps = pick<double>(j, "fps", c.fps, path);
+  c.max_frames = pick<int>(j, "max_frames", c.max_frames, path);
+  if (!(c.fps > 0) || c.max_frames < 1) bad(path, "fps and max_frames must be positive");
+  if (j.contains("threshold")) {
+    const auto t = j["threshold"];
+    if (!t.is_object() || t.size() != 1 || !(t.contains("min") || t.contains("max")) || !t.begin()->is_number())
+      bad(path, "threshold must be {\"min\": v} or {\"max\": v}");
+    c.has_threshold = true;
+    c.threshold_min = t.contains("min");
+    c.threshold = t.begin()->get<double>();
+  }
+  return c;
+}
+
+struct LearnedModel::Impl {
+  cv::dnn::Net tower, head;
+  bool has_head = false;
+};
+
+namespace {
+cv::dnn::Net load_net(const std::string& file, const std::string& card) {
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) bad(card, "model file " + file + " not found");
+  try {
+    cv::dnn::Net n = cv::dnn::readNetFromONNX(file);
+    n.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+    n.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+    return n;
+  } catch (const cv::Exception& e) {
+    bad(card, file + " does not load as ONNX in OpenCV 4.6: " + e.what());
+  }
+}
+}  // namespace
+
+LearnedModel::LearnedModel(ModelCard card) : card_(std::move(card)), impl_(std::make_unique<Impl>()) {
+  impl_->tower = load_net(card_.model, card_.path);
+  if (!card_.head.empty()) impl_->head = load_net(card_.head, card_.path), impl_->has_head = true;
+  // The card must describe its model: one forward pass at the card's input.
+  std::vector<uint8_t> grey(static_cast<size_t>(card_.width) * card_.height * 3, 128);
+  try {
+    (void)score(grey.data(), card_.width, card_.height);
+  } catch (const cv::Exception& e) {
+    bad(card_.path, "does not match its model (input " + std::to_string(card_.width) + "x" + std::to_string(card_.height) + " " +
+                        card_.layout + "): " + e.what());
+  }
+}
+
+LearnedModel::~LearnedModel() = default;
+
+std::vector<float> LearnedModel::preprocess(const uint8_t* rgb, int w, int h) const {
+  const ModelCard& c = card_;
+  cv::Mat f;
+  cv::Mat(h, w, CV_8UC3, const_cast<uint8_t*>(rgb)).convertTo(f, CV_32FC3);
+  const int interp = c.interpolation == "bicubic" ? cv::INTER_CUBIC : c.interpolation == "area" ? cv::INTER_AREA : cv::INTER_LINEAR;
+  cv::Mat r;
+  if (c.resize == "exact") {
+    cv::resize(f, r, cv::Size(c.width, c.height), 0, 0, interp);
+  } else {
+    // The short side to the target's (the larger of the two ratios), then the crop.
+    const double k = std::max(static_cast<double>(c.width) / w, static_cast<double>(c.height) / h);
+    const int rw = std::max(c.width, static_cast<int>(std::lround(w * k))), rh = std::max(c.height, static_cast<int>(std::lround(h * k)));
+    cv::resize(f, r, cv::Size(rw, rh), 0, 0, interp);
+    if (c.crop == "center") r = r(cv::Rect((rw - c.width) / 2, (rh - c.height) / 2, c.width, c.height)).clone();
+  }
+  if (r.cols != c.width || r.rows != c.height) cv::resize(r, r, cv::Size(c.width, c.height), 0, 0, interp);
+  std::vector<float> out(static_cast<size_t>(c.width) * c.height * 3);
+  const size_t plane = static_cast<size_t>(c.width) * c.height;
+  for (int y = 0; y < c.height; ++y)
+    for (int x = 0; x < c.width; ++x) {
+      const cv::Vec3f p = r.at<cv::Vec3f>(y, x);  // R, G, B
+      for (int ch = 0; ch < 3; ++ch) {
+        const int src = c.channels == "RGB" ? ch : 2 - ch;
+        const float v = static_cast<float>((p[src] / c.scale - c.mean[ch]) / c.std[ch]);
+        const size_t px = static_cast<size_t>(y) * c.width + x;
+        out[c.layout == "NCHW" ? ch * plane + px : px * 3 + ch] = v;
+      }
+    }
+  return out;
+}
+
+double LearnedModel::score(const uint8_t* rgb, int w, int h) {
+  std::vector<float> in = preprocess(rgb, w, h);
+  const int nchw[] = {1, 3, card_.height, card_.width}, nhwc[] = {1, card_.height, card_.width, 3};
+  cv::Mat blob(4, card_.layout == "NCHW" ? nchw : nhwc, CV_32F, in.data());
+  impl_->tower.setInput(blob);
+  cv::Mat out = impl_->tower.forward().clone();
+  if (impl_->has_head) {
+    cv::Mat feat = out.reshape(1, 1);
+    if (card_.normalize_features) {
+      const double n = cv::norm(feat);
+      if (n > 0) feat /= n;
+    }
+    impl_->head.setInput(feat);
+    out = impl_->head.forward().clone();
+  }
+  if (card_.output_index < 0 || static_cast<size_t>(card_.output_index) >= out.total())
+    throw Error(Code::ModelError, "model card " + card_.path + ": output.index " + std::to_string(card_.output_index) +
+                                      " but the network gives " + std::to_string(out.total()) + " values");
+  return out.ptr<float>()[card_.output_index];
+}
+
+void LearnedScorer::push(const Frame& f) {
+  const int64_t i = index_++;
+  if (static_cast<int>(scores_.size()) >= m_.card().max_frames || i % step_ != 0 || f.data.empty()) return;
+  scores_.push_back(m_.score(f.data.data(), f.width, f.height));
+}
+
+nlohmann::json LearnedScorer::finish() const {
+  nlohmann::json j{{"frames", scores_.size()}};
+  if (scores_.empty()) return j;
+  double v = scores_[0];
+  if (m_.card().reduce == "min") v = *std::min_element(scores_.begin(), scores_.end());
+  else if (m_.card().reduce == "max") v = *std::max_element(scores_.begin(), scores_.end());
+  else {
+    v = 0;
+    for (double s : scores_) v += s;
+    v /= scores_.size();
+  }
+  j["score"] = v;
+  return j;
+}
+
+}  // namespace reel
