@@ -219,11 +219,21 @@ TEST_F(Filter, LearnedScoresMatchPyTorch) {
 
 TEST_F(Filter, SampleVideosWithKnownMotion) {
   auto r = test::run(reel_cmd() + "filter --score-only " + q(video("moviepy_smpte-2997.mp4")) + " " +
-                     q(video("moviepy_video_with_failing_audio.mp4")));
+                     q(video("deb_opencv_vtest_12s.avi")) + " " + q(video("moviepy_video_with_failing_audio.mp4")) + " " +
+                     q(video("deb_imageio_cockatoo.mp4")) + " " + q(video("deb_nbsphinx_Shepard_Calais_1906_160p.ogv")));
   auto recs = test::jsonl(r.out);
-  ASSERT_EQ(recs.size(), 2u);
-  EXPECT_LT(recs[0]["scores"]["motion"]["global_mean"].get<double>(), 0.0002);  // static colour bars
-  EXPECT_GT(recs[1]["scores"]["motion"]["global_mean"].get<double>(), 0.001);   // hand-held footage
+  ASSERT_EQ(recs.size(), 5u);
+  auto motion = [&](int i) { return recs[i]["scores"]["motion"]["global_mean"].get<double>(); };
+  EXPECT_LT(motion(0), 0.0002);   // static colour bars
+  EXPECT_LT(motion(1), 0.00098);  // the static surveillance camera: rejected by NeMo Curator's default
+  EXPECT_FALSE(recs[1]["filter"]["kept"].get<bool>());
+  EXPECT_GT(motion(2), 0.001);    // hand-held footage
+  EXPECT_GT(motion(3), 0.004);    // hand-held close-ups of a bird
+  EXPECT_TRUE(recs[3]["filter"]["kept"].get<bool>());
+  // The 1906 film: black and white (no colourfulness) and flat; it is mid-grey, not dark.
+  const auto& film = recs[4]["scores"]["quality"];
+  EXPECT_LT(film["colourfulness"].get<double>(), 3.0);
+  EXPECT_LT(film["contrast"].get<double>(), recs[3]["scores"]["quality"]["contrast"].get<double>());
 }
 
 TEST_F(Filter, RejectedGoToTheirFileKeysPassThroughErrorsAreRecorded) {
