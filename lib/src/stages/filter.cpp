@@ -89,7 +89,9 @@ class FilterProcessor : public Processor {
     o.threads = c_.decode_threads;
     o.motion_vectors = c_.motion;
     o.format = PixelFormat::RGB24;
-    o.out_width = kTextWidth;  // every clip at one analysis size (quality scales it further down)
+    // Every clip at one analysis size: 640 px when OCR or a network looks at the frames (quality
+    // scales them further down), else straight to quality's 384 px.
+    o.out_width = c_.text || nsfw_ || !learned_.empty() ? kTextWidth : kQualityWidth;
     o.convert = c_.quality || c_.text || nsfw_ || !learned_.empty();
     o.luma_thumb_width = kThumbWidth;
     auto dec = VideoDecoder::open(item.media, o);
