@@ -180,24 +180,11 @@ double LearnedModel::score(const uint8_t* rgb, int w, int h) {
   return out.ptr<float>()[card_.output_index];
 }
 
-void LearnedScorer::push(const Frame& f) {
-  const int64_t i = index_++;
-  if (static_cast<int>(scores_.size()) >= m_.card().max_frames || i % step_ != 0 || f.data.empty()) return;
-  scores_.push_back(m_.score(f.data.data(), f.width, f.height));
-}
-
 nlohmann::json LearnedScorer::finish() const {
   nlohmann::json j{{"frames", scores_.size()}};
   if (scores_.empty()) return j;
-  double v = scores_[0];
-  if (m_.card().reduce == "min") v = *std::min_element(scores_.begin(), scores_.end());
-  else if (m_.card().reduce == "max") v = *std::max_element(scores_.begin(), scores_.end());
-  else {
-    v = 0;
-    for (double s : scores_) v += s;
-    v /= scores_.size();
-  }
-  j["score"] = v;
+  const std::string& r = m_.card().reduce;
+  j["score"] = r == "min" ? scores_.min() : r == "max" ? scores_.max() : scores_.mean();
   return j;
 }
 

@@ -64,20 +64,11 @@ double NsfwNet::score(const uint8_t* rgb, int w, int h) {
   return out.ptr<float>()[1];
 }
 
-void NsfwScorer::push(const Frame& f) {
-  const int64_t i = index_++;
-  if (static_cast<int>(scores_.size()) >= kNsfwFrames || i % step_ != 0 || f.data.empty()) return;
-  scores_.push_back(net_.score(f.data.data(), f.width, f.height));
-}
-
 nlohmann::json NsfwScorer::finish() const {
-  nlohmann::json j;
-  j["frames"] = scores_.size();
+  nlohmann::json j{{"frames", scores_.size()}};
   if (scores_.empty()) return j;
-  double sum = 0;
-  for (double s : scores_) sum += s;
-  j["nsfw"] = *std::max_element(scores_.begin(), scores_.end());
-  j["nsfw_mean"] = sum / scores_.size();
+  j["nsfw"] = scores_.max();
+  j["nsfw_mean"] = scores_.mean();
   return j;
 }
 

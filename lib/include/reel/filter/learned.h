@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "reel/filter/frame_scores.h"
 #include "reel/media/decoder.h"
 
 namespace reel {
@@ -67,14 +68,15 @@ class LearnedModel {
 
 class LearnedScorer {
  public:
-  LearnedScorer(LearnedModel& m, int64_t step) : m_(m), step_(step < 1 ? 1 : step) {}
-  void push(const Frame& f);
+  LearnedScorer(LearnedModel& m, int64_t step) : m_(m), scores_(step, m.card().max_frames) {}
+  void push(const Frame& f) {
+    if (scores_.wants(f)) scores_.add(m_.score(f.data.data(), f.width, f.height));
+  }
   nlohmann::json finish() const;
 
  private:
   LearnedModel& m_;
-  int64_t step_, index_ = 0;
-  std::vector<double> scores_;
+  FrameScores scores_;
 };
 
 }  // namespace reel

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "reel/filter/frame_scores.h"
 #include "reel/media/decoder.h"
 
 namespace reel {
@@ -36,14 +37,15 @@ class NsfwNet {
 
 class NsfwScorer {
  public:
-  NsfwScorer(NsfwNet& net, int64_t sample_step) : net_(net), step_(sample_step < 1 ? 1 : sample_step) {}
-  void push(const Frame& f);
+  NsfwScorer(NsfwNet& net, int64_t sample_step) : net_(net), scores_(sample_step, kNsfwFrames) {}
+  void push(const Frame& f) {
+    if (scores_.wants(f)) scores_.add(net_.score(f.data.data(), f.width, f.height));
+  }
   nlohmann::json finish() const;
 
  private:
   NsfwNet& net_;
-  int64_t step_, index_ = 0;
-  std::vector<double> scores_;
+  FrameScores scores_;
 };
 
 }  // namespace reel
