@@ -34,6 +34,8 @@ class Filter : public ::testing::Test {
     ff("-f lavfi -i testsrc2=size=640x360:rate=25:duration=1 -f lavfi -i color=black:size=640x360:rate=25:duration=1 "
        "-filter_complex \"[0][1]concat=n=2:v=1\"" + x264 + "black.mp4");
     ff("-f lavfi -i testsrc2=size=640x360:rate=25:duration=1 -vf tpad=stop_mode=clone:stop_duration=1" + x264 + "frozen.mp4");
+    // 24 fps motion shown at 30 fps by duplicating every fifth frame (a 5-frame cadence).
+    ff("-f lavfi -i testsrc2=size=640x360:rate=24:duration=4 -vf fps=30" + x264 + "cadence.mp4");
     // A caption that stays put (burned in), one that moves (scene text), none.
     const std::string font = "fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fontsize=36:fontcolor=white:box=1:boxcolor=black";
     const std::string bg = "-f lavfi -i gradients=size=640x360:rate=25:duration=5:speed=0.02 ";
@@ -89,6 +91,11 @@ TEST_F(Filter, BlurLowersSharpnessBlackAndFrozenSectionsAreMeasured) {
   EXPECT_NEAR(frozen["frozen_fraction"].get<double>(), 0.5, 0.05);
   EXPECT_NEAR(frozen["longest_frozen_s"].get<double>(), 1.0, 0.1);
   EXPECT_NEAR(score("pan.mp4")["scores"]["quality"]["black_fraction"].get<double>(), 0.0, 1e-12);
+  const auto cadence = score("cadence.mp4")["scores"]["quality"];
+  EXPECT_EQ(cadence["repeat_period"], 5);
+  EXPECT_NEAR(cadence["frozen_fraction"].get<double>(), 0.2, 0.02);
+  EXPECT_EQ(score("pan.mp4")["scores"]["quality"]["repeat_period"], 0);
+  EXPECT_EQ(frozen["repeat_period"], 0);  // one frozen stretch is not a cadence
 }
 
 TEST_F(Filter, ClipsWithoutVectorsAreMeasuredByOpticalFlow) {

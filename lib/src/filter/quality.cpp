@@ -36,6 +36,7 @@ void QualityScorer::push(const Frame& f) {
     for (size_t i = 0; i < n; ++i) d += std::abs(static_cast<int>(thumb_[i]) - prev_thumb_[i]);
     frozen = d / n < 0.5;
   }
+  if (n && !prev_thumb_.empty()) repeated_.push_back(frozen);
   if (frozen) {
     ++frozen_;
     longest_run_ = std::max(longest_run_, ++run_);
@@ -98,6 +99,20 @@ nlohmann::json QualityScorer::finish() const {
   j["black_fraction"] = static_cast<double>(black_) / frames_;
   j["frozen_fraction"] = frames_ > 1 ? static_cast<double>(frozen_) / (frames_ - 1) : 0.0;
   j["longest_frozen_s"] = longest_run_ / fps_;
+  int period = 0;
+  const size_t n = repeated_.size();
+  const double share = n ? static_cast<double>(std::count(repeated_.begin(), repeated_.end(), true)) / n : 0.0;
+  if (n >= 24 && share >= 0.05 && share <= 0.6) {
+    // Repeats must recur through the clip (one frozen stretch is no cadence): count the runs.
+    size_t runs = 0;
+    for (size_t i = 0; i < n; ++i) runs += repeated_[i] && (i == 0 || !repeated_[i - 1]);
+    for (size_t p = 2; p <= 12 && !period; ++p) {
+      size_t agree = 0;
+      for (size_t i = 0; i + p < n; ++i) agree += repeated_[i] == repeated_[i + p];
+      if (agree >= 0.95 * (n - p) && runs * 2 * p >= n) period = static_cast<int>(p);
+    }
+  }
+  j["repeat_period"] = period;
   return j;
 }
 

@@ -12,6 +12,11 @@
 //   frozen_fraction frames whose mean absolute luma difference to the previous frame is
 //                   below 0.5 levels (repeated or frozen frames)
 //   longest_frozen_s the longest run of such frames, in seconds
+//   repeat_period   the cadence of repeated frames, when they repeat in a pattern: the
+//                   smallest period p (2..12) whose repeated-frame flags agree with those p
+//                   frames later in >= 95% of the clip, with between 5% and 60% of frames
+//                   repeated in runs that recur at least every 2p frames (a 24 fps film
+//                   shown at 30 fps by duplication: 5); 0 if none
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -40,6 +45,7 @@ class QualityScorer {
   int64_t step_, frames_ = 0, sampled_ = 0, black_ = 0, frozen_ = 0, run_ = 0, longest_run_ = 0;
   double sharp_ = 0, bright_ = 0, dark_ = 0, light_ = 0, contrast_ = 0, colour_ = 0;
   std::vector<uint8_t> thumb_, prev_thumb_;
+  std::vector<bool> repeated_;  // per frame after the first: a repeat of the previous one
   void sample(const uint8_t* rgb, int w, int h);
 };
 
