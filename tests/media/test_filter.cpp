@@ -38,7 +38,8 @@ class Filter : public ::testing::Test {
     ff("-f lavfi -i testsrc2=size=640x360:rate=24:duration=4 -vf fps=30" + x264 + "cadence.mp4");
     // A caption that stays put (burned in), one that moves (scene text), none.
     const std::string font = "fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fontsize=36:fontcolor=white:box=1:boxcolor=black";
-    const std::string bg = "-f lavfi -i gradients=size=640x360:rate=25:duration=5:speed=0.02 ";
+    // A deterministic colour ramp whose blue drifts (lavfi's gradients source is random per run).
+    const std::string bg = "-f lavfi -i \"nullsrc=s=640x360:r=25:d=5,geq=r='X*255/640':g='Y*255/360':b='128+60*sin(N/20)'\" ";
     ff(bg + "-vf \"drawtext=" + font + ":text='BREAKING NEWS 2026':x=40:y=300\"" + x264 + "overlay.mp4");
     ff(bg + "-vf \"drawtext=" + font + ":text='SCENE TEXT MOVES':x='20+t*40':y='40+t*50'\"" + x264 + "moving.mp4");
     ff(bg + x264 + "notext.mp4");

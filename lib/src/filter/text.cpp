@@ -48,9 +48,9 @@ double iou(const OcrEngine::Box& a, const OcrEngine::Box& b) {
 }  // namespace
 
 std::vector<OcrEngine::Box> OcrEngine::lines(const uint8_t* rgb, int w, int h) {
-  // Tesseract's OpenMP regions do not sum in a fixed order: with more than one thread the same
-  // frame can read differently from run to run. OpenMP's thread count is a per-thread setting,
-  // so this keeps only this worker's OCR single-threaded (workers give the parallelism).
+  // One thread per recognition: --workers gives the parallelism, and a single-threaded reading
+  // cannot depend on scheduling. OpenMP's thread count is a per-thread setting, so this touches
+  // only this worker's OCR.
   omp_set_num_threads(1);
   tesseract::TessBaseAPI& api = impl_->api;
   api.SetImage(rgb, w, h, 3, 3 * w);
