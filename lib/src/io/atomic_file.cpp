@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "reel/core/crash_point.h"
+#include "reel/core/log.h"
 #include "reel/core/status.h"
 
 namespace fs = std::filesystem;
@@ -139,6 +140,11 @@ void ensure_writable_dir(const fs::path& dir, const std::string& what) {
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
     throw Error(Code::OutputError, what + " " + dir.string() + " is not writable: " + std::strerror(errno) +
                                        " (choose another -o, or fix its permissions)");
+}
+
+void prepare_output_dir(const fs::path& dir, const std::string& what, const char* component) {
+  ensure_writable_dir(dir, what);
+  if (const int n = remove_stale_temps(dir)) REEL_INFO(component, "%s: removed %d temporary files of a killed run", dir.c_str(), n);
 }
 
 bool path_is_within(const fs::path& root, const fs::path& child) {

@@ -24,10 +24,8 @@ LatentsStore::LatentsStore(std::string index_path, LatentsHeader header) : heade
   index_ = fs::absolute(index_path).lexically_normal().string();
   dir_name_ = fs::path(index_).filename().string() + ".d";
   dir_ = (fs::path(index_).parent_path() / dir_name_).string();
-  ensure_writable_dir(fs::path(index_).parent_path(), "latents folder");
-  ensure_writable_dir(dir_, "latents clip folder");
-  int stale = remove_stale_temps(fs::path(index_).parent_path()) + remove_stale_temps(dir_);
-  if (stale) REEL_INFO("tokenize", "removed %d temporary files of a killed run", stale);
+  prepare_output_dir(fs::path(index_).parent_path(), "latents folder", "tokenize");
+  prepare_output_dir(dir_, "latents clip folder", "tokenize");
   std::error_code ec;
   if (fs::exists(index_, ec)) {
     h5::File f(index_, 'r', Code::OutputError);

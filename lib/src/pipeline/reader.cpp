@@ -39,7 +39,13 @@ int64_t RecordReader::count_if_known() const {
   int64_t n = 0;
   for (const auto& a : args_) {
     if (a == "-" || is_record_file(a) || records_only_) return -1;
-    n += is_dir(a) ? static_cast<int64_t>(list_videos(a).size()) : 1;
+    if (is_dir(a)) {
+      auto it = listed_.find(a);
+      if (it == listed_.end()) it = listed_.emplace(a, list_videos(a)).first;
+      n += static_cast<int64_t>(it->second.size());
+    } else {
+      ++n;
+    }
   }
   return n;
 }
@@ -86,7 +92,9 @@ bool RecordReader::next(InputItem* out) {
       if (!*file_) throw Error(Code::NotFound, "cannot open record file " + a);
       lines_ = file_.get();
     } else if (is_dir(a)) {
-      dir_ = list_videos(a);
+      auto it = listed_.find(a);
+      dir_ = it != listed_.end() ? std::move(it->second) : list_videos(a);
+      if (it != listed_.end()) listed_.erase(it);
       dir_pos_ = 0;
     } else {
       *out = item_for_path(a);

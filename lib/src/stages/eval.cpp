@@ -195,10 +195,7 @@ class EvalStage : public Stage {
   explicit EvalStage(EvalConfig c) : c_(std::move(c)) {}
   std::string name() const override { return "eval"; }
   void open(const Shard& shard) override {
-    if (!c_.previews.empty()) {
-      ensure_writable_dir(c_.previews, "previews folder");
-      remove_stale_temps(c_.previews);
-    }
+    if (!c_.previews.empty()) prepare_output_dir(c_.previews, "previews folder", "eval");
     ledger_ = !c_.ledger.empty() ? shard.name(c_.ledger)
               : c_.previews.empty() ? ""
                                     : (fs::path(c_.previews) / ".ledger" / ("eval" + shard.suffix() + ".jsonl")).string();

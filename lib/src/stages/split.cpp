@@ -161,8 +161,7 @@ class SplitStage : public Stage {
   }
   std::string name() const override { return "split"; }
   void open(const Shard& shard) override {
-    ensure_writable_dir(c_.outdir, "clip directory");
-    if (const int n = remove_stale_temps(c_.outdir)) REEL_INFO("split", "removed %d temporary files of a killed run", n);
+    prepare_output_dir(c_.outdir, "clip directory", "split");
     ledger_ = (fs::path(c_.outdir) / ".ledger" / ("split" + shard.suffix() + ".jsonl")).string();
   }
   std::unique_ptr<Processor> processor(int) override { return std::make_unique<SplitProcessor>(c_); }

@@ -223,8 +223,7 @@ class ReconStage : public Stage {
   ReconStage(TokenizeConfig c, bool from_latents) : c_(std::move(c)), from_latents_(from_latents) {}
   std::string name() const override { return "tokenize"; }
   void open(const Shard& shard) override {
-    ensure_writable_dir(c_.output, "output folder");
-    if (const int n = remove_stale_temps(c_.output)) REEL_INFO("tokenize", "removed %d temporary files of a killed run", n);
+    prepare_output_dir(c_.output, "output folder", "tokenize");
     first_ = load_model(c_.model);
     sha_ = first_->checksum();
     ledger_ = (fs::path(c_.output) / ".ledger" / ((from_latents_ ? "decode" : "roundtrip") + shard.suffix() + ".jsonl")).string();

@@ -32,6 +32,10 @@ class AtomicPath {
 // left. Returns how many it removed.
 int remove_stale_temps(const std::filesystem::path& dir);
 
+// ensure_writable_dir, then remove_stale_temps, logging (under `component`) what it removed:
+// what every stage does to its output folder before it writes.
+void prepare_output_dir(const std::filesystem::path& dir, const std::string& what, const char* component);
+
 // The temp name AtomicPath uses for `final_path` in process `pid` of this host.
 std::filesystem::path temp_path_for(const std::filesystem::path& final_path, long pid);
 

@@ -10,6 +10,7 @@
 #pragma once
 #include <fstream>
 #include <istream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,8 @@ class RecordReader {
   size_t dir_pos_ = 0;
   std::string origin_;
   bool records_only_ = false;
+  // Directory listings made by count_if_known, reused when the directory is read.
+  mutable std::map<std::string, std::vector<std::string>> listed_;
 };
 
 // Video files under a directory, recursively, sorted.
