@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // reel filter: motion and technical quality scores; keeps the clips that pass.
+#include <algorithm>
+
 #include "commands.h"
 #include "common.h"
 #include "reel/stages/filter.h"
@@ -50,6 +52,9 @@ void register_filter(CLI::App& app, int* exit_code) {
       ->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--max-score", o->max_scores, "NAME=VALUE: reject above VALUE (e.g. quality.dark=0.6)")
       ->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  // Clips in parallel, one per core: exported motion vectors need slice-threaded decoding
+  // (lib/media/decoder.cpp), so one clip rarely fills more than a core.
+  o->runner.workers = 0;
   add_runner_options(cmd, &o->runner);
   cmd->footer(
       "\nScores (under \"scores\"): motion.{global_mean, per_patch_min_256, per_patch_min_256_box} from the codec's\n"
@@ -63,7 +68,8 @@ void register_filter(CLI::App& app, int* exit_code) {
     FilterConfig& c = o->c;
     c.motion = !o->no_motion;
     c.quality = !o->no_quality;
-    c.decode_threads = globals().threads;
+    const int workers = o->runner.workers > 0 ? o->runner.workers : thread_count();
+    c.decode_threads = std::max(1, thread_count() / workers);
     c.rules = {{"motion.global_mean", o->min_motion, true},
                {"motion.per_patch_min_256", o->min_motion_patch, true},
                {"quality.black_fraction", o->max_black, false},

@@ -24,9 +24,9 @@ void emit(const nlohmann::json& record) {
 void add_runner_options(CLI::App* cmd, RunnerCli* r) {
   const char* g = "Runner";
   cmd->add_option("--workers", r->workers,
-                  "Records in flight at once, each with its own model instance (default 1; -j/--threads sets the "
-                  "compute threads one record uses)")
-      ->capture_default_str()->check(CLI::Range(1, 1024))->envname("REEL_WORKERS")->group(g);
+                  "Records in flight at once, each with its own model instance (0 = one per core; -j/--threads sets "
+                  "the compute threads one record uses)")
+      ->capture_default_str()->check(CLI::Range(0, 1024))->envname("REEL_WORKERS")->group(g);
   cmd->add_option("--shard", r->shard,
                   "Process only shard I of N (I/N, 0-based). Default: from Slurm, Kubernetes Indexed Jobs, Open MPI or PMI "
                   "variables, else everything")
@@ -46,7 +46,7 @@ void add_runner_options(CLI::App* cmd, RunnerCli* r) {
 RunOptions run_options(const RunnerCli& r, const std::vector<std::string>& inputs) {
   RunOptions o;
   o.inputs = inputs;
-  o.workers = r.workers;
+  o.workers = r.workers > 0 ? r.workers : thread_count();
   o.retry_errors = r.retry_errors;
   o.resume = !r.no_resume;
   o.ledger = r.ledger;

@@ -21,7 +21,7 @@ Globals& globals();
 
 // Options of the stage runner (lib/pipeline/runner.h), per subcommand.
 struct RunnerCli {
-  int workers = 1;
+  int workers = 1;  // 0: one per core (thread_count()); a stage sets its own default before add_runner_options
   std::string shard;
   int shard_count = 0;
   bool progress_json = false;

@@ -11,32 +11,66 @@ namespace reel {
 MotionScorer::MotionScorer(double fps, double duration_s)
     : step_(std::max<int64_t>(1, std::lround(fps / 2))), max_frames_(std::max<int64_t>(10, std::lround(duration_s))) {}
 
+namespace {
+// The coarsest grid (16, 8, 4, 2 or 1 pixels) on which every block of the frame starts and
+// ends, so painting and accumulating per cell equals doing it per pixel.
+int block_grid(const std::vector<MotionVector>& mvs) {
+  int g = 16;
+  for (const MotionVector& mv : mvs) {
+    const int bits = (mv.dst_x - mv.w / 2) | (mv.dst_y - mv.h / 2) | mv.w | mv.h;
+    while (g > 1 && (bits & (g - 1))) g >>= 1;
+  }
+  return g;
+}
+}  // namespace
+
+// A sum over cells of g x g pixels (the last row and column of cells may be cut by the frame
+// edge) whose every pixel has the same value as its cell.
+void MotionScorer::refine(int g) {
+  const int cw = (w_ + g - 1) / g, ch = (h_ + g - 1) / g, r = grid_ / g;
+  std::vector<double> fine(static_cast<size_t>(cw) * ch);
+  for (int y = 0; y < ch; ++y)
+    for (int x = 0; x < cw; ++x) fine[static_cast<size_t>(y) * cw + x] = sum_[static_cast<size_t>(y / r) * cells_w_ + x / r];
+  sum_.swap(fine);
+  grid_ = g, cells_w_ = cw, cells_h_ = ch;
+}
+
 void MotionScorer::push(const Frame& f) {
   const int64_t i = index_++;
   const int w = f.coded_width, h = f.coded_height;
   if (w_ == 0) w_ = w, h_ = h;  // the clip's size, vectors or not
   if (done() || i % step_ != 0 || f.pict_type == 'I' || f.motion_vectors.empty()) return;
-  if (sum_.empty()) sum_.assign(static_cast<size_t>(w_) * h_, 0.0);
   if (w != w_ || h != h_) return;  // a size change mid-clip: keep the first size
-  flow_x_.assign(sum_.size(), 0.0f);
-  flow_y_.assign(sum_.size(), 0.0f);
+  const int g = block_grid(f.motion_vectors);
+  if (sum_.empty()) {
+    grid_ = g, cells_w_ = (w + g - 1) / g, cells_h_ = (h + g - 1) / g;
+    sum_.assign(static_cast<size_t>(cells_w_) * cells_h_, 0.0);
+  } else if (g < grid_) {
+    refine(g);  // grids are powers of two: the finer divides the coarser
+  }
+  const int G = grid_, cw = cells_w_, ch = cells_h_;
+  mag_.assign(sum_.size(), 0.0);
+  const double norm = 1.0 / (w + h);
   for (const MotionVector& mv : f.motion_vectors) {
+    // Later vectors overwrite earlier ones, as painting the flow does.
     const float vx = -static_cast<float>(mv.motion_x) / mv.motion_scale, vy = -static_cast<float>(mv.motion_y) / mv.motion_scale;
+    const double m = std::sqrt(static_cast<double>(vx) * vx + static_cast<double>(vy) * vy) * norm;
     const int x0 = std::max(0, mv.dst_x - mv.w / 2), y0 = std::max(0, mv.dst_y - mv.h / 2);
     const int x1 = std::min(w, mv.dst_x - mv.w / 2 + mv.w), y1 = std::min(h, mv.dst_y - mv.h / 2 + mv.h);
-    for (int y = y0; y < y1; ++y)
-      for (int x = x0; x < x1; ++x) {
-        flow_x_[static_cast<size_t>(y) * w + x] = vx;
-        flow_y_[static_cast<size_t>(y) * w + x] = vy;
-      }
+    if (x1 <= x0 || y1 <= y0) continue;
+    for (int cy = y0 / G; cy < (y1 + G - 1) / G; ++cy)
+      for (int cx = x0 / G; cx < (x1 + G - 1) / G; ++cx) mag_[static_cast<size_t>(cy) * cw + cx] = m;
   }
-  const double norm = 1.0 / (w + h);
   double frame_sum = 0;
-  for (size_t p = 0; p < sum_.size(); ++p) {
-    const double fx = flow_x_[p], fy = flow_y_[p];
-    const double m = std::sqrt(fx * fx + fy * fy) * norm;
-    sum_[p] += m;
-    frame_sum += m;
+  for (int cy = 0; cy < ch; ++cy) {
+    const int rows = std::min(G, h - cy * G);
+    double row_sum = 0;
+    for (int cx = 0; cx < cw; ++cx) {
+      const size_t c = static_cast<size_t>(cy) * cw + cx;
+      sum_[c] += mag_[c];
+      row_sum += mag_[c] * std::min(G, w - cx * G);
+    }
+    frame_sum += row_sum * rows;
   }
   total_ += frame_sum;
   ++frames_;
@@ -76,7 +110,11 @@ MotionScores MotionScorer::finish() const {
     s.note = "no motion vectors in the sampled frames (intra-only codec, or a decoder that exports none)";
     return s;
   }
-  return summarise(sum_, w_, h_, frames_, total_, 256.0);
+  std::vector<double> pixels(static_cast<size_t>(w_) * h_);
+  for (int y = 0; y < h_; ++y)
+    for (int x = 0; x < w_; ++x)
+      pixels[static_cast<size_t>(y) * w_ + x] = sum_[static_cast<size_t>(y / grid_) * cells_w_ + x / grid_];
+  return summarise(pixels, w_, h_, frames_, total_, 256.0);
 }
 
 struct FlowMotionScorer::Impl {

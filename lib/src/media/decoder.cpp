@@ -65,7 +65,10 @@ class FfmpegDecoder final : public VideoDecoder {
     int err = avcodec_parameters_to_context(dec_.get(), st_->codecpar);
     if (err < 0) av::fail("avcodec_parameters_to_context", err);
     dec_->thread_count = opt.threads;
-    dec_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    // Exported motion vectors come out different from run to run under FFmpeg 5.1's frame
+    // threads (H.264: a frame's vectors are read while another thread may still write them),
+    // so a decoder that exports them threads over slices only.
+    dec_->thread_type = opt.motion_vectors ? FF_THREAD_SLICE : FF_THREAD_FRAME | FF_THREAD_SLICE;
     dec_->pkt_timebase = st_->time_base;
     AVDictionary* dopts = nullptr;
     if (opt.motion_vectors) av_dict_set(&dopts, "flags2", "+export_mvs", 0);

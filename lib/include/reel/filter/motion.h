@@ -17,6 +17,9 @@
 // analysis width, on the same sampled frames, with the same normalisation (flow in analysis
 // pixels over analysis W + H, which does not depend on the scale) and patches of 256 source
 // pixels; "method" says which was used.
+// Painting and summing run per cell of the coarsest grid (16, 8, 4, 2 or 1 px) every block of
+// the frame lies on, which equals the per-pixel definition (tests/unit/test_motion_grid.cpp)
+// at 1/16 to 1/256 of the work for codec-aligned blocks.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -43,10 +46,12 @@ class MotionScorer {
  private:
   int64_t step_, max_frames_;
   int64_t index_ = 0;
+  void refine(int g);
   int frames_ = 0, w_ = 0, h_ = 0;
+  int grid_ = 1, cells_w_ = 0, cells_h_ = 0;  // sum_ holds cells of grid_ x grid_ pixels
   double total_ = 0;
-  std::vector<float> flow_x_, flow_y_;
-  std::vector<double> sum_;  // per pixel, over sampled frames
+  std::vector<double> mag_;  // this frame's m per cell
+  std::vector<double> sum_;  // per cell, over sampled frames
 };
 
 // DIS optical flow (ultrafast preset) on GRAY8 frames decoded at kFlowWidth.
