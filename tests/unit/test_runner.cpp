@@ -32,7 +32,7 @@ class CountingStage : public Stage {
   std::string name() const override { return "count"; }
   std::string ledger_path() const override { return ledger; }
   Json fingerprint() const override { return options; }
-  void collect(const InputItem& it, const StageOutput&) override { collected.push_back(it.media); }
+  void collect(const InputItem& it, StageOutput&) override { collected.push_back(it.media); }
   std::unique_ptr<Processor> processor(int w) override {
     struct P : Processor {
       CountingStage* s;

@@ -398,6 +398,110 @@ void File::write_uint16(const std::string& dset, const std::vector<int64_t>& sha
   write_any(id_, dset, shape, H5T_STD_U16LE, H5T_NATIVE_UINT16, data, path_, code_);
 }
 
+namespace {
+// IEEE half as an HDF5 float type (what h5py/numpy write for float16).
+hid_t half_type() {
+  hid_t t = H5Tcopy(H5T_IEEE_F32LE);
+  H5Tset_fields(t, 15, 10, 5, 0, 10);
+  H5Tset_size(t, 2);
+  H5Tset_ebias(t, 15);
+  return t;
+}
+
+hid_t utf8_string_type() {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  return t;
+}
+}  // namespace
+
+void File::create_matrix(const std::string& dset, int64_t rows, int64_t cols, bool as_f16) {
+  remove(dset);
+  const hsize_t dims[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
+  Id sp(H5Screate_simple(2, dims, nullptr), H5Sclose);
+  Id lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_obj_track_times(dcpl, 0);
+  if (rows > 0 && cols > 0) {
+    // About 256 KiB per chunk, whole rows, so reading a block of rows touches few chunks.
+    const hsize_t chunk[2] = {std::clamp<hsize_t>((256u << 10) / (4 * static_cast<hsize_t>(cols)), 1, dims[0]), dims[1]};
+    H5Pset_chunk(dcpl, 2, chunk);
+  }
+  Id t(as_f16 ? half_type() : H5Tcopy(H5T_IEEE_F32LE), H5Tclose);
+  Id d(H5Dcreate2(id_, dset.c_str(), t, sp, lcpl, dcpl, H5P_DEFAULT), H5Dclose);
+  if (d < 0) fail("cannot create dataset " + dset);
+}
+
+void File::write_rows(const std::string& dset, int64_t row0, int64_t nrows, const float* data) {
+  if (nrows <= 0) return;
+  Id d(H5Dopen2(id_, dset.c_str(), H5P_DEFAULT), H5Dclose);
+  if (d < 0) fail("no dataset " + dset);
+  Id fs(H5Dget_space(d), H5Sclose);
+  hsize_t dims[2] = {0, 0};
+  if (H5Sget_simple_extent_ndims(fs) != 2) fail(dset + " is not a matrix");
+  H5Sget_simple_extent_dims(fs, dims, nullptr);
+  const hsize_t start[2] = {static_cast<hsize_t>(row0), 0}, count[2] = {static_cast<hsize_t>(nrows), dims[1]};
+  if (start[0] + count[0] > dims[0]) fail("rows past the end of " + dset);
+  H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, nullptr, count, nullptr);
+  Id ms(H5Screate_simple(2, count, nullptr), H5Sclose);
+  // HDF5 converts float32 to the dataset's float16 itself (round to nearest even).
+  if (H5Dwrite(d, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, data) < 0) fail("cannot write rows of " + dset);
+}
+
+void File::read_rows(const std::string& dset, int64_t row0, int64_t nrows, float* out) const {
+  if (nrows <= 0) return;
+  Id d(H5Dopen2(id_, dset.c_str(), H5P_DEFAULT), H5Dclose);
+  if (d < 0) fail("no dataset " + dset);
+  Id t(H5Dget_type(d), H5Tclose);
+  if (H5Tget_class(t) != H5T_FLOAT) fail(dset + ": not a float matrix");
+  Id fs(H5Dget_space(d), H5Sclose);
+  hsize_t dims[2] = {0, 0};
+  if (H5Sget_simple_extent_ndims(fs) != 2) fail(dset + " is not a matrix");
+  H5Sget_simple_extent_dims(fs, dims, nullptr);
+  const hsize_t start[2] = {static_cast<hsize_t>(row0), 0}, count[2] = {static_cast<hsize_t>(nrows), dims[1]};
+  if (row0 < 0 || start[0] + count[0] > dims[0]) fail("rows past the end of " + dset);
+  H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, nullptr, count, nullptr);
+  Id ms(H5Screate_simple(2, count, nullptr), H5Sclose);
+  if (H5Dread(d, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, out) < 0) fail("cannot read rows of " + dset + " (truncated?)");
+}
+
+void File::write_strings(const std::string& dset, const std::vector<std::string>& values) {
+  remove(dset);
+  std::vector<const char*> ptrs;
+  ptrs.reserve(values.size());
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  const hsize_t n = values.size();
+  Id sp(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  Id lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_obj_track_times(dcpl, 0);
+  Id t(utf8_string_type(), H5Tclose);
+  Id d(H5Dcreate2(id_, dset.c_str(), t, sp, lcpl, dcpl, H5P_DEFAULT), H5Dclose);
+  if (d < 0 || (n > 0 && H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0))
+    fail("cannot write dataset " + dset);
+}
+
+std::vector<std::string> File::read_strings(const std::string& dset) const {
+  Id d(H5Dopen2(id_, dset.c_str(), H5P_DEFAULT), H5Dclose);
+  if (d < 0) fail("no dataset " + dset);
+  Id ft(H5Dget_type(d), H5Tclose);
+  if (H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) <= 0) fail(dset + ": not an array of variable-length strings");
+  Id sp(H5Dget_space(d), H5Sclose);
+  if (H5Sget_simple_extent_ndims(sp) != 1) fail(dset + ": not 1-D");
+  hsize_t n = 0;
+  H5Sget_simple_extent_dims(sp, &n, nullptr);
+  std::vector<char*> raw(n, nullptr);
+  Id t(utf8_string_type(), H5Tclose);
+  if (n > 0 && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0) fail("cannot read " + dset + " (truncated?)");
+  std::vector<std::string> out(n);
+  for (hsize_t i = 0; i < n; ++i) out[i] = raw[i] ? raw[i] : "";
+  if (n > 0) H5Dvlen_reclaim(t, sp, H5P_DEFAULT, raw.data());
+  return out;
+}
+
 void File::flush() { H5Fflush(id_, H5F_SCOPE_GLOBAL); }
 
 }  // namespace reel::h5

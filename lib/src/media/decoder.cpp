@@ -123,6 +123,7 @@ class FfmpegDecoder final : public VideoDecoder {
 
   const VideoInfo& info() const override { return info_; }
   void set_convert_every(int n) override { opt_.convert_every = std::max(1, n); }
+  void set_convert_frames(std::vector<int64_t> indices) override { convert_frames_ = std::move(indices); }
   void stop_motion_vectors() override {
     opt_.motion_vectors = false;
     dec_->flags2 &= ~AV_CODEC_FLAG2_EXPORT_MVS;  // frame threads pick it up with the next packet
@@ -223,7 +224,10 @@ class FfmpegDecoder final : public VideoDecoder {
       }
     }
     if (opt_.luma_thumb_width > 0) luma_thumb(f, out);
-    if (!opt_.convert || (opt_.convert_every > 1 && out->index % opt_.convert_every != 0)) {
+    const bool skip = !convert_frames_.empty()
+                          ? !std::binary_search(convert_frames_.begin(), convert_frames_.end(), out->index)
+                          : opt_.convert_every > 1 && out->index % opt_.convert_every != 0;
+    if (!opt_.convert || skip) {
       out->width = f->width;
       out->height = f->height;
       out->channels = 0;
@@ -360,6 +364,7 @@ class FfmpegDecoder final : public VideoDecoder {
   std::vector<uint8_t> scratch_;
   std::vector<std::string> warnings_;
   int64_t next_index_ = 0;
+  std::vector<int64_t> convert_frames_;
   int64_t first_pts_ = AV_NOPTS_VALUE;
   int64_t last_pts_ = AV_NOPTS_VALUE;
   int64_t default_duration_ = 1;

@@ -301,9 +301,9 @@ class Run {
         break;
       default: break;
     }
+    stage_.collect(r.item, r.out);  // first: the ledger holds the records as collect() amends them
     if (ledger_ && (r.outcome == Outcome::Done || r.outcome == Outcome::Failed))
       ledger_->append(item_key(r.item), Json(r.out.records), r.out.payload);
-    stage_.collect(r.item, r.out);
     ++unflushed_;
     for (const auto& rec : r.out.records) {
       pending_ += dump_line(rec);
@@ -366,13 +366,18 @@ RunResult run_whole(WholeStage& stage, const RunOptions& o) {
   rr.interrupted = cancel_requested();
   if (!rr.interrupted) {
     std::string out;
-    for (const auto& r : stage.finish()) {
+    auto send = [&] {
+      if (o.sink) o.sink(out);
+      else write_stdout(out);
+      out.clear();
+    };
+    stage.finish_into([&](const Json& r) {
       out += dump_line(r);
       ++c.records;
       if (has_open_errors(r)) ++c.failed;
-    }
-    if (o.sink) o.sink(out);
-    else write_stdout(out);
+      if (out.size() >= (1u << 20)) send();
+    });
+    if (!out.empty() || c.records == 0) send();
   }
   c.failed += stage.failed();
   progress.finish(c, rr.interrupted);

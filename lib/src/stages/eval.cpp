@@ -230,7 +230,7 @@ class EvalStage : public Stage {
             {"per_frame", c_.per_frame}, {"features", c_.features.path}, {"feature_shape", c_.features.shape},
             {"feature_stride", c_.feature_stride}};
   }
-  void collect(const InputItem&, const StageOutput& out) override {
+  void collect(const InputItem&, StageOutput& out) override {
     for (const auto& rec : out.records) {
       if (rec.contains("eval") && rec["eval"].is_object()) {
         ++clips_;

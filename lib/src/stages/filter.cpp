@@ -214,7 +214,7 @@ class FilterStage : public Stage {
             {"cards", c_.model_cards}, {"rules", rules}, {"min_width", c_.min_width},
             {"min_height", c_.min_height}, {"min_fps", c_.min_fps}, {"score_only", c_.score_only}};
   }
-  void collect(const InputItem&, const StageOutput& out) override {
+  void collect(const InputItem&, StageOutput& out) override {
     if (!rejected_ || !out.payload.is_object() || !out.payload.contains("rejected")) return;
     const std::string line = out.payload["rejected"].dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
     if (std::fwrite(line.data(), 1, line.size(), rejected_) != line.size())

@@ -155,7 +155,7 @@ class EncodeStage : public Stage {
   bool still_there(const StageOutput& done) const override {
     return !done.payload.is_string() || store_->has(done.payload.get<std::string>());
   }
-  void collect(const InputItem&, const StageOutput& out) override {
+  void collect(const InputItem&, StageOutput& out) override {
     if (out.payload.is_string()) store_->add(out.payload.get<std::string>());
   }
   void commit() override { store_->commit(); }

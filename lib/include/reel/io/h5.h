@@ -43,6 +43,15 @@ class File {
   void write_float(const std::string& dset, const std::vector<int64_t>& shape, const float* data, bool as_f16 = false);
   void write_int32(const std::string& dset, const std::vector<int64_t>& shape, const int32_t* data);
   void write_uint16(const std::string& dset, const std::vector<int64_t>& shape, const uint16_t* data);
+  // A rows x cols float matrix written and read a block of rows at a time (chunked by rows,
+  // so neither side holds the whole matrix): float32, or IEEE float16 when as_f16.
+  void create_matrix(const std::string& dset, int64_t rows, int64_t cols, bool as_f16);
+  void write_rows(const std::string& dset, int64_t row0, int64_t nrows, const float* data);
+  // Rows [row0, row0 + nrows) of a 2-D float dataset (any float dtype) into out (nrows x cols).
+  void read_rows(const std::string& dset, int64_t row0, int64_t nrows, float* out) const;
+  // 1-D arrays of variable-length UTF-8 strings.
+  void write_strings(const std::string& dset, const std::vector<std::string>& values);
+  std::vector<std::string> read_strings(const std::string& dset) const;
   void flush();
   // A link `name` (parents created) to object `target_obj` of file `target_file`, which HDF5
   // resolves relative to this file's directory when it is a relative path.

@@ -97,6 +97,9 @@ class VideoDecoder {
   // Changes DecodeOptions::convert_every from the next frame on (a stage that samples by frame
   // rate learns the rate from info() after opening).
   virtual void set_convert_every(int n) = 0;
+  // Converts only the frames with these indices (sorted) from the next frame on; empty goes
+  // back to convert_every (a stage that picks frames from a plan, such as reel embed).
+  virtual void set_convert_frames(std::vector<int64_t> indices) = 0;
   // Stops exporting motion vectors (they cost decode time; a scorer that has its frames says so).
   virtual void stop_motion_vectors() = 0;
   // First PTS of the stream (the PTS that maps to time 0).

@@ -45,6 +45,7 @@ struct RunOptions {
 struct StageOutput {
   std::vector<Json> records;
   Json payload;  // stage data for collect() beside the records (kept in the ledger)
+  std::string blob;  // bytes for collect() only, never in the ledger (an embedding vector)
 };
 
 class Processor {
@@ -70,8 +71,10 @@ class Stage {
   // A ledger entry is trusted only while what its records point at still exists (a user may
   // have deleted outputs): false redoes the input. Called on worker threads.
   virtual bool still_there(const StageOutput& done) const { (void)done; return true; }
-  // In input order on the runner's thread, for every finished input (resumed ones too).
-  virtual void collect(const InputItem& item, const StageOutput& out) { (void)item, (void)out; }
+  // In input order on the runner's thread, for every finished input (resumed ones too);
+  // it may amend out.records (with where collect() put their data), which are then ledgered
+  // and printed as amended.
+  virtual void collect(const InputItem& item, StageOutput& out) { (void)item, (void)out; }
   // Makes everything the records collected so far point at durable; before they are printed.
   virtual void commit() {}
   // After the last input (complete = not interrupted, no fatal error): trailing records.
@@ -85,7 +88,12 @@ class WholeStage {
   virtual std::string name() const = 0;
   virtual void open(const Shard& shard) { (void)shard; }
   virtual void add(const InputItem& item) = 0;
-  virtual std::vector<Json> finish() = 0;
+  virtual std::vector<Json> finish() { return {}; }
+  // Streams the output records to emit (a stage with millions of them overrides this rather
+  // than finish(), which holds them all at once).
+  virtual void finish_into(const std::function<void(const Json&)>& emit) {
+    for (const auto& r : finish()) emit(r);
+  }
   // Every argument is a record file, whatever its name.
   virtual bool records_only() const { return false; }
   // Inputs it could not use (exit 3 when nonzero).
