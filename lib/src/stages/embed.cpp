@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/stages/embed.h"
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "reel/core/cancel.h"
+#include "reel/embed/embedder.h"
+#include "reel/embed/embedding_store.h"
+#include "reel/embed/frame_plan.h"
+#include "reel/embed/phash.h"
+#include "reel/filter/text.h"
+#include "reel/io/atomic_file.h"
+#include "reel/media/decoder.h"
+#include "reel/pipeline/record.h"
+
+namespace fs = std::filesystem;
+
+namespace reel {
+
+namespace {
+
+struct Sampled {
+  std::vector<std::vector<uint8_t>> frames;
+  std::vector<int64_t> indices;
+  int w = 0, h = 0;
+  int64_t decoded = 0;  // frames the decoder gave before it stopped
+};
+
+// Decodes the planned frames (converted at the analysis width; the others only decoded, and
+// nothing after the last planned one).
+Sampled decode_plan(const std::string& media, const std::vector<int64_t>& plan, int threads) {
+  DecodeOptions o;
+  o.threads = threads;
+  o.format = PixelFormat::RGB24;
+  o.out_width = kTextWidth;
+  auto dec = VideoDecoder::open(media, o);
+  dec->set_convert_frames(plan);
+  Sampled s;
+  Frame f;
+  size_t next = 0;
+  while (next < plan.size() && dec->next(&f)) {
+    throw_if_cancelled();
+    ++s.decoded;
+    if (f.index != plan[next] || f.data.empty()) continue;
+    s.w = f.width, s.h = f.height;
+    s.frames.push_back(f.data);
+    s.indices.push_back(f.index);
+    ++next;
+  }
+  return s;
+}
+
+class EmbedProcessor : public Processor {
+ public:
+  EmbedProcessor(const EmbedConfig& c, const ModelCard& card) : c_(c), embedder_(card) {}
+  StageOutput process(const InputItem& item) override {
+    int64_t frames = 0;
+    double fps = 0;
+    {
+      auto probe = VideoDecoder::open(item.media, DecodeOptions{});
+      const VideoInfo& info = probe->info();
+      fps = info.fps > 0 ? info.fps : 25.0;
+      const double duration = info.duration_s > 0 ? info.duration_s : item.record.value("duration_s", 0.0);
+      frames = info.frames_hint > 0 ? info.frames_hint : std::max<int64_t>(1, std::llround(duration * fps));
+    }
+    std::vector<int64_t> plan = plan_frames(embedder_.card(), frames, fps);
+    Sampled s = decode_plan(item.media, plan, c_.decode_threads);
+    if (s.frames.size() < plan.size() && s.decoded > 0 && s.decoded < frames) {
+      // Fewer frames than the container said: plan again on the frames there are.
+      plan = plan_frames(embedder_.card(), s.decoded, fps);
+      s = decode_plan(item.media, plan, c_.decode_threads);
+    }
+    if (s.frames.empty()) throw Error(Code::InvalidData, "no decodable frame in " + item.media);
+    std::vector<const uint8_t*> ptrs;
+    nlohmann::json hashes = nlohmann::json::array();
+    for (const auto& fr : s.frames) {
+      ptrs.push_back(fr.data());
+      hashes.push_back(hash_hex(dct_hash(fr.data(), s.w, s.h)));
+    }
+    const std::vector<float> v = embedder_.embed(ptrs, s.w, s.h);
+    Json rec = item.record;
+    Json e = {{"model", embedder_.card().name}, {"dim", v.size()}, {"frames", s.indices}, {"phash", hashes}};
+    if (c_.inline_vector) e["vector"] = v;
+    rec["embedding"] = e;
+    StageOutput out{{rec}, Json{{"key", item_key(item)}}, {}};
+    if (!c_.output.empty()) out.blob.assign(reinterpret_cast<const char*>(v.data()), sizeof(float) * v.size());
+    return out;
+  }
+
+ private:
+  const EmbedConfig& c_;
+  Embedder embedder_;
+};
+
+class EmbedStage : public Stage {
+ public:
+  explicit EmbedStage(EmbedConfig c) : c_(std::move(c)), card_(load_model_card(c_.card)) {
+    if (c_.output.empty() && !c_.inline_vector)
+      throw Error(Code::InvalidArgument, "reel embed needs -o FILE.h5 (or --inline to put the vectors in the records)");
+    Embedder probe(card_);  // loads and checks the model once, before any input
+    dim_ = probe.dim();
+    sha256_ = probe.sha256();
+  }
+  std::string name() const override { return "embed"; }
+  void open(const Shard& shard) override {
+    if (c_.output.empty()) {
+      ledger_ = c_.ledger.empty() ? "" : shard.name(c_.ledger);
+      return;
+    }
+    const std::string path = fs::absolute(shard.name(c_.output)).lexically_normal().string();
+    prepare_output_dir(fs::path(path).parent_path(), "folder of the embeddings file", "embed");
+    std::ifstream card_text(c_.card);
+    Json card_json = Json::parse(card_text, nullptr, false);
+    writer_.emplace(path, dim_, c_.fp16,
+                    Json{{"model", card_.name}, {"model_sha256", sha256_}, {"card", card_json.is_discarded() ? Json() : card_json}},
+                    c_.resume);
+    ledger_ = c_.ledger.empty() ? path + ".ledger.jsonl" : shard.name(c_.ledger);
+  }
+  std::unique_ptr<Processor> processor(int) override { return std::make_unique<EmbedProcessor>(c_, card_); }
+  std::string ledger_path() const override { return ledger_; }
+  Json fingerprint() const override {
+    return {{"model_sha256", sha256_}, {"card", fs::absolute(c_.card).string()}, {"output", c_.output},
+            {"inline", c_.inline_vector}, {"fp16", c_.fp16}};
+  }
+  bool still_there(const StageOutput& done) const override {
+    if (!writer_) return true;
+    for (const auto& r : done.records)
+      if (has_open_errors(r)) return true;  // an error record points at nothing
+    return done.payload.is_object() && writer_->has(done.payload.value("key", ""));
+  }
+  void collect(const InputItem& item, StageOutput& out) override {
+    if (!writer_ || out.records.empty() || !out.records[0].contains("embedding")) return;
+    const std::string key = item_key(item);
+    const int64_t row = out.blob.empty() ? writer_->reuse(key)
+                                         : writer_->add(key, reinterpret_cast<const float*>(out.blob.data()));
+    if (row < 0) throw Error(Code::OutputError, writer_->path() + ".rows lost the row of " + key);
+    Json& e = out.records[0]["embedding"];
+    e["file"] = writer_->path();
+    e["row"] = row;
+  }
+  void commit() override {
+    if (writer_) writer_->sync();
+  }
+  std::vector<Json> finish(bool complete) override {
+    if (writer_) writer_->finish(complete);
+    return {};
+  }
+
+ private:
+  EmbedConfig c_;
+  ModelCard card_;
+  int dim_ = 0;
+  std::string sha256_, ledger_;
+  std::optional<EmbeddingWriter> writer_;
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> make_embed_stage(const EmbedConfig& config) { return std::make_unique<EmbedStage>(config); }
+
+}  // namespace reel
