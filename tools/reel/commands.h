@@ -13,4 +13,7 @@ void register_info(CLI::App& app, int* exit_code);
 void register_report(CLI::App& app, int* exit_code);
 void register_merge(CLI::App& app, int* exit_code);
 void register_filter(CLI::App& app, int* exit_code);
+void register_embed(CLI::App& app, int* exit_code);
+void register_dedup(CLI::App& app, int* exit_code);
+
 }  // namespace reel::cli
