@@ -10,7 +10,7 @@
 // hardest case for clustering).
 //
 // Usage: bench_dedup [--n N] [--d D] [--dups F] [--topics T (default n/1000)] [--eps E]
-//                    [--clusters K (default: reel's)] [--exact]  (also runs brute force, for recall)
+//                    [--clusters K (default: reel's)] [--probe 2] [--exact]  (also runs brute force, for recall)
 #include <sys/resource.h>
 
 #include <chrono>
@@ -42,7 +42,7 @@ void normalise(float* v, int d) {
 
 int main(int argc, char** argv) {
   int64_t n = 100000;
-  int d = 512, clusters = 0;
+  int d = 512, clusters = 0, probe = 1;
   double dups = 0.05, eps = 0.1;
   int64_t topics = -1;
   bool exact = false;
@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
     else if (arg("--topics")) topics = std::atoll(argv[++i]);
     else if (arg("--eps")) eps = std::atof(argv[++i]);
     else if (arg("--clusters")) clusters = std::atoi(argv[++i]);
+    else if (arg("--probe")) probe = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--exact")) exact = true;
   }
   if (topics < 0) topics = std::max<int64_t>(1, n / 1000);
@@ -87,6 +88,7 @@ int main(int argc, char** argv) {
   SemDedupOptions o;
   o.eps = eps;
   o.clusters = clusters;
+  o.probe = probe;
   o.nn = exact;
   const double rss0 = peak_rss_gb();
   const auto t0 = clk::now();
@@ -96,10 +98,10 @@ int main(int argc, char** argv) {
   for (int64_t i = 0; i < n; ++i)
     if (r.duplicate_of[i] >= 0) ++removed, removed_planted += pair_member(i);
   for (int64_t p = 0; p < planted; ++p) pairs_found += r.duplicate_of[p] >= 0 || r.duplicate_of[n - planted + p] >= 0;
-  std::printf("{\"n\": %lld, \"d\": %d, \"topics\": %lld, \"planted_pairs\": %lld, \"eps\": %g, \"clusters\": %d, "
+  std::printf("{\"n\": %lld, \"d\": %d, \"topics\": %lld, \"planted_pairs\": %lld, \"eps\": %g, \"clusters\": %d, \"probe\": %d, "
               "\"kmeans_iterations\": %d, \"seconds\": %.1f, \"peak_rss_gb\": %.2f, \"data_gb\": %.2f, \"removed\": %lld, "
               "\"planted_pair_recall\": %.5f, \"removal_precision\": %.5f",
-              static_cast<long long>(n), d, static_cast<long long>(topics), static_cast<long long>(planted), eps, r.clusters,
+              static_cast<long long>(n), d, static_cast<long long>(topics), static_cast<long long>(planted), eps, r.clusters, probe,
               r.kmeans_iterations, secs, peak_rss_gb(), rss0, static_cast<long long>(removed),
               planted ? static_cast<double>(pairs_found) / planted : 1.0,
               removed ? static_cast<double>(removed_planted) / removed : 1.0);

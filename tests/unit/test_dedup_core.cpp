@@ -229,3 +229,38 @@ TEST(EmbeddingStore, ATornRowIsCutAndResumedRowsAreReused) {
   EmbeddingWriter other(path, d, false, {{"model", "n"}, {"model_sha256", "y"}}, true);
   EXPECT_FALSE(other.has("a"));
 }
+
+TEST(SemDedup, ProbingTheSecondClusterFindsPairsTheClusteringSplits) {
+  // Items uniform on the sphere: no structure for k-means, so boundaries split many pairs.
+  std::mt19937_64 rng(33);
+  const int d = 32;
+  const int64_t n = 6000, planted = 1000;
+  std::vector<float> x = unit_rows(rng, n, d);
+  std::normal_distribution<float> g(0, 0.15f / std::sqrt(static_cast<float>(d)));
+  for (int64_t p = 0; p < planted; ++p) {
+    double s = 0;
+    for (int j = 0; j < d; ++j) s += std::pow(x[(n - planted + p) * d + j] = x[p * d + j] + g(rng), 2);
+    for (int j = 0; j < d; ++j) x[(n - planted + p) * d + j] /= static_cast<float>(std::sqrt(s));
+  }
+  const std::vector<float> orig = x;
+  auto found = [&](int probe) {
+    std::vector<float> work = orig;
+    SemDedupOptions o;
+    o.clusters = 20, o.eps = 0.05, o.probe = probe;
+    const SemDedupResult r = semantic_dedup(work.data(), n, d, o);
+    int pairs = 0;
+    for (int64_t p = 0; p < planted; ++p) pairs += r.duplicate_of[p] >= 0 || r.duplicate_of[n - planted + p] >= 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (r.duplicate_of[i] < 0) continue;
+      const int64_t j = r.duplicate_of[i];
+      double s = 0;
+      for (int k = 0; k < d; ++k) s += orig[i * d + k] * orig[j * d + k];
+      EXPECT_GE(s, 0.95 - 1e-5) << "probe " << probe;   // every removal names a real near-duplicate
+      EXPECT_LT(r.duplicate_of[j], 0) << "probe " << probe;  // ...that is kept: one of each pair stays
+    }
+    return pairs;
+  };
+  const int one = found(1), two = found(2);
+  EXPECT_LT(one, 950);   // the clustering splits pairs...
+  EXPECT_GE(two, 990);   // ...which the second cluster recovers
+}

@@ -22,6 +22,10 @@ void register_dedup(CLI::App& app, int* exit_code) {
   cmd->add_option("--clusters", o->c.sem.clusters,
                   "k-means clusters (0 = ceil(N / 2000); 1 = compare every pair, exact)")->capture_default_str()
       ->check(CLI::Range(0, 1 << 24));
+  cmd->add_option("--probe", o->c.sem.probe,
+                  "1: compare inside each item's cluster (NeMo Curator); 2: also inside its second-nearest cluster, "
+                  "finding pairs the clustering splits (about 4x the comparisons)")
+      ->capture_default_str()->check(CLI::Range(1, 2));
   cmd->add_option("--rank", o->c.sem.rank, "Which item of a duplicate group is kept: hard (farthest from the centroid, "
                   "NeMo's default), easy (nearest), random")->capture_default_str()
       ->check(CLI::IsMember({"hard", "easy", "random"}));

@@ -108,6 +108,30 @@ std::vector<float> parallel_init(const float* x, int64_t n, int d, int k, std::m
 }
 }  // namespace
 
+void second_nearest(const float* x, int64_t n, int d, const float* c, int k, const int32_t* nearest, int32_t* second,
+                    float* second_dist2) {
+  const std::vector<float> xn = row_norms2(x, n, d), cn = row_norms2(c, k, d);
+  constexpr int64_t kRows = 2048;
+  std::vector<float> dots(static_cast<size_t>(kRows) * k);
+  for (int64_t r0 = 0; r0 < n; r0 += kRows) {
+    throw_if_cancelled();
+    const int64_t rows = std::min(kRows, n - r0);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), k, d, 1.0f, x + r0 * d, d, c, d, 0.0f, dots.data(), k);
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* row = dots.data() + i * k;
+      float best = std::numeric_limits<float>::max();
+      int32_t arg = nearest[r0 + i];
+      for (int j = 0; j < k; ++j) {
+        if (j == nearest[r0 + i]) continue;
+        const float d2 = cn[static_cast<size_t>(j)] - 2 * row[j];  // |x|^2 is the same for every centroid
+        if (d2 < best) best = d2, arg = j;
+      }
+      second[r0 + i] = arg;
+      second_dist2[r0 + i] = std::max(0.0f, xn[static_cast<size_t>(r0 + i)] + best);
+    }
+  }
+}
+
 void assign_nearest(const float* x, int64_t n, int d, const float* c, int k, int32_t* assign, float* dist2) {
   const std::vector<float> xn = row_norms2(x, n, d);
   std::fill(dist2, dist2 + n, std::numeric_limits<float>::max());

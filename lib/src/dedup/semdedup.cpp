@@ -64,6 +64,78 @@ void permute_rows(float* x, int d, const std::vector<int64_t>& perm) {
     }
   }
 }
+// --probe 2: each item is compared inside its own cluster and inside its second-nearest one
+// (as a guest), every set in one global rank order, so a pair split by a cluster boundary is
+// still compared and a pair met in two sets gets the same answer in both.
+// A cluster takes at most as many guests as it has members, those nearest to it relative to
+// their own centroid (the smallest margin), so no set grows past twice its cluster (in high
+// dimensions a few "hub" centroids are second-nearest to a large share of all items).
+template <typename Before>
+void probe_sets(const float* x, int64_t n, int d, const SemDedupOptions& o, const std::vector<float>& centroids, int k,
+                const std::vector<float>& dist2, Before before, SemDedupResult& r) {
+  std::vector<int32_t> second(static_cast<size_t>(n));
+  std::vector<float> second_d2(static_cast<size_t>(n));
+  second_nearest(x, n, d, centroids.data(), k, r.cluster.data(), second.data(), second_d2.data());
+  std::vector<int64_t> home(static_cast<size_t>(k), 0);
+  for (int64_t i = 0; i < n; ++i) ++home[r.cluster[i]];
+  std::vector<std::vector<int64_t>> guests(static_cast<size_t>(k));
+  for (int64_t i = 0; i < n; ++i) guests[second[i]].push_back(i);
+  std::vector<char> guest(static_cast<size_t>(n), 0);
+  for (int c = 0; c < k; ++c) {
+    auto& g = guests[c];
+    const size_t cap = static_cast<size_t>(home[c]);
+    if (g.size() > cap) {
+      std::nth_element(g.begin(), g.begin() + cap, g.end(),
+                       [&](int64_t a, int64_t b) { return second_d2[a] - dist2[a] < second_d2[b] - dist2[b]; });
+      g.resize(cap);
+    }
+    for (int64_t i : g) guest[i] = 1;
+  }
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), before);
+  std::vector<std::vector<int64_t>> sets(static_cast<size_t>(k));
+  for (int64_t i : order) {  // appended in rank order, so every set is in rank order
+    sets[r.cluster[i]].push_back(i);
+    if (guest[i]) sets[second[i]].push_back(i);
+  }
+  struct Found {
+    std::vector<float> max_sim, nn_sim;
+    std::vector<int64_t> arg;
+  };
+  std::vector<Found> found(static_cast<size_t>(k));
+  auto run = [&](int c) {
+    const auto& members = sets[c];
+    const int64_t m = static_cast<int64_t>(members.size());
+    std::vector<float> rows(static_cast<size_t>(m) * d);
+    for (int64_t p = 0; p < m; ++p) std::copy(x + members[p] * d, x + (members[p] + 1) * d, rows.begin() + p * d);
+    Found& f = found[c];
+    f.max_sim.resize(m), f.nn_sim.resize(m), f.arg.resize(m);
+    compare_cluster(rows.data(), m, d, o.nn, f.max_sim.data(), f.arg.data(), f.nn_sim.data());
+  };
+  constexpr int64_t kLarge = 8192;
+  for (int c = 0; c < k; ++c)
+    if (static_cast<int64_t>(sets[c].size()) >= kLarge) {
+      throw_if_cancelled();
+      run(c);
+    }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int c = 0; c < k; ++c)
+    if (static_cast<int64_t>(sets[c].size()) < kLarge) run(c);
+  throw_if_cancelled();
+  std::vector<int64_t> arg(static_cast<size_t>(n), -1);
+  for (int c = 0; c < k; ++c)
+    for (size_t p = 0; p < sets[c].size(); ++p) {
+      const int64_t i = sets[c][p];
+      const Found& f = found[c];
+      if (f.arg[p] >= 0 && f.max_sim[p] > r.max_sim[i]) r.max_sim[i] = f.max_sim[p], arg[i] = sets[c][f.arg[p]];
+      if (o.nn) r.nn_sim[i] = std::max(r.nn_sim[i], f.nn_sim[p]);
+    }
+  const float threshold = static_cast<float>(1.0 - o.eps);
+  for (int64_t i = 0; i < n; ++i)
+    if (arg[i] >= 0 && r.max_sim[i] >= threshold) r.duplicate_of[i] = arg[i];
+}
+
 }  // namespace
 
 SemDedupResult semantic_dedup(float* x, int64_t n, int d, const SemDedupOptions& o, const std::vector<double>* score) {
@@ -78,7 +150,7 @@ SemDedupResult semantic_dedup(float* x, int64_t n, int d, const SemDedupOptions&
   const int k = static_cast<int>(std::min<int64_t>(n, o.clusters > 0 ? o.clusters : default_clusters(n)));
   r.clusters = k;
   std::vector<float> centroids;
-  std::vector<float> dist2(static_cast<size_t>(n), 0.f);
+  std::vector<float> dist2;  // to the nearest centroid (k > 1)
   if (k == 1) {  // exact: one cluster, ranked by distance to the mean
     centroids.assign(static_cast<size_t>(d), 0.f);
     std::vector<double> mean(static_cast<size_t>(d), 0.0);
@@ -92,6 +164,7 @@ SemDedupResult semantic_dedup(float* x, int64_t n, int d, const SemDedupOptions&
     KMeansResult km = kmeans(x, n, d, ko);
     r.cluster = std::move(km.assign);
     centroids = std::move(km.centroids);
+    dist2 = std::move(km.dist2);
     r.kmeans_iterations = km.iterations;
   }
   // Cosine distance of each item to its centroid.
@@ -113,15 +186,23 @@ SemDedupResult semantic_dedup(float* x, int64_t n, int d, const SemDedupOptions&
     std::mt19937_64 rng(o.seed);
     for (auto& t : tiebreak) t = rng();
   }
-  // Items grouped by cluster, each cluster in rank order (ties: input order).
-  std::vector<int64_t> perm(static_cast<size_t>(n));
-  std::iota(perm.begin(), perm.end(), 0);
-  std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
-    if (r.cluster[a] != r.cluster[b]) return r.cluster[a] < r.cluster[b];
+  // Rank order inside a cluster (ties: input order); it orders the probe sets too.
+  auto before = [&](int64_t a, int64_t b) {
     if (o.rank == "hard") return cos_dist[a] > cos_dist[b];
     if (o.rank == "easy") return cos_dist[a] < cos_dist[b];
     if (o.rank == "random") return tiebreak[a] < tiebreak[b];
     return (*score)[a] > (*score)[b];
+  };
+  if (o.probe > 1 && k > 1) {
+    probe_sets(x, n, d, o, centroids, k, dist2, before, r);
+    return r;
+  }
+  // Items grouped by cluster, each cluster in rank order.
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
+    if (r.cluster[a] != r.cluster[b]) return r.cluster[a] < r.cluster[b];
+    return before(a, b);
   });
   permute_rows(x, d, perm);
   std::vector<int64_t> start = {0};

@@ -36,6 +36,10 @@ struct KMeansResult {
 
 KMeansResult kmeans(const float* x, int64_t n, int d, const KMeansOptions& o);
 
+// The second-nearest centroid of every row, given its nearest (k >= 2), and its squared distance.
+void second_nearest(const float* x, int64_t n, int d, const float* c, int k, const int32_t* nearest, int32_t* second,
+                    float* second_dist2);
+
 // Nearest centroid of every row (squared Euclidean distance), blocks of rows through sgemm.
 void assign_nearest(const float* x, int64_t n, int d, const float* c, int k, int32_t* assign, float* dist2);
 

@@ -8,6 +8,11 @@
 //      its cluster (kept or not, as theirs) is >= 1 - eps; it names that item.
 // One cluster compares every pair: exact. The similarity blocks run through sgemm; clusters in
 // parallel (OpenMP), a large one with BLAS's own threads.
+// reel's addition, probe = 2: each item is also a guest in its second-nearest cluster, every
+// set ordered by the same global rank (inside one cluster the order above), so pairs that the
+// clustering splits are still compared; a cluster takes at most as many guests as it has
+// members (those with the smallest margin between their two centroids): at most four times
+// the comparisons.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -23,6 +28,7 @@ struct SemDedupOptions {
   std::string rank = "hard";  // hard | easy | random | score
   uint64_t seed = 42;
   bool nn = false;   // also each item's nearest-neighbour similarity inside its cluster (twice the work)
+  int probe = 1;     // 2: also compare each item inside its second-nearest cluster (reel's addition)
   KMeansOptions kmeans;  // k is set from clusters
 };
 
@@ -38,7 +44,7 @@ struct SemDedupResult {
 // and the planted near-duplicates of the benchmark stay together (recall in README).
 int default_clusters(int64_t n);
 
-// x: n x d, rows L2-normalised; permuted in place (grouped by cluster, in rank order).
+// x: n x d, rows L2-normalised; may be permuted in place (grouped by cluster, in rank order).
 // score: with rank "score", n values, higher ranked first.
 SemDedupResult semantic_dedup(float* x, int64_t n, int d, const SemDedupOptions& o, const std::vector<double>* score = nullptr);
 
