@@ -4,6 +4,7 @@ pkg_check_modules(LIBAV REQUIRED IMPORTED_TARGET
   libavformat libavcodec libavfilter libavutil libswscale)
 # Tesseract (text overlay in reel filter), with its English data from tesseract-ocr-eng.
 pkg_check_modules(TESSERACT REQUIRED IMPORTED_TARGET tesseract lept)
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)
 find_package(HDF5 REQUIRED COMPONENTS C)

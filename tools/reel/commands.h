@@ -15,5 +15,6 @@ void register_merge(CLI::App& app, int* exit_code);
 void register_filter(CLI::App& app, int* exit_code);
 void register_embed(CLI::App& app, int* exit_code);
 void register_dedup(CLI::App& app, int* exit_code);
+void register_caption(CLI::App& app, int* exit_code);
 
 }  // namespace reel::cli

@@ -16,6 +16,7 @@ const char* code_name(Code code) {
     case Code::Internal: return "internal";
     case Code::Cancelled: return "cancelled";
     case Code::OutputError: return "output_error";
+    case Code::ServiceUnavailable: return "service_unavailable";
   }
   return "internal";
 }
@@ -28,6 +29,7 @@ int exit_code_for(Code code) {
     case Code::DeviceUnavailable: return kExitDevice;
     case Code::Cancelled: return kExitInterrupted;
     case Code::OutputError: return kExitOutput;
+    case Code::ServiceUnavailable: return kExitService;
     case Code::InvalidData:
     case Code::NotFound:
     case Code::IoError: return kExitPartial;

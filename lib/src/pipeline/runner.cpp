@@ -25,7 +25,8 @@
 namespace reel {
 
 bool is_fatal(Code code) {
-  return code == Code::ModelError || code == Code::DeviceUnavailable || code == Code::OutputError;
+  return code == Code::ModelError || code == Code::DeviceUnavailable || code == Code::OutputError ||
+         code == Code::ServiceUnavailable;
 }
 
 void write_stdout(const std::string& lines) {

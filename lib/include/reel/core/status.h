@@ -23,6 +23,7 @@ enum class Code {
   Internal,
   Cancelled,
   OutputError,        // the output location cannot be written (permissions, full disk, not a directory)
+  ServiceUnavailable, // a service the stage needs (an HTTP endpoint) keeps failing: the batch stops
 };
 
 class Error : public std::runtime_error {
@@ -46,6 +47,7 @@ enum ExitCode : int {
   kExitModel = 4,
   kExitDevice = 5,
   kExitOutput = 6,
+  kExitService = 7,
   kExitInterrupted = 130,
 };
 

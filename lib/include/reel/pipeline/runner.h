@@ -10,7 +10,7 @@
 // and the runner decides what the process does:
 //   - an input whose record already carries errors is passed through unprocessed (unless
 //     retry_errors), a line that is not a record becomes an error record;
-//   - Error with code ModelError, DeviceUnavailable or OutputError stops the whole run
+//   - Error with code ModelError, DeviceUnavailable, OutputError or ServiceUnavailable stops the whole run
 //     (the records already finished are still printed) and is rethrown;
 //   - any other Error becomes an entry in the record's "errors";
 //   - cancellation (SIGINT/SIGTERM) stops taking inputs, lets the records in flight

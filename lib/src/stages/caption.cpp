@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/stages/caption.h"
+
+#include <algorithm>
+#include <cmath>
+#include <future>
+#include <map>
+
+#include "reel/core/cancel.h"
+#include "reel/core/log.h"
+#include "reel/media/decoder.h"
+#include "reel/media/preview.h"
+#include "reel/pipeline/record.h"
+
+namespace reel {
+
+namespace {
+
+std::vector<std::string> auth_headers(const CaptionConfig& c) {
+  std::vector<std::string> h = {"Content-Type: application/json"};
+  if (!c.api_key.empty()) h.push_back("Authorization: Bearer " + c.api_key);
+  return h;
+}
+
+std::string base_url(const std::string& endpoint) {
+  std::string u = endpoint;
+  while (!u.empty() && u.back() == '/') u.pop_back();
+  return u;
+}
+
+struct Shared {
+  explicit Shared(const CaptionConfig& c) : engine(c.concurrency), breaker(c.breaker_after) {}
+  HttpEngine engine;
+  CircuitBreaker breaker;
+};
+
+class CaptionProcessor : public Processor {
+ public:
+  CaptionProcessor(const CaptionConfig& c, Shared& s) : c_(c), s_(s) {}
+
+  StageOutput process(const InputItem& item) override {
+    int64_t frames = 0;
+    double fps = 25;
+    int w = 0, h = 0;
+    {
+      auto probe = VideoDecoder::open(item.media, DecodeOptions{});
+      const VideoInfo& info = probe->info();
+      fps = info.fps > 0 ? info.fps : 25.0;
+      const double duration = info.duration_s > 0 ? info.duration_s : item.record.value("duration_s", 0.0);
+      frames = info.frames_hint > 0 ? info.frames_hint : std::llround(duration * fps);
+      w = info.display_width, h = info.display_height;
+    }
+    Json rec = item.record;
+    // Windows that already have a caption keep it.
+    std::map<std::pair<int64_t, int64_t>, Json> have;
+    if (rec.contains("captions") && rec["captions"].is_array())
+      for (const auto& cap : rec["captions"])
+        if (cap.is_object() && cap.contains("text") && cap["start_frame"].is_number_integer() && cap["end_frame"].is_number_integer())
+          have[{cap["start_frame"].get<int64_t>(), cap["end_frame"].get<int64_t>()}] = cap;
+    const std::vector<CaptionWindow> windows = caption_windows(frames, fps, c_.windows);
+    std::vector<const CaptionWindow*> todo;
+    std::vector<int64_t> wanted;
+    for (const auto& win : windows)
+      if (!have.count({win.start_frame, win.end_frame})) {
+        todo.push_back(&win);
+        wanted.insert(wanted.end(), win.frames.begin(), win.frames.end());
+      }
+    std::sort(wanted.begin(), wanted.end());
+    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+    // The frames every missing window sends, as base64 JPEG, decoded once at the JPEG size.
+    std::map<int64_t, std::string> jpeg;
+    if (!wanted.empty()) {
+      DecodeOptions o;
+      o.threads = c_.decode_threads;
+      o.format = PixelFormat::RGB24;
+      if (w > 0 && h > 0 && std::max(w, h) > c_.max_side)
+        o.out_width = w >= h ? c_.max_side : std::max(2, static_cast<int>(std::lround(static_cast<double>(c_.max_side) * w / h)));
+      auto dec = VideoDecoder::open(item.media, o);
+      dec->set_convert_frames(wanted);
+      Frame f;
+      size_t next = 0;
+      while (next < wanted.size() && dec->next(&f)) {
+        throw_if_cancelled();
+        if (f.index != wanted[next] || f.data.empty()) continue;
+        jpeg[f.index] = base64(encode_jpeg(f.data.data(), f.width, f.height, c_.max_side, c_.jpeg_quality));
+        ++next;
+      }
+    }
+    // Every missing window of this clip in flight at once; the engine caps the total.
+    std::vector<std::future<HttpResponse>> answers;
+    std::vector<std::string> window_error(todo.size());
+    for (size_t k = 0; k < todo.size(); ++k) {
+      std::vector<std::string> images;
+      for (int64_t f : todo[k]->frames)
+        if (auto it = jpeg.find(f); it != jpeg.end()) images.push_back(it->second);
+      if (images.empty()) {
+        window_error[k] = "no decodable frame in the window";
+        answers.emplace_back();
+        continue;
+      }
+      HttpRequest req{base_url(c_.endpoint) + "/chat/completions", chat_request_body(c_.chat, images), auth_headers(c_), c_.timeout_s};
+      answers.push_back(std::async(std::launch::async, [this, req] { return send(s_.engine, req, c_.retry, &s_.breaker); }));
+    }
+    Json captions = Json::array();
+    for (auto& [span, cap] : have) captions.push_back(cap);
+    std::exception_ptr fatal;
+    for (size_t k = 0; k < todo.size(); ++k) {
+      const CaptionWindow& win = *todo[k];
+      const std::string where = "window [" + std::to_string(win.start_frame) + ", " + std::to_string(win.end_frame) + ")";
+      if (!window_error[k].empty()) {
+        add_error(rec, "caption", Code::InvalidData, where + ": " + window_error[k]);
+        continue;
+      }
+      HttpResponse resp;
+      try {
+        resp = answers[k].get();
+      } catch (...) {
+        if (!fatal) fatal = std::current_exception();
+        continue;
+      }
+      const ChatResult r = resp.status == 0 ? ChatResult{false, "", "", "no answer from the endpoint: " + resp.error}
+                                            : parse_chat_response(resp.status, resp.body);
+      if (!r.ok) {
+        add_error(rec, "caption", Code::InvalidData,
+                  where + ": " + r.error + (resp.attempts > 1 ? " (after " + std::to_string(resp.attempts) + " attempts)" : ""));
+        continue;
+      }
+      captions.push_back({{"start_frame", win.start_frame}, {"end_frame", win.end_frame}, {"text", r.text},
+                          {"model", c_.chat.model}, {"prompt_tokens", r.prompt_tokens},
+                          {"completion_tokens", r.completion_tokens}, {"finish_reason", r.finish_reason},
+                          {"frames", win.frames.size()}});
+    }
+    if (fatal) std::rethrow_exception(fatal);
+    std::sort(captions.begin(), captions.end(),
+              [](const Json& a, const Json& b) { return a["start_frame"].get<int64_t>() < b["start_frame"].get<int64_t>(); });
+    rec["captions"] = captions;
+    if (windows.empty()) add_error(rec, "caption", Code::InvalidData, "fewer than " + std::to_string(c_.windows.min_frames) + " frames: no caption window");
+    return {{rec}, Json()};
+  }
+
+ private:
+  const CaptionConfig& c_;
+  Shared& s_;
+};
+
+class CaptionStage : public Stage {
+ public:
+  explicit CaptionStage(CaptionConfig c) : c_(std::move(c)), shared_(std::make_unique<Shared>(c_)) {}
+  std::string name() const override { return "caption"; }
+  void open(const Shard& shard) override { ledger_ = c_.ledger.empty() ? "" : shard.name(c_.ledger); }
+  std::unique_ptr<Processor> processor(int) override { return std::make_unique<CaptionProcessor>(c_, *shared_); }
+  std::string ledger_path() const override { return ledger_; }
+  Json fingerprint() const override {
+    return {{"endpoint", c_.endpoint}, {"model", c_.chat.model}, {"prompt", c_.chat.prompt}, {"max_side", c_.max_side},
+            {"window", c_.windows.window}, {"fps", c_.windows.fps}, {"max_tokens", c_.chat.max_tokens},
+            {"temperature", c_.chat.temperature}, {"extra", c_.chat.extra}};
+  }
+
+ private:
+  CaptionConfig c_;
+  std::unique_ptr<Shared> shared_;
+  std::string ledger_;
+};
+
+}  // namespace
+
+std::string resolve_caption_model(const CaptionConfig& c) {
+  if (c.chat.model != "auto") return c.chat.model;
+  HttpEngine engine(1);
+  CircuitBreaker breaker(1);
+  HttpRequest req{base_url(c.endpoint) + "/models", "", auth_headers(c), c.timeout_s};
+  const HttpResponse r = send(engine, req, c.retry, &breaker);
+  if (r.status != 200)
+    throw Error(Code::ServiceUnavailable, req.url + " answered " + (r.status ? "HTTP " + std::to_string(r.status) : r.error) +
+                                              "; name the model with --model");
+  const std::string id = first_model_id(r.body);
+  if (id.empty()) throw Error(Code::ServiceUnavailable, req.url + " lists no model; name it with --model");
+  REEL_INFO("caption", "model: %s (the first of %s)", id.c_str(), req.url.c_str());
+  return id;
+}
+
+std::unique_ptr<Stage> make_caption_stage(const CaptionConfig& config) { return std::make_unique<CaptionStage>(config); }
+
+}  // namespace reel

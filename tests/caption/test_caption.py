@@ -1,0 +1,193 @@
+# SPDX-License-Identifier: Apache-2.0
+"""reel caption against a local OpenAI-compatible server that checks every request
+(vlm_server.py): windows and the frames sent (read back from a bar code in each frame), the
+prompt, model and bearer token, concurrency, retries on 429/500/timeouts with Retry-After,
+answers that are not captions, skipping windows already captioned, the circuit breaker, and
+that the API key appears nowhere."""
+import json
+import math
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from vlm_server import BITS, Server  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+REEL = os.environ.get("REEL_BIN", str(ROOT / "build/tools/reel"))
+KEY = "sk-test-7d1f0c"
+
+
+def make_clip(path, frames, w=640, h=360, fps=25):
+    """Frame n shows n in binary: bar k white when bit k is set."""
+    p = subprocess.Popen(["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+                          "-r", str(fps), "-i", "-", "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p", str(path)],
+                         stdin=subprocess.PIPE)
+    for n in range(frames):
+        img = np.zeros((h, w, 3), np.uint8)
+        for k in range(BITS):
+            if n >> k & 1:
+                img[:, k * w // BITS:(k + 1) * w // BITS] = 255
+        p.stdin.write(img.tobytes())
+    p.stdin.close()
+    assert p.wait() == 0
+
+
+def expected_windows(n, fps=25.0, window=256, min_rem=128, rate=2.0, lo=4, hi=768):
+    """The NeMo Curator / Cosmos-Curate rule, written out again (caption/windows.h)."""
+    if n < lo:
+        return []
+    out, s = [], 0
+    while s < n:
+        e = min(n, s + window)
+        if out and e - s < min_rem:
+            out[-1][1] = e
+            break
+        out.append([s, e])
+        s += window
+    res = []
+    for s, e in out:
+        length = e - s
+        k = 2 * math.floor(length / fps * rate / 2 + 0.5)
+        k = min(max(k, lo), hi, length)
+        idx = []
+        for i in range(k):
+            f = s + math.floor((i * (length - 1) / (k - 1) if k > 1 else 0) + 0.5)
+            if not idx or idx[-1] != f:
+                idx.append(f)
+        res.append((s, e, idx))
+    return res
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp("caption")
+    make_clip(d / "a.mp4", 400)   # two windows: [0, 256) and [256, 400)
+    make_clip(d / "b.mp4", 300)   # one window: the 44-frame remainder joins it
+    for i in range(4):
+        make_clip(d / f"c{i}.mp4", 400)
+    return d
+
+
+def run(args, env_extra=None, timeout=120):
+    env = dict(os.environ, OPENAI_API_KEY=KEY, **(env_extra or {}))
+    t0 = time.monotonic()
+    p = subprocess.run([REEL, "caption", *args], capture_output=True, text=True, env=env, timeout=timeout)
+    return p, time.monotonic() - t0
+
+
+def records(p):
+    return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+
+
+def test_windows_frames_prompt_model_and_key(clips):
+    s = Server(model="test-vlm", prompt="Say which frames these are.", key=KEY)
+    try:
+        p, _ = run(["--endpoint", s.url, "--prompt", "Say which frames these are.", str(clips / "a.mp4"), str(clips / "b.mp4")])
+        assert p.returncode == 0, p.stderr
+        assert s.problems == []
+        recs = records(p)
+        assert len(recs) == 2
+        for rec, n in zip(recs, (400, 300)):
+            want = expected_windows(n)
+            caps = rec["captions"]
+            assert [(c["start_frame"], c["end_frame"]) for c in caps] == [(a, b) for a, b, _ in want]
+            for c, (_, _, idx) in zip(caps, want):
+                assert c["text"] == "frames " + " ".join(map(str, idx))  # the server read these frames back
+                assert c["model"] == "test-vlm" and c["finish_reason"] == "stop"
+                assert c["prompt_tokens"] == 100 + len(idx) and c["completion_tokens"] == 7
+        assert len(s.requests) == 3
+        for out in (p.stdout, p.stderr):
+            assert KEY not in out
+    finally:
+        s.close()
+
+
+def test_concurrency_is_shared_by_all_workers(clips):
+    s = Server(delay=0.4)
+    try:
+        files = [str(clips / f"c{i}.mp4") for i in range(4)]  # 8 windows
+        p, wall = run(["--endpoint", s.url, "--concurrency", "4", "--workers", "4", *files])
+        assert p.returncode == 0, p.stderr
+        assert len(s.requests) == 8
+        assert s.max_in_flight == 4
+        assert wall < 8 * 0.4 / 2  # at least twice as fast as one at a time
+        assert [r["source"].rsplit("/", 1)[1] for r in records(p)] == [f"c{i}.mp4" for i in range(4)]  # input order
+    finally:
+        s.close()
+
+
+def test_retries_on_429_and_500_honour_retry_after(clips):
+    s = Server()
+    s.plan = ["429", "500"]
+    try:
+        p, wall = run(["--endpoint", s.url, "--retry-base", "0.05", "--concurrency", "1", str(clips / "a.mp4")])
+        assert p.returncode == 0, p.stderr
+        rec = records(p)[0]
+        assert len(rec["captions"]) == 2 and "errors" not in rec
+        assert len(s.requests) == 4  # two windows, two failed attempts
+        assert wall >= 1.0  # Retry-After: 1 was honoured (the jittered backoff alone waits under 0.15 s)
+    finally:
+        s.close()
+
+
+def test_a_request_that_times_out_is_retried(clips):
+    s = Server()
+    s.plan = ["hang"]
+    try:
+        p, wall = run(["--endpoint", s.url, "--timeout", "1", "--retry-base", "0.05", "--concurrency", "1", str(clips / "b.mp4")])
+        assert p.returncode == 0, p.stderr
+        assert len(records(p)[0]["captions"]) == 1
+        assert len(s.requests) == 2 and wall < 5  # given up on after 1 s, not the server's 5
+    finally:
+        s.close()
+
+
+def test_answers_that_are_not_captions_are_errors(clips):
+    s = Server()
+    s.plan = ["malformed", "length", "empty", "refuse"]
+    try:
+        p, _ = run(["--endpoint", s.url, "--concurrency", "1", str(clips / "a.mp4"), str(clips / "c0.mp4")])
+        assert p.returncode == 3, p.stderr  # some inputs failed
+        recs = records(p)
+        msgs = [e["message"] for r in recs for e in r.get("errors", [])]
+        assert all(len(r["captions"]) == 0 for r in recs)
+        for want in ("malformed JSON", "finish_reason length", "empty caption", "refused"):
+            assert any(want in m for m in msgs), (want, msgs)
+        assert all(m.startswith("window [") for m in msgs)
+    finally:
+        s.close()
+
+
+def test_windows_already_captioned_are_kept(clips):
+    s = Server()
+    try:
+        have = {"path": str(clips / "a.mp4"), "captions": [{"start_frame": 0, "end_frame": 256, "text": "kept", "model": "m"}]}
+        inp = clips / "partial.jsonl"
+        inp.write_text(json.dumps(have) + "\n")
+        p, _ = run(["--endpoint", s.url, str(inp)])
+        assert p.returncode == 0, p.stderr
+        caps = records(p)[0]["captions"]
+        assert caps[0]["text"] == "kept" and caps[1]["start_frame"] == 256
+        assert len(s.requests) == 1 and s.requests[0]["frames"][0] >= 256
+    finally:
+        s.close()
+
+
+def test_a_dead_endpoint_trips_the_breaker(clips):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+    p, wall = run(["--endpoint", f"http://127.0.0.1:{port}/v1", "--model", "m", "--retries", "1", "--retry-base", "0.01",
+                   "--breaker", "2", "--workers", "2", *[str(clips / f"c{i}.mp4") for i in range(4)]])
+    assert p.returncode == 7, p.stderr
+    assert "circuit breaker" in p.stderr
+    assert wall < 30
+    assert KEY not in p.stderr
