@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """reel caption against a local OpenAI-compatible server that checks every request
 (vlm_server.py): windows and the frames sent (read back from a bar code in each frame), the
-prompt, model and bearer token, concurrency, retries on 429/500/timeouts with Retry-After,
+prompt, model and bearer token, the mp4 of --send video, concurrency, retries on 429/500/timeouts with Retry-After,
 answers that are not captions, skipping windows already captioned, the circuit breaker, and
 that the API key appears nowhere."""
 import json
@@ -105,6 +105,21 @@ def test_windows_frames_prompt_model_and_key(clips):
         assert len(s.requests) == 3
         for out in (p.stdout, p.stderr):
             assert KEY not in out
+    finally:
+        s.close()
+
+
+def test_send_video_as_one_mp4(clips):
+    s = Server(key=KEY)
+    try:
+        p, _ = run(["--endpoint", s.url, "--send", "video", str(clips / "a.mp4")])
+        assert p.returncode == 0, p.stderr
+        assert s.problems == []
+        caps = records(p)[0]["captions"]
+        for c, (_, _, idx) in zip(caps, expected_windows(400)):
+            assert c["text"] == "frames " + " ".join(map(str, idx))  # every frame of the mp4 is a planned one
+        parts = s.requests[0]["body"]["messages"][0]["content"]
+        assert [q["type"] for q in parts] == ["text", "video_url"]
     finally:
         s.close()
 

@@ -7,9 +7,12 @@ each frame's index is read back from the bar code the test video carries (bit k 
 number is bar k, white = 1), and the caption is "frames i j k ...". Whatever is wrong becomes a
 400 with the reason and is recorded in `problems`. `plan` scripts misbehaviour: a list of
 actions consumed one per request ("ok", "slow", "429", "500", "hang", "malformed", "length",
-"empty", "refuse"), "ok" after it runs out."""
+"empty", "refuse"), "ok" after it runs out. A video_url part (an mp4 data URL) is decoded frame by
+frame and read the same way."""
 import base64
 import json
+import os
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +31,25 @@ def read_index(jpeg):
     band = img[h // 4:3 * h // 4]
     bits = [band[:, k * w // BITS + w // (4 * BITS):(k + 1) * w // BITS - w // (4 * BITS)].mean() > 128 for k in range(BITS)]
     return sum(1 << k for k, b in enumerate(bits) if b)
+
+
+def read_video(mp4):
+    """Frame indices of an mp4 (bytes), one per frame; None when it does not decode."""
+    fd, path = tempfile.mkstemp(suffix=".mp4")
+    try:
+        os.write(fd, mp4)
+        os.close(fd)
+        cap = cv2.VideoCapture(path)
+        out = []
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            out.append(read_index(cv2.imencode(".png", frame)[1].tobytes()))
+        cap.release()
+        return out or None
+    finally:
+        os.unlink(path)
 
 
 class Server:
@@ -105,6 +127,15 @@ class Server:
                     return bad("prompt %r" % parts[0].get("text"))
                 frames = []
                 for p in parts[1:]:
+                    if p.get("type") == "video_url":
+                        url = (p.get("video_url") or {}).get("url", "")
+                        if not url.startswith("data:video/mp4;base64,"):
+                            return bad("video part shape")
+                        idx = read_video(base64.b64decode(url.split(",", 1)[1]))
+                        if idx is None:
+                            return bad("the video does not decode")
+                        frames += idx
+                        continue
                     url = (p.get("image_url") or {}).get("url", "") if p.get("type") == "image_url" else ""
                     if not url.startswith("data:image/jpeg;base64,"):
                         return bad("image part shape")

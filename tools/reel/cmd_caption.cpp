@@ -38,7 +38,10 @@ void register_caption(CLI::App& app, int* exit_code) {
   cmd->add_option("--window", o->c.windows.window, "Native frames per caption window")->capture_default_str();
   cmd->add_option("--min-remainder", o->c.windows.min_remainder, "A remainder this long becomes its own window")
       ->capture_default_str();
-  cmd->add_option("--max-side", o->c.max_side, "Longer side of the JPEG frames sent, in pixels")->capture_default_str();
+  cmd->add_option("--max-side", o->c.max_side, "Longer side of the frames sent, in pixels")->capture_default_str();
+  cmd->add_option("--send", o->c.send, "images: the frames as base64 JPEG image_url parts (every server); video: the window "
+                  "as one mp4 video_url data URL at --fps (vLLM's extension)")
+      ->capture_default_str()->check(CLI::IsMember({"images", "video"}));
   cmd->add_option("--concurrency", o->c.concurrency, "Requests in flight at once (all workers together)")
       ->capture_default_str()->check(CLI::Range(1, 1024));
   cmd->add_option("--timeout", o->c.timeout_s, "Seconds one request may take")->capture_default_str();

@@ -8,11 +8,8 @@ const char* const kDefaultCaptionPrompt =
     "what happens and in what order, how the camera moves, and the lighting and style of the footage. Describe only "
     "what is visible; do not speculate. Answer in one paragraph of plain text.";
 
-std::string chat_request_body(const ChatOptions& o, const std::vector<std::string>& jpeg_base64) {
-  nlohmann::json content = nlohmann::json::array();
-  content.push_back({{"type", "text"}, {"text", o.prompt}});
-  for (const auto& b : jpeg_base64)
-    content.push_back({{"type", "image_url"}, {"image_url", {{"url", "data:image/jpeg;base64," + b}}}});
+namespace {
+std::string body_with(const ChatOptions& o, nlohmann::json content) {
   nlohmann::json body = {{"model", o.model},
                          {"messages", nlohmann::json::array({{{"role", "user"}, {"content", content}}})},
                          {"temperature", o.temperature},
@@ -20,6 +17,22 @@ std::string chat_request_body(const ChatOptions& o, const std::vector<std::strin
   if (o.extra.is_object())
     for (auto it = o.extra.begin(); it != o.extra.end(); ++it) body[it.key()] = it.value();
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+}  // namespace
+
+std::string chat_request_body(const ChatOptions& o, const std::vector<std::string>& jpeg_base64) {
+  nlohmann::json content = nlohmann::json::array();
+  content.push_back({{"type", "text"}, {"text", o.prompt}});
+  for (const auto& b : jpeg_base64)
+    content.push_back({{"type", "image_url"}, {"image_url", {{"url", "data:image/jpeg;base64," + b}}}});
+  return body_with(o, std::move(content));
+}
+
+std::string chat_request_body_video(const ChatOptions& o, const std::string& mp4_base64) {
+  nlohmann::json content = nlohmann::json::array();
+  content.push_back({{"type", "text"}, {"text", o.prompt}});
+  content.push_back({{"type", "video_url"}, {"video_url", {{"url", "data:video/mp4;base64," + mp4_base64}}}});
+  return body_with(o, std::move(content));
 }
 
 namespace {

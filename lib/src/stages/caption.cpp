@@ -1,15 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "reel/stages/caption.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <map>
 
 #include "reel/core/cancel.h"
 #include "reel/core/log.h"
 #include "reel/media/decoder.h"
 #include "reel/media/preview.h"
+#include "reel/media/video_writer.h"
 #include "reel/pipeline/record.h"
 
 namespace reel {
@@ -26,6 +33,30 @@ std::string base_url(const std::string& endpoint) {
   std::string u = endpoint;
   while (!u.empty() && u.back() == '/') u.pop_back();
   return u;
+}
+
+// The window's sampled frames as an mp4 at the sampling rate (even size, as H.264 wants).
+std::string window_mp4(const std::vector<const Frame*>& frames, double fps) {
+  static std::atomic<int> counter{0};
+  const int w = frames[0]->width & ~1, h = frames[0]->height & ~1;
+  const std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                     ("reel-caption-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".mp4");
+  {
+    VideoWriter vw(path, w, h, std::max(1, static_cast<int>(std::lround(fps * 1000))), 1000, "auto", 23);
+    std::vector<uint8_t> even(static_cast<size_t>(w) * h * 3);
+    for (const Frame* f : frames) {
+      for (int y = 0; y < h; ++y)
+        std::copy(f->data.begin() + static_cast<size_t>(y) * f->width * 3, f->data.begin() + (static_cast<size_t>(y) * f->width + w) * 3,
+                  even.begin() + static_cast<size_t>(y) * w * 3);
+      vw.write(even.data());
+    }
+    vw.close();
+  }
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  return base64(bytes);
 }
 
 struct Shared {
@@ -69,6 +100,7 @@ class CaptionProcessor : public Processor {
     wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
     // The frames every missing window sends, as base64 JPEG, decoded once at the JPEG size.
     std::map<int64_t, std::string> jpeg;
+    std::map<int64_t, Frame> raw;  // --send video: the frames themselves
     if (!wanted.empty()) {
       DecodeOptions o;
       o.threads = c_.decode_threads;
@@ -82,7 +114,8 @@ class CaptionProcessor : public Processor {
       while (next < wanted.size() && dec->next(&f)) {
         throw_if_cancelled();
         if (f.index != wanted[next] || f.data.empty()) continue;
-        jpeg[f.index] = base64(encode_jpeg(f.data.data(), f.width, f.height, c_.max_side, c_.jpeg_quality));
+        if (c_.send == "video") raw[f.index] = f;
+        else jpeg[f.index] = base64(encode_jpeg(f.data.data(), f.width, f.height, c_.max_side, c_.jpeg_quality));
         ++next;
       }
     }
@@ -91,14 +124,19 @@ class CaptionProcessor : public Processor {
     std::vector<std::string> window_error(todo.size());
     for (size_t k = 0; k < todo.size(); ++k) {
       std::vector<std::string> images;
-      for (int64_t f : todo[k]->frames)
+      std::vector<const Frame*> frames;
+      for (int64_t f : todo[k]->frames) {
         if (auto it = jpeg.find(f); it != jpeg.end()) images.push_back(it->second);
-      if (images.empty()) {
+        if (auto it = raw.find(f); it != raw.end()) frames.push_back(&it->second);
+      }
+      if (images.empty() && frames.empty()) {
         window_error[k] = "no decodable frame in the window";
         answers.emplace_back();
         continue;
       }
-      HttpRequest req{base_url(c_.endpoint) + "/chat/completions", chat_request_body(c_.chat, images), auth_headers(c_), c_.timeout_s};
+      const std::string body = c_.send == "video" ? chat_request_body_video(c_.chat, window_mp4(frames, c_.windows.fps))
+                                                  : chat_request_body(c_.chat, images);
+      HttpRequest req{base_url(c_.endpoint) + "/chat/completions", body, auth_headers(c_), c_.timeout_s};
       answers.push_back(std::async(std::launch::async, [this, req] { return send(s_.engine, req, c_.retry, &s_.breaker); }));
     }
     Json captions = Json::array();
@@ -151,7 +189,7 @@ class CaptionStage : public Stage {
   std::unique_ptr<Processor> processor(int) override { return std::make_unique<CaptionProcessor>(c_, *shared_); }
   std::string ledger_path() const override { return ledger_; }
   Json fingerprint() const override {
-    return {{"endpoint", c_.endpoint}, {"model", c_.chat.model}, {"prompt", c_.chat.prompt}, {"max_side", c_.max_side},
+    return {{"endpoint", c_.endpoint}, {"model", c_.chat.model}, {"send", c_.send}, {"prompt", c_.chat.prompt}, {"max_side", c_.max_side},
             {"window", c_.windows.window}, {"fps", c_.windows.fps}, {"max_tokens", c_.chat.max_tokens},
             {"temperature", c_.chat.temperature}, {"extra", c_.chat.extra}};
   }

@@ -21,6 +21,8 @@ struct ChatOptions {
 };
 
 std::string chat_request_body(const ChatOptions& o, const std::vector<std::string>& jpeg_base64);
+// The window as one mp4 video_url data URL (vLLM's extension of the format).
+std::string chat_request_body_video(const ChatOptions& o, const std::string& mp4_base64);
 
 struct ChatResult {
   bool ok = false;

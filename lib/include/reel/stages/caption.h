@@ -24,7 +24,8 @@ struct CaptionConfig {
   std::string api_key;       // "" = no Authorization header
   ChatOptions chat;          // model ("auto": the first of /v1/models), prompt, sampling
   WindowOptions windows;
-  int max_side = 512;        // longer side of the JPEG frames
+  std::string send = "images";  // images: base64 JPEG image_url parts; video: one mp4 video_url
+  int max_side = 512;        // longer side of the frames sent
   int jpeg_quality = 85;
   int concurrency = 8;
   double timeout_s = 120;
