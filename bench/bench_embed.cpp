@@ -40,15 +40,9 @@ int main(int argc, char** argv) {
     o.format = PixelFormat::RGB24;
     o.out_width = kTextWidth;
     auto d = VideoDecoder::open(c, o);
-    const VideoInfo& info = d->info();
-    const int64_t n = info.frames_hint > 0 ? info.frames_hint : std::llround(info.duration_s * info.fps);
-    const auto plan = plan_frames(emb.card(), n, info.fps);
-    d->set_convert_frames(plan);
+    const auto plan = plan_frames(emb.card(), expected_frames(d->info()), d->info().fps);
     Clip clip;
-    Frame f;
-    size_t next = 0;
-    while (next < plan.size() && d->next(&f))
-      if (f.index == plan[next] && !f.data.empty()) clip.frames.push_back(f.data), clip.w = f.width, clip.h = f.height, ++next;
+    for (Frame& f : decode_indices(*d, plan).frames) clip.frames.push_back(std::move(f.data)), clip.w = f.width, clip.h = f.height;
     if (!clip.frames.empty()) sets.push_back(std::move(clip));
   }
   int64_t frames = 0;

@@ -57,6 +57,11 @@ inline std::string slurp(const std::filesystem::path& p) {
 
 inline std::string q(const std::string& s) { return "'" + s + "'"; }
 
+// ffmpeg (quiet, overwriting) with `args`, run inside `dir`: how fixtures make their clips.
+inline RunResult ffmpeg_in(const std::filesystem::path& dir, const std::string& args) {
+  return run("cd " + q(dir.string()) + " && ffmpeg -v error -y " + args);
+}
+
 // The reel binary, quoted, with logs limited to errors; append arguments.
 inline std::string reel_cmd() { return q(REEL_BINARY) + " --log-level error "; }
 

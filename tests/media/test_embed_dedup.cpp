@@ -24,7 +24,7 @@ class EmbedDedup : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new fs::path(test::temp_dir("embdedup"));
-    auto ff = [](const std::string& args) { ASSERT_EQ(test::run("cd " + q(dir_->string()) + " && ffmpeg -v error -y " + args).code, 0) << args; };
+    auto ff = [](const std::string& args) { ASSERT_EQ(test::ffmpeg_in(*dir_, args).code, 0) << args; };
     const std::string x264 = " -c:v libx264 -preset veryfast -pix_fmt yuv420p -an ";
     const char* names[] = {"deb_imageio_cockatoo.mp4", "deb_kivy_cityCC0.mpg", "intel_asl_book.mkv", "moviepy_fire2.mp4",
                            "moviepy_video_with_failing_audio.mp4", "deb_opencv_vtest_12s.avi"};

@@ -23,7 +23,7 @@ class Filter : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new fs::path(test::temp_dir("filter"));
-    auto ff = [](const std::string& args) { ASSERT_EQ(test::run("cd " + q(dir_->string()) + " && ffmpeg -v error -y " + args).code, 0) << args; };
+    auto ff = [](const std::string& args) { ASSERT_EQ(test::ffmpeg_in(*dir_, args).code, 0) << args; };
     // A textured still (smoothed noise: every block has something to match).
     ff("-f lavfi -i \"nullsrc=s=1600x720,geq=lum='random(1)*255':cb=128:cr=128,gblur=sigma=1.5\" -frames:v 1 tex.png");
     const std::string x264 = " -c:v libx264 -bf 0 -refs 1 -pix_fmt yuv420p ";

@@ -25,11 +25,10 @@ std::vector<float> row_norms2(const float* x, int64_t n, int d) {
   return out;
 }
 
-// Updates best/dist2 of every row with centroids c (m x d): d2 = |x|^2 - 2 x·c + |c|^2.
-void relax(const float* x, const std::vector<float>& xn, int64_t n, int d, const float* c, int m, int c_offset, int32_t* best,
-           float* dist2) {
-  if (m <= 0) return;
-  const std::vector<float> cn = row_norms2(c, m, d);
+// x·c for every row of x against centroids c (m x d), 2048 rows at a time through sgemm:
+// per_row(i, dots) sees row i's m dot products.
+template <typename PerRow>
+void dot_rows(const float* x, int64_t n, int d, const float* c, int m, PerRow per_row) {
   constexpr int64_t kRows = 2048;
   std::vector<float> dots(static_cast<size_t>(kRows) * m);
   for (int64_t r0 = 0; r0 < n; r0 += kRows) {
@@ -37,15 +36,21 @@ void relax(const float* x, const std::vector<float>& xn, int64_t n, int d, const
     const int64_t rows = std::min(kRows, n - r0);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), m, d, 1.0f, x + r0 * d, d, c, d, 0.0f,
                 dots.data(), m);
-    for (int64_t i = 0; i < rows; ++i) {
-      const float* row = dots.data() + i * m;
-      const size_t g = static_cast<size_t>(r0 + i);
-      for (int j = 0; j < m; ++j) {
-        const float d2 = std::max(0.0f, xn[g] - 2 * row[j] + cn[static_cast<size_t>(j)]);
-        if (d2 < dist2[g]) dist2[g] = d2, best[g] = c_offset + j;
-      }
-    }
+    for (int64_t i = 0; i < rows; ++i) per_row(r0 + i, dots.data() + i * m);
   }
+}
+
+// Updates best/dist2 of every row with centroids c (m x d): d2 = |x|^2 - 2 x·c + |c|^2.
+void relax(const float* x, const std::vector<float>& xn, int64_t n, int d, const float* c, int m, int c_offset, int32_t* best,
+           float* dist2) {
+  if (m <= 0) return;
+  const std::vector<float> cn = row_norms2(c, m, d);
+  dot_rows(x, n, d, c, m, [&](int64_t g, const float* row) {
+    for (int j = 0; j < m; ++j) {
+      const float d2 = std::max(0.0f, xn[g] - 2 * row[j] + cn[static_cast<size_t>(j)]);
+      if (d2 < dist2[g]) dist2[g] = d2, best[g] = c_offset + j;
+    }
+  });
 }
 
 // k-means++ on weighted points (w may be empty: unit weights).
@@ -111,25 +116,17 @@ std::vector<float> parallel_init(const float* x, int64_t n, int d, int k, std::m
 void second_nearest(const float* x, int64_t n, int d, const float* c, int k, const int32_t* nearest, int32_t* second,
                     float* second_dist2) {
   const std::vector<float> xn = row_norms2(x, n, d), cn = row_norms2(c, k, d);
-  constexpr int64_t kRows = 2048;
-  std::vector<float> dots(static_cast<size_t>(kRows) * k);
-  for (int64_t r0 = 0; r0 < n; r0 += kRows) {
-    throw_if_cancelled();
-    const int64_t rows = std::min(kRows, n - r0);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), k, d, 1.0f, x + r0 * d, d, c, d, 0.0f, dots.data(), k);
-    for (int64_t i = 0; i < rows; ++i) {
-      const float* row = dots.data() + i * k;
-      float best = std::numeric_limits<float>::max();
-      int32_t arg = nearest[r0 + i];
-      for (int j = 0; j < k; ++j) {
-        if (j == nearest[r0 + i]) continue;
-        const float d2 = cn[static_cast<size_t>(j)] - 2 * row[j];  // |x|^2 is the same for every centroid
-        if (d2 < best) best = d2, arg = j;
-      }
-      second[r0 + i] = arg;
-      second_dist2[r0 + i] = std::max(0.0f, xn[static_cast<size_t>(r0 + i)] + best);
+  dot_rows(x, n, d, c, k, [&](int64_t i, const float* row) {
+    float best = std::numeric_limits<float>::max();
+    int32_t arg = nearest[i];
+    for (int j = 0; j < k; ++j) {
+      if (j == nearest[i]) continue;
+      const float d2 = cn[static_cast<size_t>(j)] - 2 * row[j];  // |x|^2 is the same for every centroid
+      if (d2 < best) best = d2, arg = j;
     }
-  }
+    second[i] = arg;
+    second_dist2[i] = std::max(0.0f, xn[static_cast<size_t>(i)] + best);
+  });
 }
 
 void assign_nearest(const float* x, int64_t n, int d, const float* c, int k, int32_t* assign, float* dist2) {

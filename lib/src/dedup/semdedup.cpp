@@ -43,6 +43,23 @@ void compare_cluster(const float* x, int64_t m, int d, bool nn, float* max_sim, 
   }
 }
 
+// run(g) for every group: those of at least 8192 items one at a time (BLAS's own threads in
+// their sgemm), the rest in parallel, one thread each (OpenBLAS runs single-threaded inside an
+// OpenMP region).
+template <typename Size, typename Run>
+void run_groups(int64_t groups, Size size, Run run) {
+  constexpr int64_t kLarge = 8192;
+  for (int64_t g = 0; g < groups; ++g)
+    if (size(g) >= kLarge) {
+      throw_if_cancelled();
+      run(g);
+    }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t g = 0; g < groups; ++g)
+    if (size(g) < kLarge) run(g);
+  throw_if_cancelled();
+}
+
 // Applies the permutation (out[p] = in[perm[p]]) to the rows of x in place, one row of scratch.
 void permute_rows(float* x, int d, const std::vector<int64_t>& perm) {
   const int64_t n = static_cast<int64_t>(perm.size());
@@ -104,7 +121,7 @@ void probe_sets(const float* x, int64_t n, int d, const SemDedupOptions& o, cons
     std::vector<int64_t> arg;
   };
   std::vector<Found> found(static_cast<size_t>(k));
-  auto run = [&](int c) {
+  auto run = [&](int64_t c) {
     const auto& members = sets[c];
     const int64_t m = static_cast<int64_t>(members.size());
     std::vector<float> rows(static_cast<size_t>(m) * d);
@@ -113,16 +130,7 @@ void probe_sets(const float* x, int64_t n, int d, const SemDedupOptions& o, cons
     f.max_sim.resize(m), f.nn_sim.resize(m), f.arg.resize(m);
     compare_cluster(rows.data(), m, d, o.nn, f.max_sim.data(), f.arg.data(), f.nn_sim.data());
   };
-  constexpr int64_t kLarge = 8192;
-  for (int c = 0; c < k; ++c)
-    if (static_cast<int64_t>(sets[c].size()) >= kLarge) {
-      throw_if_cancelled();
-      run(c);
-    }
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int c = 0; c < k; ++c)
-    if (static_cast<int64_t>(sets[c].size()) < kLarge) run(c);
-  throw_if_cancelled();
+  run_groups(k, [&](int64_t c) { return static_cast<int64_t>(sets[c].size()); }, run);
   std::vector<int64_t> arg(static_cast<size_t>(n), -1);
   for (int c = 0; c < k; ++c)
     for (size_t p = 0; p < sets[c].size(); ++p) {
@@ -218,17 +226,7 @@ SemDedupResult semantic_dedup(float* x, int64_t n, int d, const SemDedupOptions&
     for (int64_t i = 0; i < m; ++i)
       if (arg[a + i] >= 0) arg[a + i] += a;
   };
-  // Large clusters one at a time (BLAS threads inside), the rest in parallel (one thread each).
-  constexpr int64_t kLarge = 8192;
-  for (int64_t g = 0; g < groups; ++g)
-    if (start[g + 1] - start[g] >= kLarge) {
-      throw_if_cancelled();
-      run(g);
-    }
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t g = 0; g < groups; ++g)
-    if (start[g + 1] - start[g] < kLarge) run(g);
-  throw_if_cancelled();
+  run_groups(groups, [&](int64_t g) { return start[g + 1] - start[g]; }, run);
   const float threshold = static_cast<float>(1.0 - o.eps);
   for (int64_t p = 0; p < n; ++p) {
     const int64_t i = perm[p];

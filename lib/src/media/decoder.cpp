@@ -2,6 +2,8 @@
 // FFmpeg-backed VideoDecoder (see reel/media/decoder.h for the contract).
 #include "reel/media/decoder.h"
 
+#include "reel/core/cancel.h"
+
 extern "C" {
 #include <libavutil/motion_vector.h>
 }
@@ -377,6 +379,29 @@ class FfmpegDecoder final : public VideoDecoder {
 
 std::unique_ptr<VideoDecoder> VideoDecoder::open(const std::string& url, const DecodeOptions& options) {
   return std::make_unique<FfmpegDecoder>(url, options);
+}
+
+int64_t expected_frames(const VideoInfo& info, double fallback_duration_s) {
+  if (info.frames_hint > 0) return info.frames_hint;
+  const double fps = info.fps > 0 ? info.fps : 25.0;
+  const double duration = info.duration_s > 0 ? info.duration_s : fallback_duration_s;
+  return std::max<int64_t>(1, std::llround(duration * fps));
+}
+
+PickedFrames decode_indices(VideoDecoder& decoder, const std::vector<int64_t>& indices) {
+  decoder.set_convert_frames(indices);
+  PickedFrames out;
+  Frame f;
+  size_t next = 0;
+  while (next < indices.size() && decoder.next(&f)) {
+    throw_if_cancelled();
+    ++out.decoded;
+    if (f.index != indices[next] || f.data.empty()) continue;
+    out.frames.push_back(std::move(f));
+    f = Frame{};
+    ++next;
+  }
+  return out;
 }
 
 }  // namespace reel

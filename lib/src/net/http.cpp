@@ -203,11 +203,14 @@ std::string describe(const HttpResponse& r) {
 
 HttpResponse send(HttpEngine& engine, const HttpRequest& request, const RetryPolicy& policy, CircuitBreaker* breaker) {
   thread_local std::mt19937_64 rng(std::random_device{}());
-  HttpResponse r;
-  for (int attempt = 0;; ++attempt) {
+  auto stop_if_open = [breaker] {
     if (breaker && breaker->open())
       throw Error(Code::ServiceUnavailable, "the endpoint is not answering (circuit breaker open after repeated failures: " +
                                                 breaker->why() + ")");
+  };
+  HttpResponse r;
+  for (int attempt = 0;; ++attempt) {
+    stop_if_open();
     throw_if_cancelled();
     std::future<HttpResponse> f = engine.submit(request);
     while (f.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) throw_if_cancelled();
@@ -223,12 +226,8 @@ HttpResponse send(HttpEngine& engine, const HttpRequest& request, const RetryPol
       return r;
     }
     if (attempt >= policy.retries) {
-      if (breaker) {
-        breaker->failure(request.url + ": " + describe(r) + " after " + std::to_string(r.attempts) + " attempts");
-        if (breaker->open())
-          throw Error(Code::ServiceUnavailable, "the endpoint is not answering (circuit breaker open after repeated failures: " +
-                                                    breaker->why() + ")");
-      }
+      if (breaker) breaker->failure(request.url + ": " + describe(r) + " after " + std::to_string(r.attempts) + " attempts");
+      stop_if_open();
       return r;
     }
     const double cap = std::min(policy.max_s, policy.base_s * std::pow(2.0, attempt));

@@ -12,7 +12,6 @@
 #include <iterator>
 #include <map>
 
-#include "reel/core/cancel.h"
 #include "reel/core/log.h"
 #include "reel/media/decoder.h"
 #include "reel/media/preview.h"
@@ -73,12 +72,11 @@ class CaptionProcessor : public Processor {
     int64_t frames = 0;
     double fps = 25;
     int w = 0, h = 0;
-    {
+    {  // the size first: frames are decoded at the size they are sent at
       auto probe = VideoDecoder::open(item.media, DecodeOptions{});
       const VideoInfo& info = probe->info();
       fps = info.fps > 0 ? info.fps : 25.0;
-      const double duration = info.duration_s > 0 ? info.duration_s : item.record.value("duration_s", 0.0);
-      frames = info.frames_hint > 0 ? info.frames_hint : std::llround(duration * fps);
+      frames = expected_frames(info, item.record.value("duration_s", 0.0));
       w = info.display_width, h = info.display_height;
     }
     Json rec = item.record;
@@ -108,15 +106,9 @@ class CaptionProcessor : public Processor {
       if (w > 0 && h > 0 && std::max(w, h) > c_.max_side)
         o.out_width = w >= h ? c_.max_side : std::max(2, static_cast<int>(std::lround(static_cast<double>(c_.max_side) * w / h)));
       auto dec = VideoDecoder::open(item.media, o);
-      dec->set_convert_frames(wanted);
-      Frame f;
-      size_t next = 0;
-      while (next < wanted.size() && dec->next(&f)) {
-        throw_if_cancelled();
-        if (f.index != wanted[next] || f.data.empty()) continue;
-        if (c_.send == "video") raw[f.index] = f;
+      for (Frame& f : decode_indices(*dec, wanted).frames) {
+        if (c_.send == "video") raw[f.index] = std::move(f);
         else jpeg[f.index] = base64(encode_jpeg(f.data.data(), f.width, f.height, c_.max_side, c_.jpeg_quality));
-        ++next;
       }
     }
     // Every missing window of this clip in flight at once; the engine caps the total.

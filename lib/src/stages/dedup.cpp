@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 
@@ -123,9 +124,11 @@ class DedupStage : public WholeStage {
     std::vector<std::string> file_error(files_.size());
     std::vector<int64_t> file_rows(files_.size(), 0);
     std::vector<std::vector<std::string>> file_ids(files_.size());
+    std::vector<std::unique_ptr<h5::File>> opened(files_.size());  // kept open for reading the rows
     for (size_t f = 0; f < files_.size(); ++f) {
       try {
-        h5::File h(files_[f], 'r');
+        opened[f] = std::make_unique<h5::File>(files_[f], 'r');
+        h5::File& h = *opened[f];
         const auto shape = h.shape("embeddings");
         if (shape.size() != 2) throw Error(Code::InvalidData, files_[f] + ": embeddings is not a matrix");
         const std::string model = h.has_attr("/", "model") ? h.read_attr_string("/", "model") : "";
@@ -173,7 +176,7 @@ class DedupStage : public WholeStage {
       for (const Item& it : items_)
         if (it.slot >= 0 && it.file == static_cast<int32_t>(f)) want.emplace_back(it.row, it.slot);
       std::sort(want.begin(), want.end());
-      h5::File h(files_[f], 'r');
+      h5::File& h = *opened[f];
       constexpr int64_t kBlock = 4096;
       std::vector<float> block(static_cast<size_t>(kBlock) * dim_);
       size_t w = 0;

@@ -7,7 +7,6 @@
 #include <fstream>
 #include <optional>
 
-#include "reel/core/cancel.h"
 #include "reel/embed/embedder.h"
 #include "reel/embed/embedding_store.h"
 #include "reel/embed/frame_plan.h"
@@ -23,67 +22,43 @@ namespace reel {
 
 namespace {
 
-struct Sampled {
-  std::vector<std::vector<uint8_t>> frames;
-  std::vector<int64_t> indices;
-  int w = 0, h = 0;
-  int64_t decoded = 0;  // frames the decoder gave before it stopped
-};
-
-// Decodes the planned frames (converted at the analysis width; the others only decoded, and
-// nothing after the last planned one).
-Sampled decode_plan(const std::string& media, const std::vector<int64_t>& plan, int threads) {
+// A decoder converting at the analysis width (the frames a model card resizes from).
+std::unique_ptr<VideoDecoder> open_for_plan(const std::string& media, int threads) {
   DecodeOptions o;
   o.threads = threads;
   o.format = PixelFormat::RGB24;
   o.out_width = kTextWidth;
-  auto dec = VideoDecoder::open(media, o);
-  dec->set_convert_frames(plan);
-  Sampled s;
-  Frame f;
-  size_t next = 0;
-  while (next < plan.size() && dec->next(&f)) {
-    throw_if_cancelled();
-    ++s.decoded;
-    if (f.index != plan[next] || f.data.empty()) continue;
-    s.w = f.width, s.h = f.height;
-    s.frames.push_back(f.data);
-    s.indices.push_back(f.index);
-    ++next;
-  }
-  return s;
+  return VideoDecoder::open(media, o);
 }
 
 class EmbedProcessor : public Processor {
  public:
   EmbedProcessor(const EmbedConfig& c, const ModelCard& card) : c_(c), embedder_(card) {}
   StageOutput process(const InputItem& item) override {
-    int64_t frames = 0;
-    double fps = 0;
-    {
-      auto probe = VideoDecoder::open(item.media, DecodeOptions{});
-      const VideoInfo& info = probe->info();
-      fps = info.fps > 0 ? info.fps : 25.0;
-      const double duration = info.duration_s > 0 ? info.duration_s : item.record.value("duration_s", 0.0);
-      frames = info.frames_hint > 0 ? info.frames_hint : std::max<int64_t>(1, std::llround(duration * fps));
-    }
+    auto dec = open_for_plan(item.media, c_.decode_threads);
+    const VideoInfo& info = dec->info();
+    const double fps = info.fps > 0 ? info.fps : 25.0;
+    const int64_t frames = expected_frames(info, item.record.value("duration_s", 0.0));
     std::vector<int64_t> plan = plan_frames(embedder_.card(), frames, fps);
-    Sampled s = decode_plan(item.media, plan, c_.decode_threads);
+    PickedFrames s = decode_indices(*dec, plan);
     if (s.frames.size() < plan.size() && s.decoded > 0 && s.decoded < frames) {
       // Fewer frames than the container said: plan again on the frames there are.
       plan = plan_frames(embedder_.card(), s.decoded, fps);
-      s = decode_plan(item.media, plan, c_.decode_threads);
+      s = decode_indices(*open_for_plan(item.media, c_.decode_threads), plan);
     }
     if (s.frames.empty()) throw Error(Code::InvalidData, "no decodable frame in " + item.media);
+    const int w = s.frames[0].width, h = s.frames[0].height;
     std::vector<const uint8_t*> ptrs;
+    std::vector<int64_t> indices;
     nlohmann::json hashes = nlohmann::json::array();
-    for (const auto& fr : s.frames) {
-      ptrs.push_back(fr.data());
-      hashes.push_back(hash_hex(dct_hash(fr.data(), s.w, s.h)));
+    for (const Frame& fr : s.frames) {
+      ptrs.push_back(fr.data.data());
+      indices.push_back(fr.index);
+      hashes.push_back(hash_hex(dct_hash(fr.data.data(), w, h)));
     }
-    const std::vector<float> v = embedder_.embed(ptrs, s.w, s.h);
+    const std::vector<float> v = embedder_.embed(ptrs, w, h);
     Json rec = item.record;
-    Json e = {{"model", embedder_.card().name}, {"dim", v.size()}, {"frames", s.indices}, {"phash", hashes}};
+    Json e = {{"model", embedder_.card().name}, {"dim", v.size()}, {"frames", indices}, {"phash", hashes}};
     if (c_.inline_vector) e["vector"] = v;
     rec["embedding"] = e;
     StageOutput out{{rec}, Json{{"key", item_key(item)}}, {}};

@@ -108,4 +108,16 @@ class VideoDecoder {
   virtual const std::vector<std::string>& warnings() const = 0;
 };
 
+// Frames the stream should have: the container's count, else duration (the stream's, else
+// `fallback_duration_s`) x fps; at least 1.
+int64_t expected_frames(const VideoInfo& info, double fallback_duration_s = 0);
+
+struct PickedFrames {
+  std::vector<Frame> frames;  // those of `indices` the stream had, in order
+  int64_t decoded = 0;        // frames decoded before stopping
+};
+// Decodes up to the last of `indices` (sorted), converting only those frames (a stage that
+// samples a plan: reel embed, reel caption). Checks for cancellation between frames.
+PickedFrames decode_indices(VideoDecoder& decoder, const std::vector<int64_t>& indices);
+
 }  // namespace reel
