@@ -24,8 +24,7 @@ namespace reel {
 namespace {
 
 struct Item {
-  uint64_t offset = 0;  // of its record line in the spool
-  uint32_t length = 0;
+  uint32_t length = 0;  // of its record line in the spool (written and read back in item order)
   int32_t file = -1;    // index into files_, or -1 for an inline vector / none
   int64_t row = -1;     // row in its file, or offset into inline_ (in floats)
   int64_t slot = -1;    // its row in the matrix, -1 when it has no usable vector
@@ -74,11 +73,9 @@ class DedupStage : public WholeStage {
   void add(const InputItem& in) override {
     Item it;
     const std::string line = in.record.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
-    it.offset = spool_size_;
     it.length = static_cast<uint32_t>(line.size());
     if (std::fwrite(line.data(), 1, line.size(), spool_) != line.size())
       throw Error(Code::OutputError, std::string("writing the temporary file: ") + std::strerror(errno));
-    spool_size_ += line.size();
     it.id = item_key(in);
     if (has_open_errors(in.record)) {
       it.passthrough = true;
@@ -304,10 +301,10 @@ class DedupStage : public WholeStage {
     }
     std::string line;
     int64_t dups = 0, kept = 0;
+    std::rewind(spool_);
     for (const Item& it : items_) {
       line.resize(it.length);
-      if (fseeko(spool_, static_cast<off_t>(it.offset), SEEK_SET) != 0 || std::fread(line.data(), 1, it.length, spool_) != it.length)
-        throw Error(Code::OutputError, "reading back the temporary file");
+      if (std::fread(line.data(), 1, it.length, spool_) != it.length) throw Error(Code::OutputError, "reading back the temporary file");
       Json rec = Json::parse(line);
       if (it.passthrough) {
         emit(rec);
@@ -346,7 +343,6 @@ class DedupStage : public WholeStage {
 
   DedupConfig c_;
   FILE* spool_ = nullptr;
-  uint64_t spool_size_ = 0;
   std::vector<Item> items_;
   std::vector<std::string> files_;
   std::unordered_map<std::string, int32_t> file_index_;
