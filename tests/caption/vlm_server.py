@@ -8,7 +8,9 @@ number is bar k, white = 1), and the caption is "frames i j k ...". Whatever is 
 400 with the reason and is recorded in `problems`. `plan` scripts misbehaviour: a list of
 actions consumed one per request ("ok", "slow", "429", "500", "hang", "malformed", "length",
 "empty", "refuse"), "ok" after it runs out. A video_url part (an mp4 data URL) is decoded frame by
-frame and read the same way."""
+frame and read the same way. A request whose content is plain text is the enhancement pass: it
+must be `enhance_prompt`, a blank line and a caption, and is answered "enhanced: <caption>";
+with `forbid_auth` any Authorization header is a problem (a key meant for another host)."""
 import base64
 import json
 import os
@@ -53,9 +55,11 @@ def read_video(mp4):
 
 
 class Server:
-    def __init__(self, model="test-vlm", prompt=None, key=None, delay=0.0, read_frames=True):
+    def __init__(self, model="test-vlm", prompt=None, key=None, delay=0.0, read_frames=True, enhance_prompt=None,
+                 forbid_auth=False):
         self.model, self.prompt, self.key, self.delay, self.read_frames = model, prompt, key, delay, read_frames
-        self.plan, self.problems, self.requests = [], [], []
+        self.enhance_prompt, self.forbid_auth = enhance_prompt, forbid_auth
+        self.plan, self.problems, self.requests, self.enhanced = [], [], [], []
         self.times = []  # (arrived, answered) per chat request, time.monotonic()
         self.in_flight = self.max_in_flight = 0
         self.lock = threading.Lock()
@@ -63,6 +67,9 @@ class Server:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: with Nagle's algorithm the second waits for
+            # the client's delayed ACK (40 ms a request), which real servers do not add.
+            disable_nagle_algorithm = True
 
             def log_message(self, *a):
                 pass
@@ -111,6 +118,8 @@ class Server:
                     return bad("path " + self.path)
                 if outer.key is not None and self.headers.get("Authorization") != "Bearer " + outer.key:
                     return bad("wrong or missing bearer token")
+                if outer.forbid_auth and self.headers.get("Authorization") is not None:
+                    return bad("an Authorization header was sent to this host")
                 try:
                     body = json.loads(raw)
                 except ValueError:
@@ -121,6 +130,8 @@ class Server:
                 if not (isinstance(msgs, list) and len(msgs) == 1 and msgs[0].get("role") == "user"):
                     return bad("messages shape")
                 parts = msgs[0].get("content")
+                if isinstance(parts, str):
+                    return self.enhance(parts, body, action, bad)
                 if not (isinstance(parts, list) and parts and parts[0].get("type") == "text"):
                     return bad("content shape")
                 if outer.prompt is not None and parts[0].get("text") != outer.prompt:
@@ -168,6 +179,24 @@ class Server:
                 self.reply(200, {"id": "x", "object": "chat.completion", "model": outer.model,
                                  "choices": [{"index": 0, "message": msg, "finish_reason": finish}],
                                  "usage": {"prompt_tokens": 100 + len(frames), "completion_tokens": 7}})
+
+            def enhance(self, text, body, action, bad):
+                prompt, sep, caption = text.partition("\n\n")
+                if not sep or not caption:
+                    return bad("enhancement text shape")
+                if outer.enhance_prompt is not None and prompt != outer.enhance_prompt:
+                    return bad("enhance prompt %r" % prompt)
+                with outer.lock:
+                    outer.enhanced.append({"caption": caption, "body": body, "action": action})
+                if action == "500":
+                    return self.reply(500, {"error": {"message": "boom"}})
+                if action == "length":
+                    return self.reply(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": "enh"},
+                                                         "finish_reason": "length"}]})
+                self.reply(200, {"id": "y", "object": "chat.completion", "model": outer.model,
+                                 "choices": [{"index": 0, "message": {"role": "assistant", "content": "enhanced: " + caption},
+                                              "finish_reason": "stop"}],
+                                 "usage": {"prompt_tokens": 20 + len(caption.split()), "completion_tokens": 3}})
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

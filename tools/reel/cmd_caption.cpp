@@ -15,7 +15,7 @@ void register_caption(CLI::App& app, int* exit_code) {
   struct Opts {
     std::vector<std::string> inputs;
     CaptionConfig c;
-    std::string prompt, prompt_file, extra_body, api_key_env = "OPENAI_API_KEY";
+    std::string prompt, prompt_file, extra_body, api_key_env = "OPENAI_API_KEY", enhance_key_env, enhance_extra;
     RunnerCli runner;
   };
   auto o = std::make_shared<Opts>();
@@ -50,13 +50,26 @@ void register_caption(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--breaker", o->c.breaker_after, "Stop the batch (exit 7) after this many requests in a row failed for good")
       ->capture_default_str();
+  auto* g = "Enhancement pass (a text model rewrites each caption; stored beside it as \"enhanced\")";
+  cmd->add_option("--enhance-model", o->c.enhance.model, "Text model for the pass, or auto (default: no pass)")->group(g);
+  cmd->add_option("--enhance-prompt", o->c.enhance.prompt, "Instruction put before each caption (default: a vivid, faithful rewrite)")
+      ->group(g);
+  cmd->add_option("--enhance-endpoint", o->c.enhance_endpoint, "Its base URL (default: --endpoint)")->group(g);
+  cmd->add_option("--enhance-api-key-env", o->enhance_key_env,
+                  "Variable holding its API key (default: the caption key on the same endpoint, none on another)")
+      ->group(g);
+  cmd->add_option("--enhance-max-tokens", o->c.enhance.max_tokens, "Longest rewrite, in tokens")->capture_default_str()->group(g);
+  cmd->add_option("--enhance-extra-body", o->enhance_extra, "JSON object merged into its request bodies (e.g. '{\"stop\": [\"\\n\"]}')")
+      ->group(g);
+  cmd->add_option("--enhance-temperature", o->c.enhance.temperature, "Its sampling temperature")->capture_default_str()->group(g);
   // Workers decode and wait; two more than the requests in flight keep the next clips' frames
   // ready while the endpoint works (0 = that default).
   o->runner.workers = 0;
   add_runner_options(cmd, &o->runner);
   cmd->footer(
       "\nRecords get \"captions\": [{start_frame, end_frame, text, model, prompt_tokens, completion_tokens, finish_reason}];\n"
-      "a failed window gets an entry in \"errors\". Windows: 256 native frames, a remainder of >= 128 its own window.\n"
+      "a failed window gets an entry in \"errors\". With --enhance-model each caption also gets \"enhanced\": {text, model,\n"
+      "prompt_tokens, completion_tokens, finish_reason}. Windows: 256 native frames, a remainder of >= 128 its own window.\n"
       "Examples:\n"
       "  reel caption --endpoint http://gpu-node:8000/v1 --model Qwen2.5-VL-7B-Instruct clips.jsonl > captioned.jsonl\n"
       "  OPENAI_BASE_URL=http://127.0.0.1:8080/v1 reel caption --concurrency 32 --workers 16 clips/ > captioned.jsonl" +
@@ -76,10 +89,24 @@ void register_caption(CLI::App& app, int* exit_code) {
       c.chat.extra = nlohmann::json::parse(o->extra_body, nullptr, false);
       if (!c.chat.extra.is_object()) throw Error(Code::InvalidArgument, "--extra-body must be a JSON object");
     }
+    if (!c.enhance.model.empty()) {
+      if (c.enhance.prompt.empty()) c.enhance.prompt = kDefaultEnhancePrompt;
+      if (!o->enhance_extra.empty()) {
+        c.enhance.extra = nlohmann::json::parse(o->enhance_extra, nullptr, false);
+        if (!c.enhance.extra.is_object()) throw Error(Code::InvalidArgument, "--enhance-extra-body must be a JSON object");
+      }
+      if (!o->enhance_key_env.empty()) {
+        const char* k = std::getenv(o->enhance_key_env.c_str());
+        if (!k) throw Error(Code::InvalidArgument, "--enhance-api-key-env: " + o->enhance_key_env + " is not set");
+        c.enhance_api_key = k;
+      } else if (c.enhance_endpoint.empty() || c.enhance_endpoint == c.endpoint) {
+        c.enhance_api_key = c.api_key;
+      }
+    }
     c.decode_threads = 1;
     if (o->runner.workers == 0) o->runner.workers = std::min(1024, c.concurrency + 2);
     c.ledger = o->runner.ledger;
-    c.chat.model = resolve_caption_model(c);
+    resolve_caption_models(c);
     auto stage = make_caption_stage(c);
     run_and_store(*stage, run_options(o->runner, o->inputs), exit_code);
   });

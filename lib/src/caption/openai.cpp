@@ -8,6 +8,11 @@ const char* const kDefaultCaptionPrompt =
     "what happens and in what order, how the camera moves, and the lighting and style of the footage. Describe only "
     "what is visible; do not speculate. Answer in one paragraph of plain text.";
 
+const char* const kDefaultEnhancePrompt =
+    "Rewrite the following video caption to be more vivid and detailed: add color, texture and motion to the "
+    "wording, but do not add objects, people or events the caption does not mention. Answer with the rewritten "
+    "caption only, as one paragraph of plain text.";
+
 namespace {
 std::string body_with(const ChatOptions& o, nlohmann::json content) {
   nlohmann::json body = {{"model", o.model},
@@ -33,6 +38,10 @@ std::string chat_request_body_video(const ChatOptions& o, const std::string& mp4
   content.push_back({{"type", "text"}, {"text", o.prompt}});
   content.push_back({{"type", "video_url"}, {"video_url", {{"url", "data:video/mp4;base64," + mp4_base64}}}});
   return body_with(o, std::move(content));
+}
+
+std::string chat_request_body_text(const ChatOptions& o, const std::string& text) {
+  return body_with(o, o.prompt + "\n\n" + text);
 }
 
 namespace {
@@ -81,11 +90,11 @@ ChatResult parse_chat_response(long status, const std::string& body) {
   r.text = msg.contains("content") && msg["content"].is_string() ? msg["content"].get<std::string>() : "";
   while (!r.text.empty() && std::isspace(static_cast<unsigned char>(r.text.back()))) r.text.pop_back();
   if (r.finish_reason == "length") {
-    r.error = "the caption was cut off at max_tokens (finish_reason length)";
+    r.error = "the answer was cut off at max_tokens (finish_reason length)";
     return r;
   }
   if (r.text.find_first_not_of(" \t\r\n") == std::string::npos) {
-    r.error = "an empty caption";
+    r.error = "an empty answer";
     return r;
   }
   r.ok = true;

@@ -22,9 +22,9 @@ namespace reel {
 
 namespace {
 
-std::vector<std::string> auth_headers(const CaptionConfig& c) {
+std::vector<std::string> auth_headers(const std::string& api_key) {
   std::vector<std::string> h = {"Content-Type: application/json"};
-  if (!c.api_key.empty()) h.push_back("Authorization: Bearer " + c.api_key);
+  if (!api_key.empty()) h.push_back("Authorization: Bearer " + api_key);
   return h;
 }
 
@@ -59,10 +59,12 @@ std::string window_mp4(const std::vector<const Frame*>& frames, double fps) {
 }
 
 struct Shared {
-  explicit Shared(const CaptionConfig& c) : engine(c.concurrency), breaker(c.breaker_after) {}
-  HttpEngine engine;
-  CircuitBreaker breaker;
+  explicit Shared(const CaptionConfig& c) : engine(c.concurrency), breaker(c.breaker_after), enhance_breaker(c.breaker_after) {}
+  HttpEngine engine;  // one cap on requests in flight, both passes together
+  CircuitBreaker breaker, enhance_breaker;  // one per endpoint: each can be down alone
 };
+
+std::string enhance_endpoint(const CaptionConfig& c) { return c.enhance_endpoint.empty() ? c.endpoint : c.enhance_endpoint; }
 
 class CaptionProcessor : public Processor {
  public:
@@ -128,7 +130,7 @@ class CaptionProcessor : public Processor {
       }
       const std::string body = c_.send == "video" ? chat_request_body_video(c_.chat, window_mp4(frames, c_.windows.fps))
                                                   : chat_request_body(c_.chat, images);
-      HttpRequest req{base_url(c_.endpoint) + "/chat/completions", body, auth_headers(c_), c_.timeout_s};
+      HttpRequest req{base_url(c_.endpoint) + "/chat/completions", body, auth_headers(c_.api_key), c_.timeout_s};
       answers.push_back(std::async(std::launch::async, [this, req] { return send(s_.engine, req, c_.retry, &s_.breaker); }));
     }
     Json captions = Json::array();
@@ -163,9 +165,47 @@ class CaptionProcessor : public Processor {
     if (fatal) std::rethrow_exception(fatal);
     std::sort(captions.begin(), captions.end(),
               [](const Json& a, const Json& b) { return a["start_frame"].get<int64_t>() < b["start_frame"].get<int64_t>(); });
+    if (!c_.enhance.model.empty()) enhance(rec, captions);
     rec["captions"] = captions;
     if (windows.empty()) add_error(rec, "caption", Code::InvalidData, "fewer than " + std::to_string(c_.windows.min_frames) + " frames: no caption window");
     return {{rec}, Json()};
+  }
+
+  // The text pass: every caption without an "enhanced" rewrite is sent at once (the engine caps
+  // the total); a failure is an error for its window and leaves the caption as it was.
+  void enhance(Json& rec, Json& captions) {
+    std::vector<size_t> sent;
+    std::vector<std::future<HttpResponse>> answers;
+    for (size_t i = 0; i < captions.size(); ++i) {
+      const Json& cap = captions[i];
+      if (cap.contains("enhanced") || !cap.contains("text") || !cap["text"].is_string()) continue;
+      HttpRequest req{base_url(enhance_endpoint(c_)) + "/chat/completions", chat_request_body_text(c_.enhance, cap["text"]),
+                      auth_headers(c_.enhance_api_key), c_.timeout_s};
+      sent.push_back(i);
+      answers.push_back(std::async(std::launch::async, [this, req] { return send(s_.engine, req, c_.retry, &s_.enhance_breaker); }));
+    }
+    std::exception_ptr fatal;
+    for (size_t k = 0; k < sent.size(); ++k) {
+      Json& cap = captions[sent[k]];
+      HttpResponse resp;
+      try {
+        resp = answers[k].get();
+      } catch (...) {
+        if (!fatal) fatal = std::current_exception();
+        continue;
+      }
+      const ChatResult r = resp.status == 0 ? ChatResult{false, "", "", "no answer from the endpoint: " + resp.error}
+                                            : parse_chat_response(resp.status, resp.body);
+      if (!r.ok) {
+        add_error(rec, "caption", Code::InvalidData,
+                  "window [" + std::to_string(cap.value("start_frame", int64_t{0})) + ", " + std::to_string(cap.value("end_frame", int64_t{0})) +
+                      "): enhance: " + r.error + (resp.attempts > 1 ? " (after " + std::to_string(resp.attempts) + " attempts)" : ""));
+        continue;
+      }
+      cap["enhanced"] = {{"text", r.text}, {"model", c_.enhance.model}, {"prompt_tokens", r.prompt_tokens},
+                         {"completion_tokens", r.completion_tokens}, {"finish_reason", r.finish_reason}};
+    }
+    if (fatal) std::rethrow_exception(fatal);
   }
 
  private:
@@ -183,7 +223,9 @@ class CaptionStage : public Stage {
   Json fingerprint() const override {
     return {{"endpoint", c_.endpoint}, {"model", c_.chat.model}, {"send", c_.send}, {"prompt", c_.chat.prompt}, {"max_side", c_.max_side},
             {"window", c_.windows.window}, {"fps", c_.windows.fps}, {"max_tokens", c_.chat.max_tokens},
-            {"temperature", c_.chat.temperature}, {"extra", c_.chat.extra}};
+            {"temperature", c_.chat.temperature}, {"extra", c_.chat.extra}, {"enhance_model", c_.enhance.model},
+            {"enhance_prompt", c_.enhance.prompt}, {"enhance_endpoint", enhance_endpoint(c_)}, {"enhance_max_tokens", c_.enhance.max_tokens},
+            {"enhance_temperature", c_.enhance.temperature}};
   }
 
  private:
@@ -194,19 +236,25 @@ class CaptionStage : public Stage {
 
 }  // namespace
 
-std::string resolve_caption_model(const CaptionConfig& c) {
-  if (c.chat.model != "auto") return c.chat.model;
+namespace {
+std::string resolve_model(const CaptionConfig& c, const std::string& endpoint, const std::string& key, const char* option) {
   HttpEngine engine(1);
   CircuitBreaker breaker(1);
-  HttpRequest req{base_url(c.endpoint) + "/models", "", auth_headers(c), c.timeout_s};
+  HttpRequest req{base_url(endpoint) + "/models", "", auth_headers(key), c.timeout_s};
   const HttpResponse r = send(engine, req, c.retry, &breaker);
   if (r.status != 200)
     throw Error(Code::ServiceUnavailable, req.url + " answered " + (r.status ? "HTTP " + std::to_string(r.status) : r.error) +
-                                              "; name the model with --model");
+                                              "; name the model with " + option);
   const std::string id = first_model_id(r.body);
-  if (id.empty()) throw Error(Code::ServiceUnavailable, req.url + " lists no model; name it with --model");
-  REEL_INFO("caption", "model: %s (the first of %s)", id.c_str(), req.url.c_str());
+  if (id.empty()) throw Error(Code::ServiceUnavailable, req.url + " lists no model; name it with " + option);
+  REEL_INFO("caption", "%s: %s (the first of %s)", option, id.c_str(), req.url.c_str());
   return id;
+}
+}  // namespace
+
+void resolve_caption_models(CaptionConfig& c) {
+  if (c.chat.model == "auto") c.chat.model = resolve_model(c, c.endpoint, c.api_key, "--model");
+  if (c.enhance.model == "auto") c.enhance.model = resolve_model(c, enhance_endpoint(c), c.enhance_api_key, "--enhance-model");
 }
 
 std::unique_ptr<Stage> make_caption_stage(const CaptionConfig& config) { return std::make_unique<CaptionStage>(config); }

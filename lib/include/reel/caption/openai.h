@@ -33,11 +33,19 @@ struct ChatResult {
 // status: the HTTP status (0: no answer); body: what came back.
 ChatResult parse_chat_response(long status, const std::string& body);
 
+// A text-only request: the instruction, a blank line, then the text to work on (the caption
+// enhancement pass). One user message of plain text, which every chat template accepts (some,
+// Gemma's among them, have no system role).
+std::string chat_request_body_text(const ChatOptions& o, const std::string& text);
+
 // The first model id of a /v1/models answer ("" when there is none).
 std::string first_model_id(const std::string& body);
 
 // The default prompt: a detailed description of what is seen and what happens, in the spirit
 // of the large pipelines' captioning prompts.
 extern const char* const kDefaultCaptionPrompt;
+// The default enhancement prompt, after Cosmos-Curate's caption enhancement: richer wording,
+// nothing invented.
+extern const char* const kDefaultEnhancePrompt;
 
 }  // namespace reel

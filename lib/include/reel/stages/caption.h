@@ -5,7 +5,10 @@
 //
 // Each record gets "captions": [{start_frame, end_frame, text, model, prompt_tokens,
 // completion_tokens, finish_reason}] in window order; a window that fails gets an entry in
-// "errors" naming it, and no caption. A record that already has a caption for a window keeps
+// "errors" naming it, and no caption. The optional enhancement pass sends each caption to a
+// text model and stores its rewrite beside the original, as the caption's "enhanced":
+// {text, model, prompt_tokens, completion_tokens, finish_reason}; captions that already have
+// one are not sent again, so the pass can also run alone over captioned records. A record that already has a caption for a window keeps
 // it (a re-run only asks for what is missing). The API key is sent as a bearer token and never
 // logged or written.
 #pragma once
@@ -33,11 +36,15 @@ struct CaptionConfig {
   int breaker_after = 8;     // requests in a row failing for good before the batch stops
   int decode_threads = 1;
   std::string ledger;        // resume ledger ("" = none)
+  // The enhancement pass: enhance.model "" = off; "auto" = the first model of its endpoint.
+  ChatOptions enhance;
+  std::string enhance_endpoint;  // "" = endpoint
+  std::string enhance_api_key;   // its own key: a hosted caption key never goes to another host
 };
 
-// Resolves "auto" against the endpoint's /v1/models (throws ServiceUnavailable or
-// InvalidArgument); returns the model name.
-std::string resolve_caption_model(const CaptionConfig& config);
+// Resolves each "auto" model (captions, enhancement) against its endpoint's /v1/models, in
+// place; throws ServiceUnavailable when an endpoint does not answer or lists no model.
+void resolve_caption_models(CaptionConfig& config);
 
 std::unique_ptr<Stage> make_caption_stage(const CaptionConfig& config);
 
