@@ -283,3 +283,30 @@ def test_a_failed_rewrite_is_an_error_and_retried_with_retry_errors(clips, tmp_p
     finally:
         vlm.close()
         txt.close()
+
+
+def test_a_killed_batch_resumes_from_its_ledger(clips, tmp_path):
+    s = Server(delay=0.3)
+    try:
+        files = [str(clips / f"c{i}.mp4") for i in range(4)]  # 8 windows
+        ledger = tmp_path / "caption.ledger.jsonl"
+        args = [REEL, "caption", "--endpoint", s.url, "--model", "test-vlm", "--concurrency", "1", "--workers", "1",
+                "--ledger", str(ledger), *files]
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while len(s.requests) < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.1)  # c0 and c1 are in the ledger; the first window of c2 is in flight (0.3 s)
+        p.kill()  # no chance to clean up
+        p.wait()
+        asked = len(s.requests)
+        assert asked == 5
+        q = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        assert q.returncode == 0, q.stderr
+        recs = records(q)
+        assert [r["source"].rsplit("/", 1)[1] for r in recs] == [f"c{i}.mp4" for i in range(4)]
+        assert all(len(r["captions"]) == 2 for r in recs)
+        # c0 and c1 came from the ledger; c2 (cut off mid-clip) and c3 were asked for.
+        assert len(s.requests) - asked == 4
+    finally:
+        s.close()
