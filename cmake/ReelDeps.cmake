@@ -5,6 +5,8 @@ pkg_check_modules(LIBAV REQUIRED IMPORTED_TARGET
 # Tesseract (text overlay in reel filter), with its English data from tesseract-ocr-eng.
 pkg_check_modules(TESSERACT REQUIRED IMPORTED_TARGET tesseract lept)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+# libarchive: the WebDataset tars of reel shard.
+pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)
 find_package(HDF5 REQUIRED COMPONENTS C)

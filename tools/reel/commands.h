@@ -16,5 +16,6 @@ void register_filter(CLI::App& app, int* exit_code);
 void register_embed(CLI::App& app, int* exit_code);
 void register_dedup(CLI::App& app, int* exit_code);
 void register_caption(CLI::App& app, int* exit_code);
+void register_shard(CLI::App& app, int* exit_code);
 
 }  // namespace reel::cli

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   reel::cli::register_embed(app, &exit_code);
   reel::cli::register_dedup(app, &exit_code);
   reel::cli::register_caption(app, &exit_code);
+  reel::cli::register_shard(app, &exit_code);
   reel::cli::register_tokenize(app, &exit_code);
   reel::cli::register_eval(app, &exit_code);
   reel::cli::register_report(app, &exit_code);
