@@ -113,6 +113,26 @@ TEST(Split, StreamCopyIsBitExactOnWholeGops) {
   fs::remove_all(dir);
 }
 
+// The cockatoo sample has IDR frames at 0, 76 and 145 and plain I-frames at 156 and 160: a copy
+// may only start and stop at the IDRs. (Counting the I-frames as keyframes once made [145, 160)
+// a "whole GOP" whose copy never met a sync sample at 160 and ran on to the end: 135 frames in a
+// clip whose record said 15.)
+TEST(Split, StreamCopyStartsAndStopsOnlyAtRandomAccessPoints) {
+  const std::string src = video("deb_imageio_cockatoo.mp4");
+  auto scan = detect_scenes(src, SceneOptions{});
+  std::vector<int64_t> keys;
+  for (size_t i = 0; i < scan.frame_meta.size(); ++i)
+    if (scan.frame_meta[i].key) keys.push_back(static_cast<int64_t>(i));
+  EXPECT_EQ(keys, (std::vector<int64_t>{0, 76, 145}));
+  auto dir = test::temp_dir("copy_idr");
+  EXPECT_THROW(write_clip_copy(src, scan, 145, 200, dir / "none.mp4"), Error);  // no IDR after 145 before 200
+  auto r = write_clip_copy(src, scan, 70, 150, dir / "gop.mp4");
+  EXPECT_EQ(r.start, 76);
+  EXPECT_EQ(r.end, 145);
+  EXPECT_EQ(static_cast<int64_t>(gray_frames((dir / "gop.mp4").string()).size()), 145 - 76);
+  fs::remove_all(dir);
+}
+
 TEST(Split, CopySpanShrinksInwardToKeyframes) {
   using P = std::pair<int64_t, int64_t>;
   std::vector<FrameMeta> f(40);

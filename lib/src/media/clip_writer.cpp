@@ -122,7 +122,7 @@ ClipResult write_clip_copy(const std::string& source, const SceneResult& scan, i
             continue;
           }
           started = true;
-        } else if (key && !to_end && t >= end_pts) {
+        } else if (!to_end && t >= end_pts && (key || t == end_pts)) {
           av_packet_unref(pkt.get());
           break;
         }
@@ -138,6 +138,9 @@ ClipResult write_clip_copy(const std::string& source, const SceneResult& scan, i
     }
     if (!started || written == 0)
       throw Error(Code::InvalidData, "keyframe at pts " + std::to_string(start_pts) + " not found again in " + source);
+    if (!to_end && written != k1 - k0)  // the record would promise frames the file does not hold
+      throw Error(Code::InvalidData, "stream copy of [" + std::to_string(k0) + "," + std::to_string(k1) + ") from " + source +
+                                         " took " + std::to_string(written) + " packets; use --exact");
     err = av_write_trailer(out.get());
     if (err < 0) av::fail("cannot finish mp4 for " + source, err);
   }

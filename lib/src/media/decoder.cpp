@@ -209,7 +209,9 @@ class FfmpegDecoder final : public VideoDecoder {
     out->index = next_index_++;
     out->pts = pts;
     out->time_s = (pts - first_pts_) * av_q2d(st_->time_base);
-    out->key = f->key_frame || f->pict_type == AV_PICTURE_TYPE_I;
+    // Only a random access point (IDR): an I-frame that later frames may reach past (open GOP,
+    // periodic intra refresh) is no place to start or end a stream copy.
+    out->key = f->key_frame;
     out->pict_type = av_get_picture_type_char(f->pict_type);
     out->coded_width = f->width;
     out->coded_height = f->height;
