@@ -8,6 +8,8 @@ pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 # libarchive: the WebDataset tars of reel shard.
 pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
 find_package(CLI11 CONFIG REQUIRED)
+# yaml-cpp: reel run's pipeline files.
+find_package(yaml-cpp CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)
 find_package(HDF5 REQUIRED COMPONENTS C)
 find_package(OpenMP REQUIRED COMPONENTS CXX)

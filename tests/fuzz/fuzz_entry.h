@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "reel/pipeline/ledger.h"
+#include "reel/pipeline/pipeline_file.h"
 #include "reel/pipeline/record.h"
 #include "reel/model/config.h"
 
@@ -47,6 +48,15 @@ inline void model_config(const uint8_t* data, size_t size) {
     ModelConfig c = config_from_json(j);
     (void)c.arch_name();
   } catch (const nlohmann::json::exception&) {
+  } catch (const Error&) {
+  }
+}
+
+// A reel run pipeline file (YAML): an Error naming the line, or steps, never a crash.
+inline void pipeline_file(const uint8_t* data, size_t size) {
+  try {
+    const PipelineFile f = parse_pipeline(std::string(reinterpret_cast<const char*>(data), size), "p.yaml");
+    for (const auto& s : f.steps) (void)step_words(s);
   } catch (const Error&) {
   }
 }

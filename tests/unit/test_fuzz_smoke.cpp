@@ -86,4 +86,16 @@ TEST(FuzzSmoke, ModelConfigs) {
   }
 }
 
+TEST(FuzzSmoke, PipelineFiles) {
+  const std::string seeds[] = {
+      "inputs: [a.mp4, b/]\nstages:\n  - split: {output: c, max-len: 4}\n  - filter: {score-only: true, nsfw: false}\n"
+      "  - tokenize encode:\n      model: m.h5\n      output: l.h5\n  - dedup\n",
+      "stages:\n  - caption: {endpoint: \"http://h/v1\", extra-body: '{\"a\": 1}'}\n  - shard: {output: d, bucket: [a, b]}\n"};
+  std::mt19937 rng(3);
+  for (int i = 0; i < 5000; ++i) {
+    std::string s = mutate(seeds[i % 2], rng);
+    reel::fuzz::pipeline_file(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  }
+}
+
 }  // namespace

@@ -108,7 +108,7 @@ void register_caption(CLI::App& app, int* exit_code) {
     c.ledger = o->runner.ledger;
     resolve_caption_models(c);
     auto stage = make_caption_stage(c);
-    run_and_store(*stage, run_options(o->runner, o->inputs), exit_code);
+    run_and_store(std::move(stage), run_options(o->runner, o->inputs), exit_code);
   });
 }
 

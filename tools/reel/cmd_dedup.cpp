@@ -53,7 +53,7 @@ void register_dedup(CLI::App& app, int* exit_code) {
     RunOptions ro;  // the whole set in one process: a shard would only see its own duplicates
     ro.inputs = o->inputs;
     ro.progress.mode = globals().progress;
-    *exit_code = run_whole(*stage, ro).exit_code;
+    run_whole_and_store(std::move(stage), ro, exit_code);
   });
 }
 

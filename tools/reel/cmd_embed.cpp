@@ -35,7 +35,7 @@ void register_embed(CLI::App& app, int* exit_code) {
     o->c.resume = !o->runner.no_resume;
     o->c.decode_threads = thread_count();
     auto stage = make_embed_stage(o->c);
-    run_and_store(*stage, run_options(o->runner, o->inputs), exit_code);
+    run_and_store(std::move(stage), run_options(o->runner, o->inputs), exit_code);
   });
 }
 

@@ -84,7 +84,7 @@ void register_eval(CLI::App& app, int* exit_code) {
     RunOptions ro = run_options(o->runner, pairs.empty() ? o->inputs : std::vector<std::string>{"-"});
     if (!pairs.empty()) ro.in = &in;
     auto stage = make_eval_stage(c);
-    run_and_store(*stage, ro, exit_code);
+    run_and_store(std::move(stage), ro, exit_code);
   });
 }
 

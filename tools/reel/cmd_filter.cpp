@@ -82,7 +82,7 @@ void register_filter(CLI::App& app, int* exit_code) {
     for (const auto& s : o->min_scores) c.rules.push_back(parse_score_rule(s, true));
     for (const auto& s : o->max_scores) c.rules.push_back(parse_score_rule(s, false));
     auto stage = make_filter_stage(c);
-    run_and_store(*stage, run_options(o->runner, o->inputs), exit_code);
+    run_and_store(std::move(stage), run_options(o->runner, o->inputs), exit_code);
   });
 }
 

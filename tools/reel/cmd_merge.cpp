@@ -21,7 +21,7 @@ void register_merge(CLI::App& app, int* exit_code) {
     RunOptions ro;
     ro.inputs = c->inputs;
     ro.progress.mode = "never";
-    *exit_code = run_whole(*stage, ro).exit_code;
+    run_whole_and_store(std::move(stage), ro, exit_code);
   });
 }
 

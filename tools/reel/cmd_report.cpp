@@ -47,7 +47,7 @@ void register_report(CLI::App& app, int* exit_code) {
     RunOptions ro;
     ro.inputs = o->runs;
     ro.progress.mode = "never";
-    *exit_code = run_whole(*stage, ro).exit_code;
+    run_whole_and_store(std::move(stage), ro, exit_code);
   });
 }
 

@@ -26,7 +26,7 @@ void register_scenes(CLI::App& app, int* exit_code) {
   cmd->callback([o, exit_code] {
     o->config.scene.threads = globals().threads;
     auto stage = make_scenes_stage(o->config);
-    run_and_store(*stage, run_options(o->runner, o->inputs), exit_code);
+    run_and_store(std::move(stage), run_options(o->runner, o->inputs), exit_code);
   });
 }
 

@@ -45,7 +45,7 @@ void register_shard(CLI::App& app, int* exit_code) {
       o->c.buckets.duration_edges = parse_duration_edges(o->duration_bins);
     }
     auto stage = make_shard_stage(o->c);
-    run_and_store(*stage, run_options(o->runner, o->inputs), exit_code);
+    run_and_store(std::move(stage), run_options(o->runner, o->inputs), exit_code);
   });
 }
 

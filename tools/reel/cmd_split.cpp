@@ -52,7 +52,7 @@ void register_split(CLI::App& app, int* exit_code) {
     o->c.scene.threads = globals().threads;
     o->c.encode.threads = globals().threads;
     auto stage = make_split_stage(o->c);
-    run_and_store(*stage, run_options(o->runner, o->inputs), exit_code);
+    run_and_store(std::move(stage), run_options(o->runner, o->inputs), exit_code);
   });
 }
 

@@ -66,7 +66,7 @@ void register_tokenize(CLI::App& app, int* exit_code) {
     e->c.decode_threads = globals().threads;
     e->c.compute_threads = thread_count();
     auto stage = make_encode_stage(e->c);
-    run_and_store(*stage, run_options(e->runner, e->inputs), exit_code);
+    run_and_store(std::move(stage), run_options(e->runner, e->inputs), exit_code);
   });
 
   auto d = std::make_shared<Opts>();
@@ -95,7 +95,7 @@ void register_tokenize(CLI::App& app, int* exit_code) {
       ro.inputs.insert(ro.inputs.begin(), "-");
       ro.in = &clips;
     }
-    run_and_store(*stage, ro, exit_code);
+    run_and_store(std::move(stage), ro, exit_code);
   });
 
   register_tokenize_roundtrip(cmd, exit_code);

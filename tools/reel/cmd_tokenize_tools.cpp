@@ -93,7 +93,7 @@ void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code) {
     o->c.decode_threads = globals().threads;
     o->c.compute_threads = thread_count();
     auto stage = make_roundtrip_stage(o->c);
-    run_and_store(*stage, run_options(o->runner, o->inputs), exit_code);
+    run_and_store(std::move(stage), run_options(o->runner, o->inputs), exit_code);
   });
 }
 
@@ -109,7 +109,7 @@ void register_tokenize_verify(CLI::App* cmd, int* exit_code) {
     RunOptions ro;
     ro.inputs = *files;
     ro.progress.mode = globals().progress;
-    *exit_code = run_stage(*stage, ro).exit_code;
+    run_and_store(std::move(stage), ro, exit_code);
   });
 }
 

@@ -57,8 +57,23 @@ RunOptions run_options(const RunnerCli& r, const std::vector<std::string>& input
   return o;
 }
 
-void run_and_store(Stage& stage, const RunOptions& options, int* exit_code) {
-  *exit_code = run_stage(stage, options).exit_code;
+namespace {
+StageCapture& capture() {
+  static StageCapture c;
+  return c;
+}
+}  // namespace
+
+void set_stage_capture(StageCapture c) { capture() = std::move(c); }
+
+void run_and_store(std::unique_ptr<Stage> stage, const RunOptions& options, int* exit_code) {
+  if (capture()) return capture()(std::move(stage), nullptr, options);
+  *exit_code = run_stage(*stage, options).exit_code;
+}
+
+void run_whole_and_store(std::unique_ptr<WholeStage> stage, const RunOptions& options, int* exit_code) {
+  if (capture()) return capture()(nullptr, std::move(stage), options);
+  *exit_code = run_whole(*stage, options).exit_code;
 }
 
 std::string exit_code_footer() {

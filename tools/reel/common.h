@@ -3,6 +3,8 @@
 // stage takes, and the exit-code footer of --help.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -33,8 +35,13 @@ struct RunnerCli {
 void add_runner_options(CLI::App* cmd, RunnerCli* r);
 // Resolves the shard (--shard, else the cluster's environment) and fills RunOptions.
 RunOptions run_options(const RunnerCli& r, const std::vector<std::string>& inputs);
-// Runs a stage and stores its exit code.
-void run_and_store(Stage& stage, const RunOptions& options, int* exit_code);
+// Runs a stage and stores its exit code; while a capture is set (reel run), hands the stage
+// and its options to the capture instead, so a pipeline file's steps are parsed, checked and
+// built by the same subcommand definitions as the command line.
+void run_and_store(std::unique_ptr<Stage> stage, const RunOptions& options, int* exit_code);
+void run_whole_and_store(std::unique_ptr<WholeStage> stage, const RunOptions& options, int* exit_code);
+using StageCapture = std::function<void(std::unique_ptr<Stage>, std::unique_ptr<WholeStage>, const RunOptions&)>;
+void set_stage_capture(StageCapture capture);  // an empty function ends capturing
 
 // Writes one JSON line on stdout (non-record outputs: info, bench, verify).
 void emit(const nlohmann::json& record);

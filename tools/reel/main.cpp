@@ -44,18 +44,7 @@ int main(int argc, char** argv) {
       ->envname("REEL_THREADS");
 
   int exit_code = 0;
-  reel::cli::register_scenes(app, &exit_code);
-  reel::cli::register_split(app, &exit_code);
-  reel::cli::register_filter(app, &exit_code);
-  reel::cli::register_embed(app, &exit_code);
-  reel::cli::register_dedup(app, &exit_code);
-  reel::cli::register_caption(app, &exit_code);
-  reel::cli::register_shard(app, &exit_code);
-  reel::cli::register_tokenize(app, &exit_code);
-  reel::cli::register_eval(app, &exit_code);
-  reel::cli::register_report(app, &exit_code);
-  reel::cli::register_merge(app, &exit_code);
-  reel::cli::register_info(app, &exit_code);
+  reel::cli::register_all(app, &exit_code);
 
   app.parse_complete_callback([&] {
     reel::LogLevel lvl;

@@ -181,6 +181,10 @@ class FilterProcessor : public Processor {
 class FilterStage : public Stage {
  public:
   explicit FilterStage(FilterConfig c) : c_(std::move(c)) {
+    // Each worker loads its own network later; a wrong path is a usage error now, before any input.
+    std::error_code ec;
+    if (!c_.nsfw_model.empty() && !fs::is_regular_file(c_.nsfw_model, ec))
+      throw Error(Code::InvalidArgument, "--nsfw-model: no file " + c_.nsfw_model);
     // A card's own threshold is a rule unless the user set one for that score.
     for (const auto& path : c_.model_cards) {
       const ModelCard card = load_model_card(path);
