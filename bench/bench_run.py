@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""reel run against the shell pipeline of the same stages, in the same session: wall and CPU time
+"""reel run (one decode per clip for filter and embed) and reel run --shared-frames-mb 0 (each stage
+decodes) against the shell pipeline of the same stages, in the same session: wall and CPU time
 (the children's rusage) of
 
     reel split | reel filter --score-only | reel embed | reel dedup | reel shard
@@ -68,9 +69,9 @@ def yaml_file(d, videos, stages):
     (d / "p.yaml").write_text("\n".join(lines) + "\n")
 
 
-def run(d, videos, stages):
+def run(d, videos, stages, extra=()):
     yaml_file(d, videos, stages)
-    p = subprocess.run([REEL, "--log-level", "error", "run", "p.yaml"], cwd=d, capture_output=True, text=True)
+    p = subprocess.run([REEL, "--log-level", "error", "run", *extra, "p.yaml"], cwd=d, capture_output=True, text=True)
     if p.returncode not in (0, 3):
         sys.exit(p.stderr)
     return p.stdout
@@ -86,7 +87,9 @@ def main():
     best = {}
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(a.repeat):
-            for name, fn in (("shell", shell), ("run", run)) if rep % 2 == 0 else (("run", run), ("shell", shell)):
+            variants = [("shell", shell), ("run", run),
+                        ("run_unshared", lambda d, v, st: run(d, v, st, ["--shared-frames-mb", "0"]))]
+            for name, fn in variants if rep % 2 == 0 else variants[::-1]:
                 d = pathlib.Path(tmp) / f"{name}{rep}"
                 d.mkdir()
                 wall, cpu, out = timed(lambda: fn(d, videos, STAGES))
@@ -96,9 +99,11 @@ def main():
                 shutil.rmtree(d)
         sw, sc, n = best["shell"]
         rw, rc, _ = best["run"]
+        uw, uc, _ = best["run_unshared"]
         print(json.dumps({"pipeline": "split|filter|embed|dedup|shard", "videos": len(videos), "records": n,
                           "shell_wall_s": round(sw, 2), "run_wall_s": round(rw, 2), "run_over_shell_wall": round(rw / sw, 3),
-                          "shell_cpu_s": round(sc, 2), "run_cpu_s": round(rc, 2), "run_over_shell_cpu": round(rc / sc, 3)}))
+                          "shell_cpu_s": round(sc, 2), "run_cpu_s": round(rc, 2), "run_over_shell_cpu": round(rc / sc, 3),
+                          "run_unshared_wall_s": round(uw, 2), "run_unshared_cpu_s": round(uc, 2)}))
         # split + filter + embed, as one reel run: clips through the three stages per second.
         d = pathlib.Path(tmp) / "sfe"
         d.mkdir()

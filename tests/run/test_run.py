@@ -81,6 +81,12 @@ def test_reel_run_equals_the_shell_pipeline(tmp_path):
         q = subprocess.run([REEL, "run", "pipeline.yaml"], cwd=run, capture_output=True, text=True, timeout=900)
         assert q.returncode == p.returncode, q.stderr
         (run / "out.jsonl").write_text(q.stdout)
+        # One decode per clip: filter's decode served embed and caption (every clip that reached them).
+        shared = [l for l in q.stderr.splitlines() if "shared decode:" in l]
+        assert len(shared) == 1, q.stderr
+        for name in ("embed", "caption"):
+            got = shared[0].split(name + ": ")[1].split(" clips")[0].split(" of ")
+            assert got[0] == got[1] and int(got[0]) > 0, shared[0]
         assert len(server.requests) == 2 * shell_requests > 0  # every window captioned by each run
         assert server.problems == []
         a, b = normalised(shell / "out.jsonl", shell), normalised(run / "out.jsonl", run)
@@ -114,7 +120,7 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path):
     ("stages:\n  - shard:\n      output: d\n      shard-size: {a: 1}\n", 4, "a mapping is not an option value"),
     ("stages:\n  - shard: {output: d, shard-size: [1, 2}\n", 2, "not YAML"),
     ("stage:\n  - shard\n", 1, "unknown key 'stage'"),
-    ("stages:\n  - filter:\n      nsfw: true\n      nsfw-model: /no/such.onnx\n", 4, "no file /no/such.onnx"),
+    ("stages:\n  - filter:\n      nsfw: true\n      nsfw-model: /no/such.onnx\n", 4, "/no/such.onnx not found"),
 ])
 def test_mistakes_are_usage_errors_naming_the_line(tmp_path, text, line, words):
     (tmp_path / "p.yaml").write_text(text)

@@ -9,6 +9,7 @@
 #include "common.h"
 #include "reel/core/log.h"
 #include "reel/pipeline/chain.h"
+#include "reel/pipeline/frame_share.h"
 #include "reel/pipeline/pipeline_file.h"
 
 namespace reel::cli {
@@ -73,9 +74,10 @@ Built build(const PipelineFile& pf) {
       set_stage_capture(nullptr);
       throw Error(Code::InvalidArgument, pf.path + ":" + std::to_string(line_of(spec, e.what())) + ": " + name + ": " + e.what());
     } catch (const Error& e) {
+      // Nothing has run yet: whatever a step's options make fail (a missing model or file, a bad
+      // value) is a mistake in the pipeline file.
       set_stage_capture(nullptr);
-      const Code c = e.code() == Code::NotFound || e.code() == Code::InvalidData ? Code::InvalidArgument : e.code();
-      throw Error(c, pf.path + ":" + std::to_string(line_of(spec, e.what())) + ": " + name + ": " + e.what());
+      throw Error(Code::InvalidArgument, pf.path + ":" + std::to_string(line_of(spec, e.what())) + ": " + name + ": " + e.what());
     }
     set_stage_capture(nullptr);
     if (!got) throw Error(Code::InvalidArgument, at + name + ": nothing to run");
@@ -93,12 +95,17 @@ void register_run(CLI::App& app, int* exit_code) {
     std::string file;
     std::vector<std::string> inputs;
     bool dry_run = false;
+    int64_t share_mb = 1024;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("run", "Run the stages of a pipeline file (YAML) in one process");
   cmd->add_option("pipeline", o->file, "The pipeline file")->required();
   cmd->add_option("inputs", o->inputs, "The first stage's inputs (default: the file's 'inputs', else stdin)");
   cmd->add_flag("--dry-run", o->dry_run, "Check the file and print the plan (one command per stage) without running it");
+  cmd->add_option("--shared-frames-mb", o->share_mb,
+                  "Memory for frames decoded once for several stages (filter's decode serves embed and caption); 0: "
+                  "every stage decodes its own")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->footer(
       "\nThe file:\n"
       "  inputs: [videos/]\n"
@@ -117,6 +124,24 @@ void register_run(CLI::App& app, int* exit_code) {
     Built b = build(pf);
     if (!o->inputs.empty()) b.steps[0].options.inputs = o->inputs;
     else if (!pf.inputs.empty()) b.steps[0].options.inputs = pf.inputs;
+    // One decode per clip: the first stage that can produce frames decodes for the frame
+    // stages after it.
+    std::shared_ptr<FrameShare> share;
+    std::string sharing;
+    if (o->share_mb > 0) {
+      share = std::make_shared<FrameShare>(static_cast<size_t>(o->share_mb) << 20);
+      size_t producer = b.steps.size();
+      for (size_t i = 0; i < b.steps.size(); ++i) {
+        ChainStep& st = b.steps[i];
+        if (!st.stage) continue;
+        if (producer == b.steps.size()) {
+          if (st.stage->share_frames(share, true)) producer = i, sharing = st.label + " decodes each clip once for";
+        } else if (st.stage->share_frames(share, false)) {
+          sharing += " " + st.label;
+        }
+      }
+      if (share->consumers() == 0) sharing.clear();
+    }
     if (o->dry_run) {
       std::string plan;
       for (size_t i = 0; i < b.steps.size(); ++i) {
@@ -127,12 +152,13 @@ void register_run(CLI::App& app, int* exit_code) {
                 (b.steps[i].stage ? std::to_string(ro.workers) + " workers" : std::string("whole input")) +
                 (ro.shard.sharded() ? "; shard " + std::to_string(ro.shard.index) + "/" + std::to_string(ro.shard.count) : "") + ")\n";
       }
-      plan += "Each stage decodes the clips it reads itself (no shared decode yet).\n";
+      plan += sharing.empty() ? "Each stage decodes the clips it reads itself.\n" : "Shared decode: " + sharing + ".\n";
       std::fputs(plan.c_str(), stdout);
       return;
     }
     REEL_INFO("run", "%zu stages from %s", b.steps.size(), pf.path.c_str());
     *exit_code = run_chain(b.steps).exit_code;
+    if (!sharing.empty()) REEL_INFO("run", "shared decode: %s", share->summary().c_str());
   });
 }
 

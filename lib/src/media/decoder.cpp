@@ -53,6 +53,14 @@ void rotate_packed(const uint8_t* src, int w, int h, int ch, int deg, uint8_t* d
 }
 
 class FfmpegDecoder final : public VideoDecoder {
+  // One conversion of the decoded frames: the main output, or an extra view (add_view).
+  struct Converter {
+    DecodeOptions opt;
+    av::SwsPtr sws, sws_gray;
+    int w = 0, h = 0, fmt = -1, ow = 0, oh = 0;  // what sws was made for
+    std::vector<int64_t> indices;               // a view's frames (sorted)
+  };
+
  public:
   FfmpegDecoder(const std::string& url, const DecodeOptions& opt) : opt_(opt) {
     fmt_ = av::open_input(url);
@@ -126,6 +134,16 @@ class FfmpegDecoder final : public VideoDecoder {
   const VideoInfo& info() const override { return info_; }
   void set_convert_every(int n) override { opt_.convert_every = std::max(1, n); }
   void set_convert_frames(std::vector<int64_t> indices) override { convert_frames_ = std::move(indices); }
+  int add_view(const DecodeOptions& view, std::vector<int64_t> indices) override {
+    if (view.autorotate != opt_.autorotate)
+      throw Error(Code::InvalidArgument, "a view must rotate as the decoder does");
+    Converter cv;
+    cv.opt = view;
+    cv.indices = std::move(indices);
+    std::sort(cv.indices.begin(), cv.indices.end());
+    views_.push_back(std::move(cv));
+    return static_cast<int>(views_.size()) - 1;
+  }
   void stop_motion_vectors() override {
     opt_.motion_vectors = false;
     dec_->flags2 &= ~AV_CODEC_FLAG2_EXPORT_MVS;  // frame threads pick it up with the next packet
@@ -228,6 +246,13 @@ class FfmpegDecoder final : public VideoDecoder {
       }
     }
     if (opt_.luma_thumb_width > 0) luma_thumb(f, out);
+    out->views.clear();
+    for (size_t v = 0; v < views_.size(); ++v)
+      if (std::binary_search(views_[v].indices.begin(), views_[v].indices.end(), out->index)) {
+        Frame view;
+        convert_with(views_[v], f, &view);
+        out->views.push_back({static_cast<int>(v), view.width, view.height, view.channels, std::move(view.data)});
+      }
     const bool skip = !convert_frames_.empty()
                           ? !std::binary_search(convert_frames_.begin(), convert_frames_.end(), out->index)
                           : opt_.convert_every > 1 && out->index % opt_.convert_every != 0;
@@ -271,7 +296,13 @@ class FfmpegDecoder final : public VideoDecoder {
   }
 
   void convert(AVFrame* f, Frame* out) {
-    if (opt_.format == PixelFormat::LUMA && info_.rotation == 0) {
+    main_.opt = opt_;
+    convert_with(main_, f, out);
+  }
+
+  void convert_with(Converter& cv, AVFrame* f, Frame* out) {
+    const DecodeOptions& opt = cv.opt;
+    if (opt.format == PixelFormat::LUMA && info_.rotation == 0) {
       const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(f->format));
       const bool planar_luma = d && !(d->flags & AV_PIX_FMT_FLAG_RGB) && !(d->flags & AV_PIX_FMT_FLAG_PAL) &&
                                (d->flags & AV_PIX_FMT_FLAG_PLANAR || d->nb_components == 1) && d->comp[0].depth == 8 &&
@@ -289,7 +320,7 @@ class FfmpegDecoder final : public VideoDecoder {
     }
     bool swap = info_.rotation == 90 || info_.rotation == 270;
     int dw = swap ? f->height : f->width, dh = swap ? f->width : f->height;  // display size
-    int ow = opt_.out_width, oh = opt_.out_height;
+    int ow = opt.out_width, oh = opt.out_height;
     if (ow <= 0 && oh <= 0) {
       ow = dw;
       oh = dh;
@@ -298,23 +329,23 @@ class FfmpegDecoder final : public VideoDecoder {
     } else if (oh <= 0) {
       oh = std::max(2, static_cast<int>(std::lround(static_cast<double>(ow) * dh / dw / 2)) * 2);
     }
-    if (opt_.downscale_only && (ow > dw || oh > dh)) {
+    if (opt.downscale_only && (ow > dw || oh > dh)) {
       ow = dw;
       oh = dh;
     }
     int sw = swap ? oh : ow, sh = swap ? ow : oh;  // size before rotation
-    const bool gray = opt_.format != PixelFormat::RGB24;
-    if (!sws_ || f->width != sws_w_ || f->height != sws_h_ || f->format != sws_fmt_ || sw != sws_ow_ || sh != sws_oh_) {
-      sws_ = make_sws(f, sw, sh, gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24);
-      sws_gray_ = opt_.with_gray && !gray ? make_sws(f, sw, sh, AV_PIX_FMT_GRAY8) : nullptr;
-      sws_w_ = f->width;
-      sws_h_ = f->height;
-      sws_fmt_ = f->format;
-      sws_ow_ = sw;
-      sws_oh_ = sh;
+    const bool gray = opt.format != PixelFormat::RGB24;
+    if (!cv.sws || f->width != cv.w || f->height != cv.h || f->format != cv.fmt || sw != cv.ow || sh != cv.oh) {
+      cv.sws = make_sws(f, sw, sh, gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24, opt.fast_scale);
+      cv.sws_gray = opt.with_gray && !gray ? make_sws(f, sw, sh, AV_PIX_FMT_GRAY8, opt.fast_scale) : nullptr;
+      cv.w = f->width;
+      cv.h = f->height;
+      cv.fmt = f->format;
+      cv.ow = sw;
+      cv.oh = sh;
     }
-    scale(f, sws_.get(), sw, sh, gray ? 1 : 3, &out->data);
-    if (sws_gray_) scale(f, sws_gray_.get(), sw, sh, 1, &out->gray);
+    scale(f, cv.sws.get(), sw, sh, gray ? 1 : 3, &out->data);
+    if (cv.sws_gray) scale(f, cv.sws_gray.get(), sw, sh, 1, &out->gray);
     else out->gray.clear();
     out->width = ow;
     out->height = oh;
@@ -322,9 +353,9 @@ class FfmpegDecoder final : public VideoDecoder {
   }
 
   // A conversion to `dst` at sw x sh with the stream's colour matrix and range.
-  av::SwsPtr make_sws(AVFrame* f, int sw, int sh, AVPixelFormat dst) {
+  av::SwsPtr make_sws(AVFrame* f, int sw, int sh, AVPixelFormat dst, bool fast_scale) {
     const bool down = sw < f->width || sh < f->height;
-    const int flags = (down ? SWS_AREA : SWS_BICUBIC) | (opt_.fast_scale ? 0 : SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT);
+    const int flags = (down ? SWS_AREA : SWS_BICUBIC) | (fast_scale ? 0 : SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT);
     av::SwsPtr c(sws_getContext(f->width, f->height, static_cast<AVPixelFormat>(f->format), sw, sh, dst, flags, nullptr,
                                 nullptr, nullptr));
     if (!c) throw Error(Code::InvalidData, std::string("unsupported pixel format ") +
@@ -362,9 +393,9 @@ class FfmpegDecoder final : public VideoDecoder {
   av::CodecPtr dec_;
   av::FramePtr frame_;
   av::PacketPtr pkt_;
-  av::SwsPtr sws_, sws_gray_;
+  Converter main_;
+  std::vector<Converter> views_;
   AVStream* st_ = nullptr;
-  int sws_w_ = 0, sws_h_ = 0, sws_fmt_ = -1, sws_ow_ = 0, sws_oh_ = 0;
   std::vector<uint8_t> scratch_;
   std::vector<std::string> warnings_;
   int64_t next_index_ = 0;

@@ -16,6 +16,7 @@
 #include "reel/media/decoder.h"
 #include "reel/media/preview.h"
 #include "reel/media/video_writer.h"
+#include "reel/pipeline/frame_share.h"
 #include "reel/pipeline/record.h"
 
 namespace reel {
@@ -66,53 +67,70 @@ struct Shared {
 
 std::string enhance_endpoint(const CaptionConfig& c) { return c.enhance_endpoint.empty() ? c.endpoint : c.enhance_endpoint; }
 
+// What one clip needs: its windows, the captions it already has, the frames the missing windows
+// send and how they are converted (shared by process() and reel run's shared-decode planner).
+struct WindowPlan {
+  std::vector<CaptionWindow> windows;
+  std::map<std::pair<int64_t, int64_t>, Json> have;
+  std::vector<int64_t> wanted;  // sorted, unique
+  DecodeOptions decode;
+};
+
+WindowPlan plan_windows(const CaptionConfig& c, const VideoInfo& info, const Json& rec) {
+  WindowPlan p;
+  const double fps = info.fps > 0 ? info.fps : 25.0;
+  const int64_t frames = expected_frames(info, rec.value("duration_s", 0.0));
+  const int w = info.display_width, h = info.display_height;
+  // Windows that already have a caption keep it.
+  if (rec.contains("captions") && rec["captions"].is_array())
+    for (const auto& cap : rec["captions"])
+      if (cap.is_object() && cap.contains("text") && cap["start_frame"].is_number_integer() && cap["end_frame"].is_number_integer())
+        p.have[{cap["start_frame"].get<int64_t>(), cap["end_frame"].get<int64_t>()}] = cap;
+  p.windows = caption_windows(frames, fps, c.windows);
+  for (const auto& win : p.windows)
+    if (!p.have.count({win.start_frame, win.end_frame})) p.wanted.insert(p.wanted.end(), win.frames.begin(), win.frames.end());
+  std::sort(p.wanted.begin(), p.wanted.end());
+  p.wanted.erase(std::unique(p.wanted.begin(), p.wanted.end()), p.wanted.end());
+  p.decode.format = PixelFormat::RGB24;
+  if (w > 0 && h > 0 && std::max(w, h) > c.max_side)
+    p.decode.out_width = w >= h ? c.max_side : std::max(2, static_cast<int>(std::lround(static_cast<double>(c.max_side) * w / h)));
+  return p;
+}
+
 class CaptionProcessor : public Processor {
  public:
-  CaptionProcessor(const CaptionConfig& c, Shared& s) : c_(c), s_(s) {}
+  CaptionProcessor(const CaptionConfig& c, Shared& s, FrameShare* share, int slot) : c_(c), s_(s), share_(share), slot_(slot) {}
 
   StageOutput process(const InputItem& item) override {
-    int64_t frames = 0;
-    double fps = 25;
-    int w = 0, h = 0;
-    {  // the size first: frames are decoded at the size they are sent at
-      auto probe = VideoDecoder::open(item.media, DecodeOptions{});
-      const VideoInfo& info = probe->info();
-      fps = info.fps > 0 ? info.fps : 25.0;
-      frames = expected_frames(info, item.record.value("duration_s", 0.0));
-      w = info.display_width, h = info.display_height;
-    }
+    FrameShare::Shared sh;
+    const bool from_share = share_ && share_->take(item.media, slot_, &sh);
+    const VideoInfo info = from_share ? sh.info : VideoDecoder::open(item.media, DecodeOptions{})->info();
     Json rec = item.record;
-    // Windows that already have a caption keep it.
-    std::map<std::pair<int64_t, int64_t>, Json> have;
-    if (rec.contains("captions") && rec["captions"].is_array())
-      for (const auto& cap : rec["captions"])
-        if (cap.is_object() && cap.contains("text") && cap["start_frame"].is_number_integer() && cap["end_frame"].is_number_integer())
-          have[{cap["start_frame"].get<int64_t>(), cap["end_frame"].get<int64_t>()}] = cap;
-    const std::vector<CaptionWindow> windows = caption_windows(frames, fps, c_.windows);
+    const WindowPlan p = plan_windows(c_, info, rec);
+    const std::vector<CaptionWindow>& windows = p.windows;
     std::vector<const CaptionWindow*> todo;
-    std::vector<int64_t> wanted;
     for (const auto& win : windows)
-      if (!have.count({win.start_frame, win.end_frame})) {
-        todo.push_back(&win);
-        wanted.insert(wanted.end(), win.frames.begin(), win.frames.end());
-      }
-    std::sort(wanted.begin(), wanted.end());
-    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-    // The frames every missing window sends, as base64 JPEG, decoded once at the JPEG size.
+      if (!p.have.count({win.start_frame, win.end_frame})) todo.push_back(&win);
+    // The frames every missing window sends, as base64 JPEG, decoded once at the JPEG size (or
+    // taken from reel run's shared decode, converted the same way).
     std::map<int64_t, std::string> jpeg;
     std::map<int64_t, Frame> raw;  // --send video: the frames themselves
-    if (!wanted.empty()) {
-      DecodeOptions o;
-      o.threads = c_.decode_threads;
-      o.format = PixelFormat::RGB24;
-      if (w > 0 && h > 0 && std::max(w, h) > c_.max_side)
-        o.out_width = w >= h ? c_.max_side : std::max(2, static_cast<int>(std::lround(static_cast<double>(c_.max_side) * w / h)));
-      auto dec = VideoDecoder::open(item.media, o);
-      for (Frame& f : decode_indices(*dec, wanted).frames) {
+    if (!p.wanted.empty()) {
+      std::vector<Frame> got;
+      if (from_share && sh.indices == p.wanted && sh.frames.size() == p.wanted.size()) {
+        got = std::move(sh.frames);
+      } else {
+        DecodeOptions o = p.decode;
+        o.threads = c_.decode_threads;
+        auto dec = VideoDecoder::open(item.media, o);
+        got = decode_indices(*dec, p.wanted).frames;
+      }
+      for (Frame& f : got) {
         if (c_.send == "video") raw[f.index] = std::move(f);
         else jpeg[f.index] = base64(encode_jpeg(f.data.data(), f.width, f.height, c_.max_side, c_.jpeg_quality));
       }
     }
+    const std::map<std::pair<int64_t, int64_t>, Json>& have = p.have;
     // Every missing window of this clip in flight at once; the engine caps the total.
     std::vector<std::future<HttpResponse>> answers;
     std::vector<std::string> window_error(todo.size());
@@ -211,6 +229,8 @@ class CaptionProcessor : public Processor {
  private:
   const CaptionConfig& c_;
   Shared& s_;
+  FrameShare* share_;
+  int slot_;
 };
 
 class CaptionStage : public Stage {
@@ -218,7 +238,20 @@ class CaptionStage : public Stage {
   explicit CaptionStage(CaptionConfig c) : c_(std::move(c)), shared_(std::make_unique<Shared>(c_)) {}
   std::string name() const override { return "caption"; }
   void open(const Shard& shard) override { ledger_ = c_.ledger.empty() ? "" : shard.name(c_.ledger); }
-  std::unique_ptr<Processor> processor(int) override { return std::make_unique<CaptionProcessor>(c_, *shared_); }
+  std::unique_ptr<Processor> processor(int) override {
+    return std::make_unique<CaptionProcessor>(c_, *shared_, share_.get(), slot_);
+  }
+  bool share_frames(const std::shared_ptr<FrameShare>& share, bool producer) override {
+    if (producer) return false;
+    share_ = share;
+    const CaptionConfig c = c_;
+    slot_ = share->add_consumer("caption", [c](const VideoInfo& info, const Json& record) -> std::optional<FrameShare::Want> {
+      WindowPlan p = plan_windows(c, info, record);
+      if (p.wanted.empty()) return std::nullopt;
+      return FrameShare::Want{p.decode, std::move(p.wanted)};
+    });
+    return true;
+  }
   std::string ledger_path() const override { return ledger_; }
   Json fingerprint() const override {
     return {{"endpoint", c_.endpoint}, {"model", c_.chat.model}, {"send", c_.send}, {"prompt", c_.chat.prompt}, {"max_side", c_.max_side},
@@ -232,6 +265,8 @@ class CaptionStage : public Stage {
   CaptionConfig c_;
   std::unique_ptr<Shared> shared_;
   std::string ledger_;
+  std::shared_ptr<FrameShare> share_;
+  int slot_ = -1;
 };
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "reel/filter/text.h"
 #include "reel/io/atomic_file.h"
 #include "reel/media/decoder.h"
+#include "reel/pipeline/frame_share.h"
 #include "reel/pipeline/record.h"
 
 namespace fs = std::filesystem;
@@ -22,19 +23,35 @@ namespace reel {
 
 namespace {
 
-// A decoder converting at the analysis width (the frames a model card resizes from).
-std::unique_ptr<VideoDecoder> open_for_plan(const std::string& media, int threads) {
+// Frames at the analysis width (what a model card resizes from).
+DecodeOptions plan_decode(int threads) {
   DecodeOptions o;
   o.threads = threads;
   o.format = PixelFormat::RGB24;
   o.out_width = kTextWidth;
-  return VideoDecoder::open(media, o);
+  return o;
+}
+
+std::unique_ptr<VideoDecoder> open_for_plan(const std::string& media, int threads) {
+  return VideoDecoder::open(media, plan_decode(threads));
+}
+
+std::vector<int64_t> plan_for(const ModelCard& card, const VideoInfo& info, const Json& record) {
+  const double fps = info.fps > 0 ? info.fps : 25.0;
+  return plan_frames(card, expected_frames(info, record.value("duration_s", 0.0)), fps);
 }
 
 class EmbedProcessor : public Processor {
  public:
-  EmbedProcessor(const EmbedConfig& c, const ModelCard& card) : c_(c), embedder_(card) {}
-  StageOutput process(const InputItem& item) override {
+  EmbedProcessor(const EmbedConfig& c, const ModelCard& card, FrameShare* share, int slot)
+      : c_(c), embedder_(card), share_(share), slot_(slot) {}
+
+  // The planned frames: from reel run's shared decode when it holds all of them, else decoded here.
+  PickedFrames frames_of(const InputItem& item) {
+    FrameShare::Shared sh;
+    if (share_ && share_->take(item.media, slot_, &sh) && sh.indices == plan_for(embedder_.card(), sh.info, item.record) &&
+        sh.frames.size() == sh.indices.size())
+      return {std::move(sh.frames), sh.decoded};
     auto dec = open_for_plan(item.media, c_.decode_threads);
     const VideoInfo& info = dec->info();
     const double fps = info.fps > 0 ? info.fps : 25.0;
@@ -46,6 +63,11 @@ class EmbedProcessor : public Processor {
       plan = plan_frames(embedder_.card(), s.decoded, fps);
       s = decode_indices(*open_for_plan(item.media, c_.decode_threads), plan);
     }
+    return s;
+  }
+
+  StageOutput process(const InputItem& item) override {
+    PickedFrames s = frames_of(item);
     if (s.frames.empty()) throw Error(Code::InvalidData, "no decodable frame in " + item.media);
     const int w = s.frames[0].width, h = s.frames[0].height;
     std::vector<const uint8_t*> ptrs;
@@ -69,6 +91,8 @@ class EmbedProcessor : public Processor {
  private:
   const EmbedConfig& c_;
   Embedder embedder_;
+  FrameShare* share_;
+  int slot_;
 };
 
 class EmbedStage : public Stage {
@@ -95,7 +119,18 @@ class EmbedStage : public Stage {
                     c_.resume);
     ledger_ = c_.ledger.empty() ? path + ".ledger.jsonl" : shard.name(c_.ledger);
   }
-  std::unique_ptr<Processor> processor(int) override { return std::make_unique<EmbedProcessor>(c_, card_); }
+  std::unique_ptr<Processor> processor(int) override {
+    return std::make_unique<EmbedProcessor>(c_, card_, share_.get(), slot_);
+  }
+  bool share_frames(const std::shared_ptr<FrameShare>& share, bool producer) override {
+    if (producer) return false;
+    share_ = share;
+    const ModelCard card = card_;
+    slot_ = share->add_consumer("embed", [card](const VideoInfo& info, const Json& record) -> std::optional<FrameShare::Want> {
+      return FrameShare::Want{plan_decode(0), plan_for(card, info, record)};
+    });
+    return true;
+  }
   std::string ledger_path() const override { return ledger_; }
   Json fingerprint() const override {
     return {{"model_sha256", sha256_}, {"card", fs::absolute(c_.card).string()}, {"output", c_.output},
@@ -131,6 +166,8 @@ class EmbedStage : public Stage {
   int dim_ = 0;
   std::string sha256_, ledger_;
   std::optional<EmbeddingWriter> writer_;
+  std::shared_ptr<FrameShare> share_;
+  int slot_ = -1;
 };
 
 }  // namespace

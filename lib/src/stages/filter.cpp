@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <numeric>
 #include <optional>
 
@@ -19,6 +20,7 @@
 #include "reel/filter/text.h"
 #include "reel/io/atomic_file.h"
 #include "reel/media/decoder.h"
+#include "reel/pipeline/frame_share.h"
 
 namespace fs = std::filesystem;
 
@@ -79,7 +81,7 @@ class FilterProcessor : public Processor {
   std::unique_ptr<OcrEngine> ocr_;
   std::unique_ptr<NsfwNet> nsfw_;
   std::vector<std::unique_ptr<LearnedModel>> learned_;
-  explicit FilterProcessor(const FilterConfig& c) : c_(c) {
+  FilterProcessor(const FilterConfig& c, std::shared_ptr<FrameShare> share) : c_(c), share_(std::move(share)) {
     if (c.text) ocr_ = std::make_unique<OcrEngine>();  // one engine and one network per worker
     if (!c.nsfw_model.empty()) nsfw_ = std::make_unique<NsfwNet>(c.nsfw_model);
     for (const auto& card : c.model_cards) learned_.push_back(std::make_unique<LearnedModel>(load_model_card(card)));
@@ -107,6 +109,17 @@ class FilterProcessor : public Processor {
       learned.emplace_back(*m, step);
     }
     dec->set_convert_every(static_cast<int>(every));
+    // reel run: the frames later stages will want of this clip, from this same decode.
+    std::vector<std::pair<int, FrameShare::Shared>> shared;  // (consumer slot, its frames)
+    std::map<int, size_t> view_of;                           // view id -> entry in `shared`
+    if (share_)
+      for (auto& [slot, want] : share_->plan(info, item.record)) {
+        FrameShare::Shared sh;
+        sh.info = info;
+        sh.indices = want.indices;
+        view_of[dec->add_view(want.view, std::move(want.indices))] = shared.size();
+        shared.emplace_back(slot, std::move(sh));
+      }
     const double duration = info.duration_s > 0 ? info.duration_s : item.record.value("duration_s", 0.0);
     MotionScorer motion(fps, duration);
     std::optional<TextScorer> text;
@@ -118,6 +131,15 @@ class FilterProcessor : public Processor {
     while (dec->next(&f)) {
       throw_if_cancelled();
       ++frames;
+      for (FrameView& v : f.views) {
+        Frame out;
+        out.index = f.index;
+        out.pts = f.pts;
+        out.time_s = f.time_s;
+        out.width = v.width, out.height = v.height, out.channels = v.channels;
+        out.data = std::move(v.data);
+        shared[view_of.at(v.id)].second.frames.push_back(std::move(out));
+      }
       if (c_.motion && !motion.done()) {
         motion.push(f);
         if (motion.done()) dec->stop_motion_vectors();
@@ -170,12 +192,18 @@ class FilterProcessor : public Processor {
     }
     const bool kept = reasons.empty();
     rec["filter"] = {{"kept", kept}, {"reasons", reasons}};
+    if (kept || c_.score_only)  // a rejected clip goes no further: nobody will want its frames
+      for (auto& [slot, sh] : shared) {
+        sh.decoded = frames;
+        share_->put(item.media, slot, std::move(sh));
+      }
     if (kept || c_.score_only) return {{rec}, Json()};
     return {{}, Json{{"rejected", rec}}};
   }
 
  private:
   const FilterConfig& c_;
+  std::shared_ptr<FrameShare> share_;
 };
 
 class FilterStage : public Stage {
@@ -184,7 +212,7 @@ class FilterStage : public Stage {
     // Each worker loads its own network later; a wrong path is a usage error now, before any input.
     std::error_code ec;
     if (!c_.nsfw_model.empty() && !fs::is_regular_file(c_.nsfw_model, ec))
-      throw Error(Code::InvalidArgument, "--nsfw-model: no file " + c_.nsfw_model);
+      throw Error(Code::ModelError, "--nsfw-model: " + c_.nsfw_model + " not found");
     // A card's own threshold is a rule unless the user set one for that score.
     for (const auto& path : c_.model_cards) {
       const ModelCard card = load_model_card(path);
@@ -209,7 +237,12 @@ class FilterStage : public Stage {
     }
     ledger_ = !c_.ledger.empty() ? shard.name(c_.ledger) : rejected_path_.empty() ? "" : rejected_path_ + ".ledger.jsonl";
   }
-  std::unique_ptr<Processor> processor(int) override { return std::make_unique<FilterProcessor>(c_); }
+  std::unique_ptr<Processor> processor(int) override { return std::make_unique<FilterProcessor>(c_, share_); }
+  bool share_frames(const std::shared_ptr<FrameShare>& share, bool producer) override {
+    if (!producer) return false;
+    share_ = share;
+    return true;
+  }
   std::string ledger_path() const override { return ledger_; }
   Json fingerprint() const override {
     Json rules = Json::array();
@@ -240,6 +273,7 @@ class FilterStage : public Stage {
   FilterConfig c_;
   FILE* rejected_ = nullptr;
   std::string rejected_path_, ledger_;
+  std::shared_ptr<FrameShare> share_;
   bool dirty_ = false;
 };
 

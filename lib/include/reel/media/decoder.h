@@ -64,6 +64,13 @@ struct VideoInfo {
   int stream_index = -1;
 };
 
+// One extra conversion of a decoded frame (VideoDecoder::add_view).
+struct FrameView {
+  int id = 0;
+  int width = 0, height = 0, channels = 0;
+  std::vector<uint8_t> data;  // packed rows
+};
+
 struct Frame {
   int64_t index = 0;      // 0-based, presentation order
   int64_t pts = 0;        // stream time base (synthesised from the previous frame if missing)
@@ -80,6 +87,7 @@ struct Frame {
   // for black and frozen-frame detection. Empty when the format has no 8-bit luma plane.
   std::vector<uint8_t> thumb;
   int thumb_width = 0, thumb_height = 0;
+  std::vector<FrameView> views;  // the views (add_view) that want this frame
 };
 
 class VideoDecoder {
@@ -100,6 +108,11 @@ class VideoDecoder {
   // Converts only the frames with these indices (sorted) from the next frame on; empty goes
   // back to convert_every (a stage that picks frames from a plan, such as reel embed).
   virtual void set_convert_frames(std::vector<int64_t> indices) = 0;
+  // Also converts the frames with these indices as `view` says (format, out_width/out_height,
+  // downscale_only, fast_scale, with_gray; autorotate must match the decoder's), into
+  // Frame::views: one decode serving several consumers, each getting exactly the pixels its
+  // own decoder would give. Returns the view's id.
+  virtual int add_view(const DecodeOptions& view, std::vector<int64_t> indices) = 0;
   // Stops exporting motion vectors (they cost decode time; a scorer that has its frames says so).
   virtual void stop_motion_vectors() = 0;
   // First PTS of the stream (the PTS that maps to time 0).

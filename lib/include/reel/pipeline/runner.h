@@ -28,6 +28,8 @@
 
 namespace reel {
 
+class FrameShare;  // pipeline/frame_share.h
+
 struct RunOptions {
   std::vector<std::string> inputs;  // positional arguments (see reader.h)
   std::istream* in = nullptr;       // stdin (nullptr: std::cin)
@@ -79,6 +81,13 @@ class Stage {
   virtual void commit() {}
   // After the last input (complete = not interrupted, no fatal error): trailing records.
   virtual std::vector<Json> finish(bool complete) { (void)complete; return {}; }
+  // reel run's one decode per clip (pipeline/frame_share.h), called before the run: a stage that
+  // decodes clips may convert frames for the frame stages after it (producer) or take them
+  // (consumer). Returns whether it takes that part; by default a stage takes none.
+  virtual bool share_frames(const std::shared_ptr<FrameShare>& share, bool producer) {
+    (void)share, (void)producer;
+    return false;
+  }
 };
 
 // A stage that needs all its inputs before it can answer (dedup, merge, report).

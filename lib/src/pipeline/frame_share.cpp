@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/pipeline/frame_share.h"
+
+namespace reel {
+
+namespace {
+size_t bytes_of(const FrameShare::Shared& s) {
+  size_t n = 0;
+  for (const auto& f : s.frames) n += f.data.size() + f.gray.size();
+  return n;
+}
+}  // namespace
+
+int FrameShare::add_consumer(std::string name, Planner planner) {
+  std::lock_guard<std::mutex> lk(mu_);
+  planners_.push_back(std::move(planner));
+  slots_.push_back({std::move(name)});
+  return static_cast<int>(planners_.size()) - 1;
+}
+
+std::vector<std::pair<int, FrameShare::Want>> FrameShare::plan(const VideoInfo& info, const nlohmann::json& record) const {
+  std::vector<std::pair<int, Want>> out;
+  for (size_t i = 0; i < planners_.size(); ++i)
+    if (auto w = planners_[i](info, record); w && !w->indices.empty()) out.emplace_back(static_cast<int>(i), std::move(*w));
+  return out;
+}
+
+void FrameShare::put(const std::string& media, int slot, Shared frames) {
+  std::lock_guard<std::mutex> lk(mu_);
+  const auto key = std::make_pair(media, slot);
+  if (auto it = entries_.find(key); it != entries_.end()) {
+    bytes_ -= bytes_of(it->second);
+    entries_.erase(it);
+  }
+  const size_t n = bytes_of(frames);
+  if (n > max_bytes_) return;
+  while (bytes_ + n > max_bytes_ && !order_.empty()) {
+    auto it = entries_.find(order_.front());
+    order_.pop_front();
+    if (it != entries_.end()) {
+      bytes_ -= bytes_of(it->second);
+      entries_.erase(it);
+    }
+  }
+  entries_.emplace(key, std::move(frames));
+  order_.push_back(key);
+  bytes_ += n;
+}
+
+bool FrameShare::take(const std::string& media, int slot, Shared* out) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = entries_.find({media, slot});
+  if (it == entries_.end()) {
+    ++slots_[static_cast<size_t>(slot)].missed;
+    return false;
+  }
+  bytes_ -= bytes_of(it->second);
+  *out = std::move(it->second);
+  entries_.erase(it);  // its key stays in order_ until the cap reaches it: harmless
+  ++slots_[static_cast<size_t>(slot)].taken;
+  return true;
+}
+
+std::string FrameShare::summary() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  std::string s;
+  for (const auto& sl : slots_)
+    s += (s.empty() ? "" : "; ") + sl.name + ": " + std::to_string(sl.taken) + " of " + std::to_string(sl.taken + sl.missed) +
+         " clips from the shared decode";
+  return s;
+}
+
+}  // namespace reel
