@@ -92,7 +92,7 @@ def test_reel_run_equals_the_shell_pipeline(tmp_path):
         a, b = normalised(shell / "out.jsonl", shell), normalised(run / "out.jsonl", run)
         recs = [json.loads(l) for l in a.splitlines()]
         assert len(recs) >= 5 and a == b
-        kept = [r for r in recs if "shard" in r]
+        kept = [r for r in recs if "webdataset" in r]
         assert kept and all("captions" in r and "tokens" in r and "embedding" in r for r in kept)
         assert normalised(shell / "duplicates.jsonl", shell) == normalised(run / "duplicates.jsonl", run)
         sa, sb = samples(shell), samples(run)
@@ -142,3 +142,33 @@ def test_a_fatal_error_in_one_stage_stops_the_chain(tmp_path):
     assert p.returncode == 7, p.stderr
     assert "circuit breaker" in p.stderr
     assert not (tmp_path / "dataset" / "manifest.json").exists()  # the last stage did not finish as if complete
+
+
+def test_without_a_filter_embed_decodes_for_caption(tmp_path):
+    server = Server()
+    try:
+        steps = [(["split"], {"output": "clips", "max-len": 2, "min-len": 0.5, "exact": True}),
+                 (["embed"], {"output": "embeddings.h5"}),
+                 (["caption"], {"endpoint": server.url, "model": "test-vlm"})]
+        shell, run = tmp_path / "shell", tmp_path / "run"
+        shell.mkdir()
+        run.mkdir()
+        cmds = [" ".join([REEL, *argv(w, o)]) for w, o in steps]
+        cmds[0] += " " + VIDEOS[0]
+        p = subprocess.run("set -o pipefail; " + " | ".join(cmds) + " > out.jsonl", shell=True, executable="/bin/bash",
+                           cwd=shell, capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stderr
+        lines = ["stages:"]
+        for words, opts in steps:
+            lines.append(f"  - {' '.join(words)}:")
+            lines += [f"      {k}: {'true' if v is True else json.dumps(v) if isinstance(v, str) else v}" for k, v in opts.items()]
+        (run / "p.yaml").write_text("\n".join(lines) + "\n")
+        q = subprocess.run([REEL, "run", "p.yaml", VIDEOS[0]], cwd=run, capture_output=True, text=True, timeout=600)
+        assert q.returncode == 0, q.stderr
+        assert normalised(shell / "out.jsonl", shell) == q.stdout.replace(str(run) + "/", "ROOT/")
+        shared = [l for l in q.stderr.splitlines() if "shared decode:" in l]
+        n = len(q.stdout.splitlines())
+        assert shared and f"caption: {n} of {n} clips" in shared[0], q.stderr
+        assert server.problems == []
+    finally:
+        server.close()

@@ -85,8 +85,8 @@ def test_webdataset_reads_every_sample_back(records, tmp_path):
         e = s["embedding.npy"]
         assert e.dtype == np.float32 and e.tolist() == rec["embedding"]["vector"]
     for r, rec in zip(printed, recs):
-        assert r["shard"]["key"] == rec["id"] and pathlib.Path(r["shard"]["tar"]).is_file()
-        assert {k: v for k, v in r.items() if k != "shard"} == rec
+        assert r["webdataset"]["key"] == rec["id"] and pathlib.Path(r["webdataset"]["tar"]).is_file()
+        assert {k: v for k, v in r.items() if k != "webdataset"} == rec
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["totals"]["samples"] == 5 and manifest["totals"]["shards"] == 3
     assert manifest["totals"]["bytes"] == sum(t.stat().st_size for t in tars)
@@ -125,13 +125,13 @@ def test_buckets_report_the_clip_that_fits_none(records, tmp_path):
     assert all("under the lowest duration bin" in c["reason"] for c in manifest["unbucketed"]["clips"])
     for r in printed:
         if r["id"] in ("clip-b", "clip-e"):
-            assert "shard" not in r and "fits no bucket" in r["errors"][0]["message"]
+            assert "webdataset" not in r and "fits no bucket" in r["errors"][0]["message"]
         else:
-            assert r["shard"]["bucket"] in r["shard"]["tar"]
+            assert r["webdataset"]["bucket"] in r["webdataset"]["tar"]
     # Other edges put every clip somewhere; 720p is its own resolution bin.
     p, printed = shard(["-o", str(tmp_path / "ds2"), "--bucket", "duration,resolution", "--duration-bins", "0,4", str(f)])
     assert p.returncode == 0, p.stderr
-    assert [r["shard"]["bucket"] for r in printed] == ["duration_4_inf/resolution_lt_720", "duration_0_4/resolution_720",
+    assert [r["webdataset"]["bucket"] for r in printed] == ["duration_4_inf/resolution_lt_720", "duration_0_4/resolution_720",
                                                        "duration_4_inf/resolution_lt_720", "duration_4_inf/resolution_lt_720",
                                                        "duration_0_4/resolution_lt_720"]
 
@@ -171,7 +171,7 @@ def test_a_killed_run_keeps_complete_shards_and_ends_identical(records, tmp_path
         assert (t.stat().st_ino, t.stat().st_mtime_ns) == stat
     assert not list(cut.glob("*.tmp-*"))
     assert digest(cut) == digest(whole)
-    strip = lambda rs: [{k: v for k, v in r.items() if k != "shard"} | {"tar": pathlib.Path(r["shard"]["tar"]).name} for r in rs]
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "webdataset"} | {"tar": pathlib.Path(r["webdataset"]["tar"]).name} for r in rs]
     assert strip(again) == strip(want)
 
 

@@ -34,7 +34,7 @@ void register_shard(CLI::App& app, int* exit_code) {
       "\nPer sample: <key>.mp4, <key>.json (the record), <key>.txt (the caption), optionally .latents.npy/.tokens.npy and\n"
       ".embedding.npy; key = the record's id. Each shard-NNNNNN.tar has an index shard-NNNNNN.idx.json (member offsets and\n"
       "sizes); manifest.json counts samples, bytes and seconds per bucket and lists clips that fit no bucket (also errors\n"
-      "in their records, exit 3). Records get \"shard\": {tar, key, bucket}. A re-run keeps the complete shards.\n"
+      "in their records, exit 3). Records get \"webdataset\": {tar, key, bucket}. A re-run keeps the complete shards.\n"
       "Examples:\n"
       "  reel shard -o dataset/ --shard-size 1000 captioned.jsonl > sharded.jsonl\n"
       "  reel shard -o dataset/ --bucket resolution,aspect,duration --shard-bytes 500000000 --latents tokens.jsonl" +

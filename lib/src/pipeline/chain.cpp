@@ -78,15 +78,32 @@ class PipeBuf : public std::streambuf {
 
 }  // namespace
 
+namespace {
+// The pipes of a chain, kept for the life of the process: a step stopped by an error or an
+// interrupt may leave its reader thread detached (the runner does so for a stdin that never
+// closes), still holding the stream; it must find the pipe there, at its end.
+struct Pipes {
+  std::vector<std::unique_ptr<LinePipe>> pipes;
+  std::vector<std::unique_ptr<PipeBuf>> bufs;
+  std::vector<std::unique_ptr<std::istream>> streams;
+};
+std::mutex graveyard_mu;
+std::vector<std::unique_ptr<Pipes>>& graveyard() {
+  static auto* g = new std::vector<std::unique_ptr<Pipes>>();  // never destroyed: threads may outlive main
+  return *g;
+}
+}  // namespace
+
 ChainResult run_chain(std::vector<ChainStep>& steps, std::istream* in, std::function<void(const std::string&)> sink) {
   ChainResult res;
   const size_t n = steps.size();
   res.steps.resize(n);
   if (n == 0) return res;
   // pipes[i] carries step i's output to step i + 1.
-  std::vector<std::unique_ptr<LinePipe>> pipes;
-  std::vector<std::unique_ptr<PipeBuf>> bufs;
-  std::vector<std::unique_ptr<std::istream>> streams;
+  auto owned = std::make_unique<Pipes>();
+  auto& pipes = owned->pipes;
+  auto& bufs = owned->bufs;
+  auto& streams = owned->streams;
   for (size_t i = 0; i + 1 < n; ++i) {
     pipes.push_back(std::make_unique<LinePipe>(8u << 20));
     bufs.push_back(std::make_unique<PipeBuf>(*pipes.back()));
@@ -123,6 +140,14 @@ ChainResult run_chain(std::vector<ChainStep>& steps, std::istream* in, std::func
     });
   }
   for (auto& t : threads) t.join();
+  for (auto& p : pipes) {  // a detached reader sees the end of its input and returns
+    p->close_read();
+    p->close_write();
+  }
+  {
+    std::lock_guard<std::mutex> lk(graveyard_mu);
+    graveyard().push_back(std::move(owned));
+  }
   for (size_t i = 0; i < n; ++i)
     if (errors[i]) std::rethrow_exception(errors[i]);
   for (const auto& r : res.steps) {

@@ -5,8 +5,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 
+#include "reel/core/cancel.h"
 #include "reel/embed/embedder.h"
 #include "reel/embed/embedding_store.h"
 #include "reel/embed/frame_plan.h"
@@ -43,21 +45,62 @@ std::vector<int64_t> plan_for(const ModelCard& card, const VideoInfo& info, cons
 
 class EmbedProcessor : public Processor {
  public:
+  // share with slot < 0: this stage is the producer (reel run without a filter before it).
   EmbedProcessor(const EmbedConfig& c, const ModelCard& card, FrameShare* share, int slot)
       : c_(c), embedder_(card), share_(share), slot_(slot) {}
+
+  // As producer: decodes up to the last frame anyone wants, converting the later stages' frames too.
+  PickedFrames decode_sharing(VideoDecoder& dec, const std::vector<int64_t>& plan, const InputItem& item) {
+    std::vector<std::pair<int, FrameShare::Shared>> shared;
+    std::map<int, size_t> view_of;
+    int64_t last = plan.empty() ? -1 : plan.back();
+    for (auto& [slot, want] : share_->plan(dec.info(), item.record)) {
+      FrameShare::Shared sh;
+      sh.info = dec.info();
+      sh.indices = want.indices;
+      last = std::max(last, want.indices.back());
+      view_of[dec.add_view(want.view, std::move(want.indices))] = shared.size();
+      shared.emplace_back(slot, std::move(sh));
+    }
+    dec.set_convert_frames(plan);
+    PickedFrames out;
+    Frame f;
+    size_t next = 0;
+    while ((next < plan.size() || (!shared.empty() && out.decoded <= last)) && dec.next(&f)) {
+      throw_if_cancelled();
+      ++out.decoded;
+      for (FrameView& v : f.views) {
+        Frame vf;
+        vf.index = f.index, vf.pts = f.pts, vf.time_s = f.time_s;
+        vf.width = v.width, vf.height = v.height, vf.channels = v.channels;
+        vf.data = std::move(v.data);
+        shared[view_of.at(v.id)].second.frames.push_back(std::move(vf));
+      }
+      if (next < plan.size() && f.index == plan[next] && !f.data.empty()) {
+        out.frames.push_back(std::move(f));
+        f = Frame{};
+        ++next;
+      }
+    }
+    for (auto& [slot, sh] : shared) {
+      sh.decoded = out.decoded;
+      share_->put(item.media, slot, std::move(sh));
+    }
+    return out;
+  }
 
   // The planned frames: from reel run's shared decode when it holds all of them, else decoded here.
   PickedFrames frames_of(const InputItem& item) {
     FrameShare::Shared sh;
-    if (share_ && share_->take(item.media, slot_, &sh) && sh.indices == plan_for(embedder_.card(), sh.info, item.record) &&
-        sh.frames.size() == sh.indices.size())
+    if (share_ && slot_ >= 0 && share_->take(item.media, slot_, &sh) &&
+        sh.indices == plan_for(embedder_.card(), sh.info, item.record) && sh.frames.size() == sh.indices.size())
       return {std::move(sh.frames), sh.decoded};
     auto dec = open_for_plan(item.media, c_.decode_threads);
     const VideoInfo& info = dec->info();
     const double fps = info.fps > 0 ? info.fps : 25.0;
     const int64_t frames = expected_frames(info, item.record.value("duration_s", 0.0));
     std::vector<int64_t> plan = plan_frames(embedder_.card(), frames, fps);
-    PickedFrames s = decode_indices(*dec, plan);
+    PickedFrames s = share_ && slot_ < 0 ? decode_sharing(*dec, plan, item) : decode_indices(*dec, plan);
     if (s.frames.size() < plan.size() && s.decoded > 0 && s.decoded < frames) {
       // Fewer frames than the container said: plan again on the frames there are.
       plan = plan_frames(embedder_.card(), s.decoded, fps);
@@ -123,8 +166,9 @@ class EmbedStage : public Stage {
     return std::make_unique<EmbedProcessor>(c_, card_, share_.get(), slot_);
   }
   bool share_frames(const std::shared_ptr<FrameShare>& share, bool producer) override {
-    if (producer) return false;
     share_ = share;
+    if (producer) return true;  // slot_ stays -1
+
     const ModelCard card = card_;
     slot_ = share->add_consumer("embed", [card](const VideoInfo& info, const Json& record) -> std::optional<FrameShare::Want> {
       return FrameShare::Want{plan_decode(0), plan_for(card, info, record)};

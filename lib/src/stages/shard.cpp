@@ -140,7 +140,7 @@ class ShardStage : public Stage {
     const std::string tar = place(s);
     Json loc = {{"tar", tar}, {"key", s.key}};
     if (!s.bucket.empty()) loc["bucket"] = s.bucket;
-    out.records[0]["shard"] = loc;
+    out.records[0]["webdataset"] = loc;
     Totals& t = buckets_[s.bucket].totals;
     t.samples += 1;
     t.duration_s += item.record.value("duration_s", 0.0);
