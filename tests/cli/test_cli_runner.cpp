@@ -235,4 +235,38 @@ TEST(CliRunner, FatalErrorsHaveTheirOwnExitCodesAndMessages) {
   fs::remove_all(dir);
 }
 
+// A record's path reaches FFmpeg's file and web protocols only: a URL of another scheme (udp://,
+// ftp://, rtmp://, ...) is refused with a message unless REEL_PROTOCOLS allows it. (Scheme-less
+// tricks such as concat: or pipe: are relative paths to reel and never reach FFmpeg as protocols.)
+TEST(CliRunner, RecordPathsReachOnlyFileAndWebProtocols) {
+  const fs::path dir = test::temp_dir("protocols");
+  const std::string clip = video("pyscenedetect_delayed_start.mp4");
+  {
+    std::ofstream f(dir / "in.jsonl");
+    for (const std::string& p : {std::string("udp://127.0.0.1:9"), std::string("ftp://127.0.0.1:9/x.mp4"),
+                                 std::string("rtmp://127.0.0.1:9/live"), std::string("concat:") + clip + "|" + clip, clip})
+      f << nlohmann::json{{"path", p}}.dump() << "\n";
+  }
+  auto r = test::run(reel_cmd() + "filter --score-only " + q((dir / "in.jsonl").string()) + " < /dev/null 2>/dev/null");
+  EXPECT_EQ(r.code, 3);
+  const auto recs = test::jsonl(r.out);
+  ASSERT_EQ(recs.size(), 5u);
+  for (const auto& [i, scheme] : std::vector<std::pair<int, std::string>>{{0, "udp"}, {1, "ftp"}, {2, "rtmp"}}) {
+    ASSERT_FALSE(recs[i]["errors"].empty()) << recs[i].dump();
+    const std::string m = recs[i]["errors"][0]["message"];
+    EXPECT_NE(m.find("protocol '" + scheme + "' is not allowed"), std::string::npos) << m;
+  }
+  ASSERT_FALSE(recs[3]["errors"].empty());  // concat: is a (missing) relative path, not a protocol
+  EXPECT_NE(recs[3]["errors"][0]["message"].get<std::string>().find("No such file"), std::string::npos);
+  EXPECT_FALSE(recs[4].contains("errors") && !recs[4]["errors"].empty()) << recs[4].dump();
+  // Allowed on purpose, ftp:// reaches FFmpeg (and fails to connect).
+  auto allowed = test::run("REEL_PROTOCOLS=file,ftp,tcp " + reel_cmd() + "filter --score-only " + q((dir / "in.jsonl").string()) +
+                           " < /dev/null 2>/dev/null");
+  const auto again = test::jsonl(allowed.out);
+  ASSERT_EQ(again.size(), 5u);
+  EXPECT_EQ(again[1]["errors"][0]["message"].get<std::string>().find("is not allowed"), std::string::npos) << again[1].dump();
+  EXPECT_NE(again[0]["errors"][0]["message"].get<std::string>().find("is not allowed"), std::string::npos);
+  fs::remove_all(dir);
+}
+
 }  // namespace

@@ -1,9 +1,36 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "av_util.h"
 
+#include <cctype>
+#include <cstdlib>
 #include <mutex>
 
 namespace reel::av {
+
+namespace {
+// FFmpeg reaches far more than files and web servers through a URL (concat:, subfile:, pipe:,
+// udp:, ...); a path in a record from someone else's script must not. REEL_PROTOCOLS widens it.
+const std::string& allowed_protocols() {
+  static const std::string p = [] {
+    const char* e = std::getenv("REEL_PROTOCOLS");
+    return std::string(e && *e ? e : "file,http,https,tcp,tls,crypto");
+  }();
+  return p;
+}
+
+// The URL's scheme as FFmpeg would take it ("file" for a plain path).
+std::string scheme_of(const std::string& url) {
+  size_t i = 0;
+  while (i < url.size() && (std::isalnum(static_cast<unsigned char>(url[i])) || url[i] == '+' || url[i] == '-' || url[i] == '.' ||
+                            url[i] == '_' || url[i] == ','))
+    ++i;
+  if (i < 2 || i >= url.size() || url[i] != ':' || !std::isalpha(static_cast<unsigned char>(url[0]))) return "file";
+  std::string s = url.substr(0, i);
+  if (const size_t comma = s.find(','); comma != std::string::npos) s.resize(comma);  // "subfile,,start,..." is subfile
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+}  // namespace
 
 FormatPtr open_input(const std::string& url) {
   static std::once_flag once;
@@ -11,8 +38,13 @@ FormatPtr open_input(const std::string& url) {
     avformat_network_init();
     av_log_set_level(AV_LOG_QUIET);  // we report errors ourselves, with context
   });
+  const std::string scheme = scheme_of(url);
+  if (("," + allowed_protocols() + ",").find("," + scheme + ",") == std::string::npos)
+    throw Error(Code::InvalidArgument, "cannot open " + url.substr(0, 200) + ": protocol '" + scheme +
+                                           "' is not allowed (allowed: " + allowed_protocols() + "; REEL_PROTOCOLS changes it)");
   AVFormatContext* raw = nullptr;
   AVDictionary* opts = nullptr;
+  av_dict_set(&opts, "protocol_whitelist", allowed_protocols().c_str(), 0);  // nested opens too (playlists)
   // Network sources: fail instead of hanging forever on a dead server.
   av_dict_set(&opts, "rw_timeout", "30000000", 0);
   int err = avformat_open_input(&raw, url.c_str(), nullptr, &opts);

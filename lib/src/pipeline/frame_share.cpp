@@ -45,6 +45,12 @@ void FrameShare::put(const std::string& media, int slot, Shared frames) {
   entries_.emplace(key, std::move(frames));
   order_.push_back(key);
   bytes_ += n;
+  if (order_.size() > 2 * entries_.size() + 1024) {  // keys of entries taken since: drop them
+    std::deque<std::pair<std::string, int>> live;
+    for (auto& k : order_)
+      if (entries_.count(k)) live.push_back(std::move(k));
+    order_.swap(live);
+  }
 }
 
 bool FrameShare::take(const std::string& media, int slot, Shared* out) {
@@ -56,7 +62,7 @@ bool FrameShare::take(const std::string& media, int slot, Shared* out) {
   }
   bytes_ -= bytes_of(it->second);
   *out = std::move(it->second);
-  entries_.erase(it);  // its key stays in order_ until the cap reaches it: harmless
+  entries_.erase(it);  // its key stays in order_ until put() compacts it
   ++slots_[static_cast<size_t>(slot)].taken;
   return true;
 }

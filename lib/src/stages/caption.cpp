@@ -11,6 +11,7 @@
 #include <future>
 #include <iterator>
 #include <map>
+#include <optional>
 
 #include "reel/core/log.h"
 #include "reel/media/decoder.h"
@@ -66,6 +67,26 @@ struct Shared {
 };
 
 std::string enhance_endpoint(const CaptionConfig& c) { return c.enhance_endpoint.empty() ? c.endpoint : c.enhance_endpoint; }
+
+std::string window_name(int64_t start, int64_t end) {
+  return "window [" + std::to_string(start) + ", " + std::to_string(end) + ")";
+}
+
+// One request's answer: a ChatResult (its error naming the attempts when it failed), or nothing
+// when the request stopped the batch (the circuit breaker), its exception kept in *fatal.
+std::optional<ChatResult> answer_of(std::future<HttpResponse>& f, std::exception_ptr* fatal) {
+  HttpResponse resp;
+  try {
+    resp = f.get();
+  } catch (...) {
+    if (!*fatal) *fatal = std::current_exception();
+    return std::nullopt;
+  }
+  ChatResult r = resp.status == 0 ? ChatResult{false, "", "", "no answer from the endpoint: " + resp.error}
+                                  : parse_chat_response(resp.status, resp.body);
+  if (!r.ok && resp.attempts > 1) r.error += " (after " + std::to_string(resp.attempts) + " attempts)";
+  return r;
+}
 
 // What one clip needs: its windows, the captions it already has, the frames the missing windows
 // send and how they are converted (shared by process() and reel run's shared-decode planner).
@@ -156,28 +177,20 @@ class CaptionProcessor : public Processor {
     std::exception_ptr fatal;
     for (size_t k = 0; k < todo.size(); ++k) {
       const CaptionWindow& win = *todo[k];
-      const std::string where = "window [" + std::to_string(win.start_frame) + ", " + std::to_string(win.end_frame) + ")";
+      const std::string where = window_name(win.start_frame, win.end_frame);
       if (!window_error[k].empty()) {
         add_error(rec, "caption", Code::InvalidData, where + ": " + window_error[k]);
         continue;
       }
-      HttpResponse resp;
-      try {
-        resp = answers[k].get();
-      } catch (...) {
-        if (!fatal) fatal = std::current_exception();
+      const std::optional<ChatResult> r = answer_of(answers[k], &fatal);
+      if (!r) continue;
+      if (!r->ok) {
+        add_error(rec, "caption", Code::InvalidData, where + ": " + r->error);
         continue;
       }
-      const ChatResult r = resp.status == 0 ? ChatResult{false, "", "", "no answer from the endpoint: " + resp.error}
-                                            : parse_chat_response(resp.status, resp.body);
-      if (!r.ok) {
-        add_error(rec, "caption", Code::InvalidData,
-                  where + ": " + r.error + (resp.attempts > 1 ? " (after " + std::to_string(resp.attempts) + " attempts)" : ""));
-        continue;
-      }
-      captions.push_back({{"start_frame", win.start_frame}, {"end_frame", win.end_frame}, {"text", r.text},
-                          {"model", c_.chat.model}, {"prompt_tokens", r.prompt_tokens},
-                          {"completion_tokens", r.completion_tokens}, {"finish_reason", r.finish_reason},
+      captions.push_back({{"start_frame", win.start_frame}, {"end_frame", win.end_frame}, {"text", r->text},
+                          {"model", c_.chat.model}, {"prompt_tokens", r->prompt_tokens},
+                          {"completion_tokens", r->completion_tokens}, {"finish_reason", r->finish_reason},
                           {"frames", win.frames.size()}});
     }
     if (fatal) std::rethrow_exception(fatal);
@@ -205,23 +218,15 @@ class CaptionProcessor : public Processor {
     std::exception_ptr fatal;
     for (size_t k = 0; k < sent.size(); ++k) {
       Json& cap = captions[sent[k]];
-      HttpResponse resp;
-      try {
-        resp = answers[k].get();
-      } catch (...) {
-        if (!fatal) fatal = std::current_exception();
-        continue;
-      }
-      const ChatResult r = resp.status == 0 ? ChatResult{false, "", "", "no answer from the endpoint: " + resp.error}
-                                            : parse_chat_response(resp.status, resp.body);
-      if (!r.ok) {
+      const std::optional<ChatResult> r = answer_of(answers[k], &fatal);
+      if (!r) continue;
+      if (!r->ok) {
         add_error(rec, "caption", Code::InvalidData,
-                  "window [" + std::to_string(cap.value("start_frame", int64_t{0})) + ", " + std::to_string(cap.value("end_frame", int64_t{0})) +
-                      "): enhance: " + r.error + (resp.attempts > 1 ? " (after " + std::to_string(resp.attempts) + " attempts)" : ""));
+                  window_name(cap.value("start_frame", int64_t{0}), cap.value("end_frame", int64_t{0})) + ": enhance: " + r->error);
         continue;
       }
-      cap["enhanced"] = {{"text", r.text}, {"model", c_.enhance.model}, {"prompt_tokens", r.prompt_tokens},
-                         {"completion_tokens", r.completion_tokens}, {"finish_reason", r.finish_reason}};
+      cap["enhanced"] = {{"text", r->text}, {"model", c_.enhance.model}, {"prompt_tokens", r->prompt_tokens},
+                         {"completion_tokens", r->completion_tokens}, {"finish_reason", r->finish_reason}};
     }
     if (fatal) std::rethrow_exception(fatal);
   }
