@@ -213,7 +213,10 @@ ClipResult write_clip_encode(const std::string& source, const SceneResult& scan,
   AVRational fr = {scan.info.fps_num, scan.info.fps_den};
   if (fr.num > 0) ec->framerate = fr;
   ec->sample_aspect_ratio = {scan.info.sar_num, scan.info.sar_den};
-  ec->thread_count = options.threads;
+  // One encoder thread per clip: x264's frame and slice threads gave different bytes for the same
+  // frames about one run in ten (a resumed split then differed from an uninterrupted one); clips
+  // are short, so --workers (clips in parallel) uses the cores instead.
+  ec->thread_count = 1;
   ec->color_range = AVCOL_RANGE_MPEG;
   if (enc_name == "libx264") {
     av_opt_set(ec->priv_data, "preset", options.preset.c_str(), 0);

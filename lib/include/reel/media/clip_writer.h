@@ -29,7 +29,7 @@ struct EncodeOptions {
   std::string encoder = "auto";  // auto = libx264, else libopenh264, else mpeg4
   int crf = 18;                  // libx264 quality
   std::string preset = "veryfast";
-  int threads = 0;
+  int threads = 0;               // source decoder threads (the encoder runs one thread: deterministic bytes)
 };
 
 // Largest whole-GOP span inside [start, end) for stream copy: {k0, k1} with k0 the first
