@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "reel/pipeline/frame_share.h"
 
+#include <algorithm>
+
 namespace reel {
 
 namespace {
@@ -74,6 +76,36 @@ std::string FrameShare::summary() const {
     s += (s.empty() ? "" : "; ") + sl.name + ": " + std::to_string(sl.taken) + " of " + std::to_string(sl.taken + sl.missed) +
          " clips from the shared decode";
   return s;
+}
+
+SharedDecode::SharedDecode(FrameShare* share, VideoDecoder& decoder, const nlohmann::json& record) : share_(share) {
+  if (!share_) return;
+  for (auto& [slot, want] : share_->plan(decoder.info(), record)) {
+    FrameShare::Shared sh;
+    sh.info = decoder.info();
+    sh.indices = want.indices;
+    last_ = std::max(last_, want.indices.back());
+    view_of_[decoder.add_view(want.view, std::move(want.indices))] = shared_.size();
+    shared_.emplace_back(slot, std::move(sh));
+  }
+}
+
+void SharedDecode::collect(Frame& frame) {
+  for (FrameView& v : frame.views) {
+    Frame out;
+    out.index = frame.index, out.pts = frame.pts, out.time_s = frame.time_s;
+    out.width = v.width, out.height = v.height, out.channels = v.channels;
+    out.data = std::move(v.data);
+    shared_[view_of_.at(v.id)].second.frames.push_back(std::move(out));
+  }
+}
+
+void SharedDecode::put(const std::string& media, int64_t decoded) {
+  for (auto& [slot, sh] : shared_) {
+    sh.decoded = decoded;
+    share_->put(media, slot, std::move(sh));
+  }
+  shared_.clear();
 }
 
 }  // namespace reel

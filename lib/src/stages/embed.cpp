@@ -5,7 +5,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <optional>
 
 #include "reel/core/cancel.h"
@@ -51,41 +50,23 @@ class EmbedProcessor : public Processor {
 
   // As producer: decodes up to the last frame anyone wants, converting the later stages' frames too.
   PickedFrames decode_sharing(VideoDecoder& dec, const std::vector<int64_t>& plan, const InputItem& item) {
-    std::vector<std::pair<int, FrameShare::Shared>> shared;
-    std::map<int, size_t> view_of;
-    int64_t last = plan.empty() ? -1 : plan.back();
-    for (auto& [slot, want] : share_->plan(dec.info(), item.record)) {
-      FrameShare::Shared sh;
-      sh.info = dec.info();
-      sh.indices = want.indices;
-      last = std::max(last, want.indices.back());
-      view_of[dec.add_view(want.view, std::move(want.indices))] = shared.size();
-      shared.emplace_back(slot, std::move(sh));
-    }
+    SharedDecode shared(share_, dec, item.record);
+    const int64_t last = std::max(plan.empty() ? int64_t{-1} : plan.back(), shared.last_wanted());
     dec.set_convert_frames(plan);
     PickedFrames out;
     Frame f;
     size_t next = 0;
-    while ((next < plan.size() || (!shared.empty() && out.decoded <= last)) && dec.next(&f)) {
+    while (out.decoded <= last && dec.next(&f)) {
       throw_if_cancelled();
       ++out.decoded;
-      for (FrameView& v : f.views) {
-        Frame vf;
-        vf.index = f.index, vf.pts = f.pts, vf.time_s = f.time_s;
-        vf.width = v.width, vf.height = v.height, vf.channels = v.channels;
-        vf.data = std::move(v.data);
-        shared[view_of.at(v.id)].second.frames.push_back(std::move(vf));
-      }
+      shared.collect(f);
       if (next < plan.size() && f.index == plan[next] && !f.data.empty()) {
         out.frames.push_back(std::move(f));
         f = Frame{};
         ++next;
       }
     }
-    for (auto& [slot, sh] : shared) {
-      sh.decoded = out.decoded;
-      share_->put(item.media, slot, std::move(sh));
-    }
+    shared.put(item.media, out.decoded);
     return out;
   }
 

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <map>
 #include <numeric>
 #include <optional>
 
@@ -110,16 +109,7 @@ class FilterProcessor : public Processor {
     }
     dec->set_convert_every(static_cast<int>(every));
     // reel run: the frames later stages will want of this clip, from this same decode.
-    std::vector<std::pair<int, FrameShare::Shared>> shared;  // (consumer slot, its frames)
-    std::map<int, size_t> view_of;                           // view id -> entry in `shared`
-    if (share_)
-      for (auto& [slot, want] : share_->plan(info, item.record)) {
-        FrameShare::Shared sh;
-        sh.info = info;
-        sh.indices = want.indices;
-        view_of[dec->add_view(want.view, std::move(want.indices))] = shared.size();
-        shared.emplace_back(slot, std::move(sh));
-      }
+    SharedDecode shared(share_.get(), *dec, item.record);
     const double duration = info.duration_s > 0 ? info.duration_s : item.record.value("duration_s", 0.0);
     MotionScorer motion(fps, duration);
     std::optional<TextScorer> text;
@@ -131,15 +121,7 @@ class FilterProcessor : public Processor {
     while (dec->next(&f)) {
       throw_if_cancelled();
       ++frames;
-      for (FrameView& v : f.views) {
-        Frame out;
-        out.index = f.index;
-        out.pts = f.pts;
-        out.time_s = f.time_s;
-        out.width = v.width, out.height = v.height, out.channels = v.channels;
-        out.data = std::move(v.data);
-        shared[view_of.at(v.id)].second.frames.push_back(std::move(out));
-      }
+      shared.collect(f);
       if (c_.motion && !motion.done()) {
         motion.push(f);
         if (motion.done()) dec->stop_motion_vectors();
@@ -192,11 +174,7 @@ class FilterProcessor : public Processor {
     }
     const bool kept = reasons.empty();
     rec["filter"] = {{"kept", kept}, {"reasons", reasons}};
-    if (kept || c_.score_only)  // a rejected clip goes no further: nobody will want its frames
-      for (auto& [slot, sh] : shared) {
-        sh.decoded = frames;
-        share_->put(item.media, slot, std::move(sh));
-      }
+    if (kept || c_.score_only) shared.put(item.media, frames);  // a rejected clip goes no further
     if (kept || c_.score_only) return {{rec}, Json()};
     return {{}, Json{{"rejected", rec}}};
   }

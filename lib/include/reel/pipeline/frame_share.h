@@ -68,4 +68,24 @@ class FrameShare {
   std::deque<std::pair<std::string, int>> order_;  // oldest first, for the cap
 };
 
+// The producer's side for one clip: asks the share what the consumers will want, adds those
+// views to the producer's decoder, collects their frames as the producer decodes, and hands
+// them over. With no share (or nobody wanting anything) it does nothing.
+class SharedDecode {
+ public:
+  SharedDecode(FrameShare* share, VideoDecoder& decoder, const nlohmann::json& record);
+  // The last frame index some consumer wants (-1: none); the producer decodes at least that far.
+  int64_t last_wanted() const { return last_; }
+  // For every frame the producer decodes: takes its views.
+  void collect(Frame& frame);
+  // Gives the frames to the consumers (decoded: frames the producer decoded).
+  void put(const std::string& media, int64_t decoded);
+
+ private:
+  FrameShare* share_;
+  std::vector<std::pair<int, FrameShare::Shared>> shared_;  // (consumer slot, its frames)
+  std::map<int, size_t> view_of_;                           // view id -> entry in shared_
+  int64_t last_ = -1;
+};
+
 }  // namespace reel
