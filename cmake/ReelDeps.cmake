@@ -7,6 +7,10 @@ pkg_check_modules(TESSERACT REQUIRED IMPORTED_TARGET tesseract lept)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 # libarchive: the WebDataset tars of reel shard.
 pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
+# libxml2: S3's XML answers (listings, uploads); libcrypto: their payload hashes (SigV4 itself
+# is libcurl's).
+pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0)
+pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto)
 find_package(CLI11 CONFIG REQUIRED)
 # yaml-cpp: reel run's pipeline files.
 find_package(yaml-cpp CONFIG REQUIRED)

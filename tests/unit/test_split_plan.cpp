@@ -73,3 +73,61 @@ TEST(SplitPlan, ScenesAreCutAtCutsCroppedAndLimited) {
 }
 
 }  // namespace
+
+namespace {
+
+// The timeline a scan stopped by `enough` would have seen.
+SceneResult scanned(int64_t frames, int fps, const std::function<bool(int64_t, double)>& enough) {
+  SceneResult full = timeline(frames, fps);
+  if (!enough) return full;
+  for (int64_t n = 1; n <= frames; ++n) {
+    if (enough(n, static_cast<double>(n - 1) / fps)) {
+      SceneResult s = timeline(n, fps);
+      s.partial = n < frames;
+      s.duration_s = static_cast<double>(n) / fps;
+      return s;
+    }
+  }
+  return full;
+}
+
+TEST(SplitPlan, MaxClipsPlansTheFirstClipsFromTheStartOfTheVideoAlone) {
+  SpanPlan p{"stride", 2, 2, 0, 0, 0};
+  p.max_clips = 2;
+  const auto all = plan_spans(timeline(1500, 25), {}, SpanPlan{"stride", 2, 2, 0, 0, 0});
+  const SceneResult part = scanned(1500, 25, enough_for(p, {}));
+  ASSERT_TRUE(part.partial);
+  EXPECT_LT(part.frames, 110);  // 4 s and one frame of a 60 s video
+  const auto first = plan_spans(part, {}, p);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0], all[0]);
+  EXPECT_EQ(first[1], all[1]);
+
+  // Shots from upstream cuts: the scan reaches just past the second cut.
+  SpanPlan q{"scenes", 0, 0, 0, 0, 0};
+  q.max_clips = 2;
+  const std::vector<int64_t> cuts = {80, 300, 900};
+  const SceneResult part2 = scanned(1500, 25, enough_for(q, cuts));
+  ASSERT_TRUE(part2.partial);
+  EXPECT_EQ(part2.frames, 302);
+  EXPECT_EQ(plan_spans(part2, cuts, q), (std::vector<Span>{{0, 80}, {80, 300}}));
+  // A cut out of order is ignored by the plan, and so by the early stop.
+  const std::vector<int64_t> shuffled = {300, 80, 900};
+  const SceneResult part3 = scanned(1500, 25, enough_for(q, shuffled));
+  EXPECT_EQ(part3.frames, 902);
+  EXPECT_EQ(plan_spans(part3, shuffled, q), (std::vector<Span>{{0, 300}, {300, 900}}));
+  // Fewer cuts than clips asked for: no early stop.
+  EXPECT_FALSE(enough_for(q, {80}));
+  EXPECT_FALSE(enough_for(SpanPlan{"stride", 2, 2, 0, 0, 0}, {}));
+}
+
+TEST(SplitPlan, APartialScanNeverTrustsASpanEndingAtItsLastFrame) {
+  SceneResult s = timeline(100, 25);
+  s.partial = true;
+  // The last shot [60, 100) only ends where the scan stopped.
+  EXPECT_EQ(plan_spans(s, {60}, SpanPlan{"scenes", 0, 0, 0, 0, 0}), (std::vector<Span>{{0, 60}}));
+  s.partial = false;
+  EXPECT_EQ(plan_spans(s, {60}, SpanPlan{"scenes", 0, 0, 0, 0, 0}), (std::vector<Span>{{0, 60}, {60, 100}}));
+}
+
+}  // namespace

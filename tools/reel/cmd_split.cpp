@@ -31,6 +31,10 @@ void register_split(CLI::App& app, int* exit_code) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--crop", c.plan.crop, "Trim this many seconds off each end of every shot")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-clips", c.plan.max_clips,
+                  "At most this many clips per video, the first ones (0 = all); in stride mode, or with shots from an upstream "
+                  "`reel scenes`, only the start of the video is read")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_flag("--exact", c.exact, "Re-encode for frame-accurate clips (default: stream copy at keyframes)");
   cmd->add_option("--encoder", c.encode.encoder, "auto|libx264|libopenh264|libvpx-vp9|mpeg4 (with --exact)")
       ->capture_default_str();

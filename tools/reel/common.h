@@ -18,6 +18,7 @@ struct Globals {
   std::string log_level = "info";
   std::string progress = "auto";  // auto|always|never
   int threads = 0;                // 0 = all cores
+  std::string s3_endpoint, s3_profile;
 };
 Globals& globals();
 

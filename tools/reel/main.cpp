@@ -11,6 +11,8 @@
 #include "reel/core/backend.h"
 #include "reel/core/cancel.h"
 #include "reel/core/log.h"
+#include "reel/storage/remote_file.h"
+#include "reel/storage/s3.h"
 
 namespace {
 // First signal: stop taking records and finish cleanly. Second: leave at once.
@@ -23,6 +25,13 @@ std::string version_text() {
   std::string s = "reel " REEL_VERSION " (git " REEL_GIT_REV ")\nbackends compiled: cpu";
   if (reel::cuda_compiled()) s += ", cuda";
   return s;
+}
+// What the remote reads cost, for users tuning a job over an object store.
+void report_transfers() {
+  const auto& t = reel::transfer_stats();
+  if (t.requests == 0) return;
+  REEL_INFO("remote", "%llu requests, %.1f MB read, %llu retried", static_cast<unsigned long long>(t.requests.load()),
+            static_cast<double>(t.bytes.load()) / 1e6, static_cast<unsigned long long>(t.retries.load()));
 }
 }  // namespace
 
@@ -42,6 +51,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_option("-j,--threads", g.threads, "Compute threads one record uses (0 = all cores); see --workers")->capture_default_str()
       ->envname("REEL_THREADS");
+  app.add_option("--s3-endpoint", g.s3_endpoint,
+                 "S3-compatible store for s3:// inputs and outputs (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the "
+                 "profile's endpoint_url, else AWS)");
+  app.add_option("--s3-profile", g.s3_profile, "Profile of ~/.aws/credentials and ~/.aws/config (default: AWS_PROFILE, else default)");
 
   int exit_code = 0;
   reel::cli::register_all(app, &exit_code);
@@ -50,6 +63,7 @@ int main(int argc, char** argv) {
     reel::LogLevel lvl;
     if (!reel::log_parse_level(g.log_level, &lvl)) throw CLI::ValidationError("--log-level", "unknown level " + g.log_level);
     reel::log_set_level(lvl);
+    reel::set_s3_overrides(g.s3_endpoint, g.s3_profile);
   });
   try {
     app.parse(argc, argv);
@@ -76,6 +90,7 @@ int main(int argc, char** argv) {
     REEL_ERROR("reel", "internal error: %s", e.what());
     return reel::kExitInternal;
   }
+  report_transfers();
   if (reel::cancel_requested()) return reel::kExitInterrupted;
   return exit_code;
 }

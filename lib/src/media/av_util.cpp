@@ -5,6 +5,9 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "media/remote_io.h"
+#include "reel/storage/remote_file.h"
+
 namespace reel::av {
 
 namespace {
@@ -13,7 +16,7 @@ namespace {
 const std::string& allowed_protocols() {
   static const std::string p = [] {
     const char* e = std::getenv("REEL_PROTOCOLS");
-    return std::string(e && *e ? e : "file,http,https,tcp,tls,crypto");
+    return std::string(e && *e ? e : "file,http,https,s3,tcp,tls,crypto");
   }();
   return p;
 }
@@ -42,18 +45,52 @@ FormatPtr open_input(const std::string& url) {
   if (("," + allowed_protocols() + ",").find("," + scheme + ",") == std::string::npos)
     throw Error(Code::InvalidArgument, "cannot open " + url.substr(0, 200) + ": protocol '" + scheme +
                                            "' is not allowed (allowed: " + allowed_protocols() + "; REEL_PROTOCOLS changes it)");
-  AVFormatContext* raw = nullptr;
+  AVFormatContext* raw = avformat_alloc_context();
+  if (!raw) throw Error(Code::OutOfMemory, "cannot open " + url + ": no memory");
+  // s3:// and http(s):// are read by ranged requests of our own (remote_io), with retries.
+  // REEL_FFMPEG_HTTP=1 leaves http(s) to FFmpeg's protocol instead.
+  const char* ffmpeg_http = std::getenv("REEL_FFMPEG_HTTP");
+  const bool ours = scheme == "s3" || ((scheme == "http" || scheme == "https") && !(ffmpeg_http && *ffmpeg_http == '1'));
+  if (ours) {
+    try {
+      raw->pb = open_remote_io(url);
+    } catch (...) {
+      avformat_free_context(raw);
+      throw;
+    }
+    raw->flags |= AVFMT_FLAG_CUSTOM_IO;
+  }
   AVDictionary* opts = nullptr;
   av_dict_set(&opts, "protocol_whitelist", allowed_protocols().c_str(), 0);  // nested opens too (playlists)
   // Network sources: fail instead of hanging forever on a dead server.
   av_dict_set(&opts, "rw_timeout", "30000000", 0);
-  int err = avformat_open_input(&raw, url.c_str(), nullptr, &opts);
+  AVIOContext* pb = raw->pb;
+  int err = avformat_open_input(&raw, url.c_str(), nullptr, &opts);  // frees raw on failure
   av_dict_free(&opts);
-  if (err < 0) fail("cannot open " + url, err);
+  if (err < 0) {
+    const std::string why = ours ? remote_io_error(pb) : "";
+    if (ours) free_remote_io(pb);
+    if (!why.empty()) throw Error(Code::IoError, why);
+    fail("cannot open " + url, err);
+  }
   FormatPtr fmt(raw);
   err = avformat_find_stream_info(fmt.get(), nullptr);
-  if (err < 0) fail("cannot read stream info of " + url, err);
+  if (err < 0) {
+    const std::string why = ours ? remote_io_error(fmt->pb) : "";
+    if (!why.empty()) throw Error(Code::IoError, why);
+    fail("cannot read stream info of " + url, err);
+  }
   return fmt;
+}
+
+void FormatCloser::operator()(AVFormatContext* p) const {
+  AVIOContext* pb = p && (p->flags & AVFMT_FLAG_CUSTOM_IO) ? p->pb : nullptr;
+  avformat_close_input(&p);
+  free_remote_io(pb);
+}
+
+std::string read_error(AVFormatContext* fmt) {
+  return fmt && (fmt->flags & AVFMT_FLAG_CUSTOM_IO) ? remote_io_error(fmt->pb) : "";
 }
 
 FormatPtr open_stream(const std::string& url, int stream_index, AVStream** st) {

@@ -14,8 +14,9 @@ extern "C" {
 
 namespace reel::av {
 
+// Closes an input, and frees its reader when it is ours (remote_io: s3://, http(s)://).
 struct FormatCloser {
-  void operator()(AVFormatContext* p) const { avformat_close_input(&p); }
+  void operator()(AVFormatContext* p) const;
 };
 struct CodecFree {
   void operator()(AVCodecContext* p) const { avcodec_free_context(&p); }
@@ -52,6 +53,8 @@ inline std::string err_str(int err) {
 
 // Opens the input and finds stream info; throws Error with context.
 FormatPtr open_input(const std::string& url);
+// Why a read of this input failed, when it is a remote one of ours ("" otherwise).
+std::string read_error(AVFormatContext* fmt);
 // Opens the input with every stream but `stream_index` discarded; *st receives that stream.
 FormatPtr open_stream(const std::string& url, int stream_index, AVStream** st);
 

@@ -145,8 +145,8 @@ std::vector<int64_t> scene_cuts_from_scores(const std::string& detector, const s
 
 namespace {
 // Decodes every frame; `score` (may be empty) turns each converted frame into a score.
-SceneResult decode_timeline(const std::string& url, const DecodeOptions& dopt,
-                            const std::function<float(const Frame&)>& score) {
+SceneResult decode_timeline(const std::string& url, const DecodeOptions& dopt, const std::function<float(const Frame&)>& score,
+                            const std::function<bool(int64_t, double)>& enough = nullptr) {
   SceneResult r;
   auto dec = VideoDecoder::open(url, dopt);
   r.info = dec->info();
@@ -156,6 +156,10 @@ SceneResult decode_timeline(const std::string& url, const DecodeOptions& dopt,
     if (score) r.scores.push_back(score(f));
     r.frame_meta.push_back({f.pts, f.key});
     last_time = f.time_s;
+    if (enough && enough(static_cast<int64_t>(r.frame_meta.size()), f.time_s)) {
+      r.partial = true;
+      break;
+    }
   }
   r.frames = static_cast<int64_t>(r.frame_meta.size());
   r.warnings = dec->warnings();
@@ -189,11 +193,11 @@ SceneResult detect_scenes(const std::string& url, const SceneOptions& options) {
   return r;
 }
 
-SceneResult scan_timeline(const std::string& url, int threads) {
+SceneResult scan_timeline(const std::string& url, int threads, const std::function<bool(int64_t, double)>& enough) {
   DecodeOptions dopt;
   dopt.threads = threads;
   dopt.convert = false;
-  return decode_timeline(url, dopt, nullptr);
+  return decode_timeline(url, dopt, nullptr, enough);
 }
 
 }  // namespace reel

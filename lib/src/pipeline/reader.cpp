@@ -3,6 +3,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <sstream>
+
+#include "reel/storage/remote_file.h"
+#include "reel/storage/s3.h"
 
 namespace fs = std::filesystem;
 
@@ -24,11 +28,33 @@ bool is_record_file(const std::string& p) {
   const std::string ext = fs::path(p).extension().string();
   return ext == ".jsonl" || ext == ".ndjson";
 }
+// An s3:// URL that names no video or record file is a prefix, read like a directory.
+bool is_s3_prefix(const std::string& p) { return p.rfind("s3://", 0) == 0 && !has_video_extension(p) && !is_record_file(p); }
 bool is_dir(const std::string& p) {
+  if (is_s3_prefix(p)) return true;
   std::error_code ec;
   return !is_url(p) && fs::is_directory(p, ec);
 }
+std::vector<std::string> list_dir(const std::string& p) { return is_s3_prefix(p) ? list_s3_videos(p) : list_videos(p); }
 }  // namespace
+
+std::vector<std::string> list_s3_videos(const std::string& url) {
+  S3Location loc;
+  if (!parse_s3_url(url, &loc)) throw Error(Code::InvalidArgument, "not an s3://bucket/prefix URL: " + url.substr(0, 200));
+  std::string prefix = loc.key;
+  if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+  std::vector<std::string> found;
+  std::vector<S3Object> objects;
+  try {
+    objects = s3_client().list(loc.bucket, prefix);
+  } catch (const Error& e) {  // an input named on the command line that cannot be read: a usage error
+    if (e.code() == Code::Cancelled) throw;
+    throw Error(Code::InvalidArgument, e.what());
+  }
+  for (const S3Object& o : objects)
+    if (has_video_extension(o.key)) found.push_back("s3://" + loc.bucket + "/" + o.key);
+  return found;  // S3 lists keys in byte order: already sorted
+}
 
 RecordReader::RecordReader(std::vector<std::string> args, std::istream* in, bool records_only)
     : args_(std::move(args)), stdin_(in), records_only_(records_only) {
@@ -41,7 +67,7 @@ int64_t RecordReader::count_if_known() const {
     if (a == "-" || is_record_file(a) || records_only_) return -1;
     if (is_dir(a)) {
       auto it = listed_.find(a);
-      if (it == listed_.end()) it = listed_.emplace(a, list_videos(a)).first;
+      if (it == listed_.end()) it = listed_.emplace(a, list_dir(a)).first;
       n += static_cast<int64_t>(it->second.size());
     } else {
       ++n;
@@ -56,7 +82,7 @@ bool RecordReader::next_line(std::istream& in, InputItem* out) {
     InputItem item;
     if (!parse_input_line(line, &item)) continue;
     if (item.plain && is_dir(item.media)) {  // a plain directory line
-      dir_ = list_videos(item.media);
+      dir_ = list_dir(item.media);
       dir_pos_ = 0;
       if (dir_.empty()) continue;
       *out = item_for_path(dir_[dir_pos_++]);
@@ -87,13 +113,16 @@ bool RecordReader::next(InputItem* out) {
     origin_ = a;
     if (a == "-") {
       lines_ = stdin_;
+    } else if (is_record_file(a) && is_remote_url(a)) {
+      file_ = std::make_unique<std::istringstream>(read_remote(a));
+      lines_ = file_.get();
     } else if (is_record_file(a) || (records_only_ && !is_dir(a) && !is_url(a))) {
       file_ = std::make_unique<std::ifstream>(a);
       if (!*file_) throw Error(Code::NotFound, "cannot open record file " + a);
       lines_ = file_.get();
     } else if (is_dir(a)) {
       auto it = listed_.find(a);
-      dir_ = it != listed_.end() ? std::move(it->second) : list_videos(a);
+      dir_ = it != listed_.end() ? std::move(it->second) : list_dir(a);
       if (it != listed_.end()) listed_.erase(it);
       dir_pos_ = 0;
     } else {

@@ -18,6 +18,9 @@
 #include "reel/model/latents_io.h"
 #include "reel/pipeline/record.h"
 #include "reel/pipeline/shard.h"
+#include "reel/storage/output_target.h"
+#include "reel/storage/remote_file.h"
+#include "reel/storage/s3.h"
 
 namespace reel {
 
@@ -83,9 +86,10 @@ class ShardProcessor : public Processor {
     const std::string key = sample_key(rec, item.media);
     if (!valid_key(key))
       throw Error(Code::InvalidData, "id '" + key.substr(0, 80) + "' cannot be a WebDataset key (letters, digits, _ and - only)");
-    if (is_url(item.media)) throw Error(Code::InvalidArgument, "reel shard packs local clip files, not " + item.media);
+    if (is_url(item.media) && !is_remote_url(item.media))
+      throw Error(Code::InvalidArgument, "reel shard packs local, s3:// or http(s):// clip files, not " + item.media.substr(0, 200));
     std::error_code ec;
-    if (!fs::is_regular_file(item.media, ec)) throw Error(Code::IoError, "no clip file at " + item.media);
+    if (!is_url(item.media) && !fs::is_regular_file(item.media, ec)) throw Error(Code::IoError, "no clip file at " + item.media);
     if (c_.latents && !(rec.contains("tokens") && rec["tokens"].is_object() && rec["tokens"].value("file", "") != ""))
       throw Error(Code::InvalidData, "--latents: the record has no tokens.file (run reel tokenize encode first)");
     if (c_.embedding && !(rec.contains("embedding") && rec["embedding"].is_object() &&
@@ -118,6 +122,7 @@ class ShardStage : public Stage {
  public:
   explicit ShardStage(ShardConfig c) : c_(std::move(c)) {
     if (c_.out_dir.empty()) throw Error(Code::InvalidArgument, "reel shard needs -o DIR");
+    target_ = OutputTarget(c_.out_dir);
     if (c_.max_samples < 0 || c_.max_bytes < 0) throw Error(Code::InvalidArgument, "shard limits must be >= 0");
     options_ = {{"shard_size", c_.max_samples}, {"shard_bytes", c_.max_bytes}, {"text", c_.text}, {"latents", c_.latents},
                 {"embedding", c_.embedding}, {"bucket", c_.buckets.dims}, {"duration_bins", c_.buckets.duration_edges}};
@@ -125,7 +130,7 @@ class ShardStage : public Stage {
   std::string name() const override { return "shard"; }
   void open(const Shard& shard) override {
     shard_ = shard;
-    root_ = fs::absolute(c_.out_dir).lexically_normal();
+    root_ = target_.local_dir();
     prepare_output_dir(root_, "shard output folder", "shard");
   }
   std::unique_ptr<Processor> processor(int) override { return std::make_unique<ShardProcessor>(c_); }
@@ -138,7 +143,7 @@ class ShardStage : public Stage {
     }
     Sample s{out.payload["key"], item.media, out.payload["ext"], out.payload["bucket"], item.record};
     const std::string tar = place(s);
-    Json loc = {{"tar", tar}, {"key", s.key}};
+    Json loc = {{"tar", target_.published(tar)}, {"key", s.key}};
     if (!s.bucket.empty()) loc["bucket"] = s.bucket;
     out.records[0]["webdataset"] = loc;
     Totals& t = buckets_[s.bucket].totals;
@@ -257,10 +262,16 @@ class ShardStage : public Stage {
 
   std::vector<Member> build(const Sample& s) {
     std::vector<Member> ms;
-    std::error_code ec;
-    const uint64_t video = fs::file_size(s.media, ec);
-    if (ec) throw Error(Code::IoError, "cannot read " + s.media + ": " + ec.message());
-    ms.push_back({s.key + "." + s.ext, "", s.media, video});
+    if (is_remote_url(s.media)) {  // a clip in an object store: packed from memory
+      std::string bytes = read_remote(s.media);
+      const uint64_t n = bytes.size();
+      ms.push_back({s.key + "." + s.ext, std::move(bytes), "", n});
+    } else {
+      std::error_code ec;
+      const uint64_t video = fs::file_size(s.media, ec);
+      if (ec) throw Error(Code::IoError, "cannot read " + s.media + ": " + ec.message());
+      ms.push_back({s.key + "." + s.ext, "", s.media, video});
+    }
     auto add = [&](const std::string& suffix, std::string data) {
       const uint64_t n = data.size();
       ms.push_back({s.key + suffix, std::move(data), "", n});
@@ -327,7 +338,13 @@ class ShardStage : public Stage {
     const fs::path tar = tar_path(bucket, st.next), idx = idx_path(bucket, st.next);
     const std::string rel = fs::relative(tar, root_).string();
     if (!st.existing.is_null()) {
-      st.closed.push_back({rel, static_cast<int64_t>(st.pos), st.existing.value("bytes", uint64_t{0})});
+      const uint64_t bytes = st.existing.value("bytes", uint64_t{0});
+      st.closed.push_back({rel, static_cast<int64_t>(st.pos), bytes});
+      // Verified here, but a killed run may have stopped before the upload.
+      if (target_.remote() && !target_.present(target_.published(tar.string()), static_cast<int64_t>(bytes))) {
+        target_.publish(tar.string(), false);
+        target_.publish(idx.string(), false);
+      }
     } else {
       std::error_code ec;
       fs::remove(idx, ec);  // an index never describes another tar than the one beside it
@@ -336,6 +353,8 @@ class ShardStage : public Stage {
       const Json j = {{"format", "reel-wds-index/1"}, {"tar", tar.filename().string()}, {"bytes", bytes},
                       {"options", options_}, {"samples", st.entries}};
       write_file_atomic(idx, j.dump(1) + "\n");
+      target_.publish(tar.string(), false);  // kept staged: a re-run verifies against it
+      target_.publish(idx.string(), false);
       st.closed.push_back({rel, static_cast<int64_t>(st.entries.size()), bytes});
     }
     st.open = false;
@@ -355,6 +374,11 @@ class ShardStage : public Stage {
       std::error_code ec;
       const bool a = fs::remove(tar_path(bucket, n), ec), b = fs::remove(idx_path(bucket, n), ec);
       if (!a && !b) break;
+      if (target_.remote())
+        for (const fs::path& p : {tar_path(bucket, n), idx_path(bucket, n)}) {
+          S3Location loc;
+          if (parse_s3_url(target_.published(p.string()), &loc)) s3_client().remove(loc);
+        }
       REEL_INFO("shard", "removed %s, left by an earlier run with more inputs", tar_path(bucket, n).c_str());
     }
   }
@@ -380,12 +404,14 @@ class ShardStage : public Stage {
     const Json m = {{"format", "reel-wds-manifest/1"}, {"options", options_}, {"buckets", buckets}, {"totals", totals},
                     {"unbucketed", {{"count", misfits_.size()}, {"clips", misfits_}}}};
     write_file_atomic(root_ / shard_.name("manifest.json"), m.dump(1) + "\n");
+    target_.publish((root_ / shard_.name("manifest.json")).string(), false);
     if (!misfits_.empty())
       REEL_WARN("shard", "%zu clips fit no bucket and were not sharded (listed in the manifest, and as errors in their records)",
                 misfits_.size());
   }
 
   ShardConfig c_;
+  OutputTarget target_;
   Shard shard_;
   fs::path root_;
   Json options_;

@@ -10,6 +10,7 @@
 #include "reel/io/atomic_file.h"
 #include "reel/io/uuid.h"
 #include "reel/stages/scenes.h"
+#include "reel/storage/output_target.h"
 
 namespace fs = std::filesystem;
 
@@ -17,13 +18,14 @@ namespace reel {
 namespace {
 
 // A clip is complete when its JSON sidecar exists and names the mp4's exact size.
-bool load_complete(const fs::path& json_path, const fs::path& mp4_path, Json* rec) {
+// (For an S3 output the sidecar stays staged and the clip is checked where it was published.)
+bool load_complete(const fs::path& json_path, const fs::path& mp4_path, const OutputTarget& target, Json* rec) {
   std::error_code ec;
-  if (!fs::exists(json_path, ec) || !fs::exists(mp4_path, ec)) return false;
+  if (!fs::exists(json_path, ec)) return false;
   try {
     std::ifstream f(json_path);
     Json j = Json::parse(f);
-    if (j.value("bytes", int64_t(-1)) != static_cast<int64_t>(fs::file_size(mp4_path))) return false;
+    if (!target.present(target.published(mp4_path.string()), j.value("bytes", int64_t(-1)))) return false;
     *rec = std::move(j);
     return true;
   } catch (...) {
@@ -48,7 +50,7 @@ bool given_cuts(const Json& rec, std::vector<int64_t>* cuts, Json* detector) {
 
 class SplitProcessor : public Processor {
  public:
-  explicit SplitProcessor(const SplitConfig& c) : c_(c) {}
+  SplitProcessor(const SplitConfig& c, const OutputTarget& target) : c_(c), target_(target) {}
 
   StageOutput process(const InputItem& item) override {
     SceneResult scan;
@@ -56,9 +58,11 @@ class SplitProcessor : public Processor {
     Json detector;
     bool reused = !c_.redetect && c_.plan.mode == "scenes" && given_cuts(item.record, &cuts, &detector);
     if (reused) {
-      scan = scan_timeline(item.media, c_.scene.threads);
+      scan = scan_timeline(item.media, c_.scene.threads, enough_for(c_.plan, cuts));
+      if (scan.partial && plan_spans(scan, cuts, c_.plan).size() < static_cast<size_t>(c_.plan.max_clips))
+        scan = scan_timeline(item.media, c_.scene.threads);  // shots too short to keep: look further
       const int64_t expect = item.record.value("frames", scan.frames);
-      if (expect != scan.frames) {
+      if (!scan.partial && expect != scan.frames) {
         REEL_WARN("split", "%s: the scenes record counts %lld frames, the video has %lld; detecting again", item.media.c_str(),
                   static_cast<long long>(expect), static_cast<long long>(scan.frames));
         reused = false;
@@ -74,7 +78,9 @@ class SplitProcessor : public Processor {
                     {"min_scene_len", c_.scene.min_scene_len},
                     {"analysis_width", c_.scene.analysis_width}};
       } else {
-        scan = scan_timeline(item.media, c_.scene.threads);
+        scan = scan_timeline(item.media, c_.scene.threads, enough_for(c_.plan, {}));
+        if (scan.partial && plan_spans(scan, cuts, c_.plan).size() < static_cast<size_t>(c_.plan.max_clips))
+          scan = scan_timeline(item.media, c_.scene.threads);
       }
     }
     if (reused) detector["reused"] = true;
@@ -107,7 +113,7 @@ class SplitProcessor : public Processor {
       const std::string id = uuid_v5(kReelClipNamespace, item.media + "#" + std::to_string(s) + "-" + std::to_string(e));
       const fs::path mp4 = fs::path(c_.outdir) / (id + ".mp4"), side = fs::path(c_.outdir) / (id + ".json");
       Json done;
-      if (!c_.force && load_complete(side, mp4, &done)) {
+      if (!c_.force && load_complete(side, mp4, target_, &done)) {
         for (auto& [k, v] : base.items())
           if (!done.contains(k)) done[k] = v;
         out.records.push_back(std::move(done));
@@ -120,7 +126,7 @@ class SplitProcessor : public Processor {
         const double t0 = frame_time(scan, cr.start), t1 = frame_time(scan, cr.end);
         rec["id"] = id;
         rec["clip_index"] = clip_index++;
-        rec["path"] = mp4.string();
+        rec["path"] = target_.published(mp4.string());
         rec["span"] = {{"frames", {cr.start, cr.end}},
                        {"seconds", {t0, t1}},
                        {"pts", {scan.frame_meta[cr.start].pts,
@@ -138,6 +144,10 @@ class SplitProcessor : public Processor {
         if (!cr.note.empty()) rec["split"]["note"] = cr.note;
         if (!rec.contains("errors")) rec["errors"] = Json::array();
         write_file_atomic(side, rec.dump(2) + "\n");
+        if (target_.remote()) {  // the clip first: a sidecar without its clip is never complete
+          target_.publish(mp4.string(), true);
+          target_.publish(side.string(), false);
+        }
         out.records.push_back(std::move(rec));
       } catch (const Error& err) {
         if (err.code() == Code::Cancelled) throw;
@@ -152,32 +162,31 @@ class SplitProcessor : public Processor {
 
  private:
   const SplitConfig& c_;
+  const OutputTarget& target_;
 };
 
 class SplitStage : public Stage {
  public:
-  explicit SplitStage(SplitConfig c) : c_(std::move(c)) {
-    c_.outdir = fs::absolute(c_.outdir).lexically_normal().string();  // records name clips by absolute path
+  explicit SplitStage(SplitConfig c) : c_(std::move(c)), target_(c_.outdir) {
+    c_.outdir = target_.local_dir();  // absolute: records name clips by absolute path (or s3:// URL)
   }
   std::string name() const override { return "split"; }
   void open(const Shard& shard) override {
     prepare_output_dir(c_.outdir, "clip directory", "split");
     ledger_ = (fs::path(c_.outdir) / ".ledger" / ("split" + shard.suffix() + ".jsonl")).string();
   }
-  std::unique_ptr<Processor> processor(int) override { return std::make_unique<SplitProcessor>(c_); }
+  std::unique_ptr<Processor> processor(int) override { return std::make_unique<SplitProcessor>(c_, target_); }
   std::string ledger_path() const override { return c_.force ? "" : ledger_; }
   bool still_there(const StageOutput& done) const override {
-    std::error_code ec;
     for (const auto& r : done.records) {
       if (!r.contains("path") || !r.contains("bytes")) continue;  // an error record
-      const std::string p = r["path"].get<std::string>();
-      if (!fs::exists(p, ec) || static_cast<int64_t>(fs::file_size(p, ec)) != r["bytes"].get<int64_t>()) return false;
+      if (!target_.present(r["path"].get<std::string>(), r["bytes"].get<int64_t>())) return false;
     }
     return true;
   }
   Json fingerprint() const override {
     return {{"mode", c_.plan.mode},         {"clip_len", c_.plan.clip_len}, {"stride", c_.plan.stride},
-            {"min_len", c_.plan.min_len},   {"max_len", c_.plan.max_len},   {"crop", c_.plan.crop},
+            {"min_len", c_.plan.min_len},   {"max_len", c_.plan.max_len},   {"crop", c_.plan.crop}, {"max_clips", c_.plan.max_clips},
             {"exact", c_.exact},            {"encoder", c_.encode.encoder}, {"crf", c_.encode.crf},
             {"detector", c_.scene.detector}, {"threshold", c_.scene.threshold},
             {"min_scene_len", c_.scene.min_scene_len}, {"analysis_width", c_.scene.analysis_width},
@@ -186,6 +195,7 @@ class SplitStage : public Stage {
 
  private:
   SplitConfig c_;
+  OutputTarget target_;
   std::string ledger_;
 };
 

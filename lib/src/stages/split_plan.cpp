@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "reel/stages/split_plan.h"
 
+#include <algorithm>
+
 namespace reel {
 
 namespace {
@@ -23,8 +25,34 @@ int64_t frame_at(const SceneResult& s, double t) {
   return lo;
 }
 
+namespace {
+std::vector<std::pair<int64_t, int64_t>> all_spans(const SceneResult& s, const std::vector<int64_t>& cuts, const SpanPlan& o);
+}  // namespace
+
 std::vector<std::pair<int64_t, int64_t>> plan_spans(const SceneResult& s, const std::vector<int64_t>& cuts,
                                                     const SpanPlan& o) {
+  std::vector<std::pair<int64_t, int64_t>> out = all_spans(s, cuts, o);
+  if (s.partial) out.erase(std::remove_if(out.begin(), out.end(), [&](const auto& sp) { return sp.second >= s.frames; }), out.end());
+  if (o.max_clips > 0 && static_cast<int64_t>(out.size()) > o.max_clips) out.resize(static_cast<size_t>(o.max_clips));
+  return out;
+}
+
+std::function<bool(int64_t, double)> enough_for(const SpanPlan& o, const std::vector<int64_t>& cuts) {
+  if (o.max_clips <= 0) return nullptr;
+  if (o.mode == "stride") {
+    const double need = static_cast<double>(o.max_clips - 1) * o.stride + o.clip_len;
+    return [need](int64_t, double t) { return t > need + kEps; };
+  }
+  std::vector<int64_t> c;  // the cuts all_spans uses: increasing, later ones out of order ignored
+  for (int64_t x : cuts)
+    if (x > (c.empty() ? 0 : c.back())) c.push_back(x);
+  if (static_cast<int64_t>(c.size()) < o.max_clips) return nullptr;
+  const int64_t need = c[static_cast<size_t>(o.max_clips - 1)];
+  return [need](int64_t frames, double) { return frames > need + 1; };
+}
+
+namespace {
+std::vector<std::pair<int64_t, int64_t>> all_spans(const SceneResult& s, const std::vector<int64_t>& cuts, const SpanPlan& o) {
   std::vector<std::pair<int64_t, int64_t>> out;
   auto length = [&](int64_t a, int64_t b) { return frame_time(s, b) - frame_time(s, a); };
   if (o.mode == "stride") {
@@ -65,5 +93,6 @@ std::vector<std::pair<int64_t, int64_t>> plan_spans(const SceneResult& s, const 
   }
   return out;
 }
+}  // namespace
 
 }  // namespace reel

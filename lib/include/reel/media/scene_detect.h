@@ -17,6 +17,7 @@
 // Cuts closer than min_scene_len frames to the previous cut (or to frame 0) are dropped.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,7 @@ struct FrameMeta {
 struct SceneResult {
   VideoInfo info;
   int64_t frames = 0;               // frames decoded
+  bool partial = false;             // the scan stopped before the end (scan_timeline's `enough`)
   int64_t first_pts = 0;            // PTS of frame 0
   double duration_s = 0.0;          // last frame time + one frame duration
   std::vector<int64_t> cuts;
@@ -82,6 +84,9 @@ SceneResult detect_scenes(const std::string& url, const SceneOptions& options);
 // The same decode without pixel conversion or scoring: frames, frame_meta, first_pts,
 // duration and info as detect_scenes gives them, no scores and no cuts. For clip writing
 // when the cuts are already known (reel scenes | reel split).
-SceneResult scan_timeline(const std::string& url, int threads);
+// `enough(frames, time_s)`, asked after each frame, may stop the scan early (partial = true):
+// a split of the first clips of a long video then reads only the start of it.
+SceneResult scan_timeline(const std::string& url, int threads,
+                          const std::function<bool(int64_t frames, double time_s)>& enough = nullptr);
 
 }  // namespace reel

@@ -2,7 +2,8 @@
 // Streams the inputs of a stage run, one item at a time, in a fixed order.
 //
 // Positional arguments are files, directories (searched recursively for video files, in
-// sorted order), record files (*.jsonl, read line by line), URLs (anything with "://"), or
+// sorted order), s3://bucket/prefix (the video objects under it, in key order), record files
+// (*.jsonl, read line by line, local or remote), URLs (anything with "://"), or
 // "-" for stdin; no argument at all means stdin. Stdin and record files hold JSON Lines
 // records or plain paths, one per line (a plain path may name a directory too). Nothing is
 // read ahead: a pipeline's next stage starts on the first record while the previous one
@@ -34,7 +35,7 @@ class RecordReader {
   size_t arg_ = 0;
   std::istream* stdin_;
   std::istream* lines_ = nullptr;  // stdin or an open record file, while reading it
-  std::unique_ptr<std::ifstream> file_;
+  std::unique_ptr<std::istream> file_;
   std::vector<std::string> dir_;   // pending files of an expanded directory
   size_t dir_pos_ = 0;
   std::string origin_;
@@ -45,5 +46,7 @@ class RecordReader {
 
 // Video files under a directory, recursively, sorted.
 std::vector<std::string> list_videos(const std::string& dir);
+// Video objects under an s3://bucket/prefix (ListObjectsV2, every page), in key order.
+std::vector<std::string> list_s3_videos(const std::string& url);
 
 }  // namespace reel

@@ -8,6 +8,7 @@
 // min_len long, so no stretch of video longer than min_len is lost at the end.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,7 @@ namespace reel {
 struct SpanPlan {
   std::string mode = "scenes";  // scenes | stride
   double clip_len = 0, stride = 0, min_len = 0, max_len = 0, crop = 0;
+  int64_t max_clips = 0;  // at most this many clips per video, the first ones (0: all)
 };
 
 // Time of frame i in seconds from the first frame (i == frames: the end of the video).
@@ -26,7 +28,13 @@ double frame_time(const SceneResult& s, int64_t i);
 // First frame whose time is >= t (frames if none).
 int64_t frame_at(const SceneResult& s, double t);
 
+// The spans, at most max_clips of them. On a partial scan (s.partial) a span that reaches
+// the last frame scanned is not trusted and left out.
 std::vector<std::pair<int64_t, int64_t>> plan_spans(const SceneResult& s, const std::vector<int64_t>& cuts,
                                                     const SpanPlan& plan);
+
+// For max_clips: when a scan of the timeline has seen enough frames for the first max_clips
+// spans (stride windows, or shots between the cuts already known); nullptr: the whole video.
+std::function<bool(int64_t, double)> enough_for(const SpanPlan& plan, const std::vector<int64_t>& cuts);
 
 }  // namespace reel

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/storage/remote_file.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "reel/core/log.h"
+#include "reel/core/status.h"
+#include "reel/storage/s3.h"
+#include "storage/curl_call.h"
+
+namespace reel {
+
+TransferStats& transfer_stats() {
+  static TransferStats s;
+  return s;
+}
+
+bool is_remote_url(const std::string& url) {
+  return url.rfind("s3://", 0) == 0 || url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+}
+
+namespace {
+
+class S3File : public RemoteFile {
+ public:
+  S3File(const std::string& url, const S3Location& loc) : loc_(loc) {
+    url_ = url;
+    size_ = s3_client().size(loc_);
+  }
+  uint64_t size() const override { return size_; }
+  size_t read_at(uint64_t offset, void* buf, size_t n) override {
+    if (offset >= size_) return 0;
+    n = static_cast<size_t>(std::min<uint64_t>(n, size_ - offset));
+    char* out = static_cast<char*>(buf);
+    return static_cast<size_t>(s3_client().read(loc_, offset, n, [&](const char* p, size_t len) {
+      std::memcpy(out, p, len);
+      out += len;
+    }));
+  }
+
+ private:
+  S3Location loc_;
+  uint64_t size_ = 0;
+};
+
+// A web server: HEAD for the size, GET with Range; one that ignores Range is read from the
+// start, its first bytes skipped (still correct, only slower).
+class HttpFile : public RemoteFile {
+ public:
+  explicit HttpFile(const std::string& url) {
+    url_ = url;
+    storage::Call c;
+    c.method = "HEAD";
+    c.url = url;
+    storage::Reply r;
+    for (int attempt = 1;; ++attempt) {
+      r = handle_.perform(c);
+      ++transfer_stats().requests;
+      if (!storage::transient(r) || attempt >= storage::kAttempts) break;
+      ++transfer_stats().retries;
+      storage::backoff(attempt);
+    }
+    if (r.status != 200) throw Error(r.status == 404 ? Code::NotFound : Code::IoError, "cannot open " + url + ": " + storage::describe(r));
+    const auto it = r.headers.find("content-length");
+    if (it == r.headers.end()) throw Error(Code::IoError, "cannot open " + url + ": the server sends no Content-Length");
+    size_ = std::strtoull(it->second.c_str(), nullptr, 10);
+  }
+  uint64_t size() const override { return size_; }
+  size_t read_at(uint64_t offset, void* buf, size_t n) override {
+    if (offset >= size_) return 0;
+    n = static_cast<size_t>(std::min<uint64_t>(n, size_ - offset));
+    size_t delivered = 0;
+    for (int attempt = 1; delivered < n; ++attempt) {
+      const uint64_t start = offset + delivered;
+      storage::Call c;
+      c.url = url_;
+      c.headers.push_back("Range: bytes=" + std::to_string(start) + "-" + std::to_string(offset + n - 1));
+      uint64_t skip = 0;
+      bool first = true;
+      c.sink = [&](long status, const char* p, size_t len) {
+        if (first) skip = status == 200 ? start : 0, first = false;
+        const size_t drop = static_cast<size_t>(std::min<uint64_t>(skip, len));
+        skip -= drop, p += drop, len -= drop;
+        const size_t take = std::min(len, n - delivered);
+        std::memcpy(static_cast<char*>(buf) + delivered, p, take);
+        delivered += take;
+        transfer_stats().bytes += take;
+        return delivered < n;
+      };
+      const storage::Reply r = handle_.perform(c);
+      ++transfer_stats().requests;
+      if (((r.status == 206 || r.status == 200) && r.error.empty()) || (r.aborted && delivered == n)) break;
+      if (!storage::transient(r) && r.status / 100 != 2) throw Error(Code::IoError, "cannot read " + url_ + ": " + storage::describe(r));
+      if (attempt >= storage::kAttempts) throw Error(Code::IoError, "cannot read " + url_ + " (gave up): " + storage::describe(r));
+      ++transfer_stats().retries;
+      storage::backoff(attempt);
+    }
+    return delivered;
+  }
+
+ private:
+  storage::Handle handle_;
+  uint64_t size_ = 0;
+};
+}  // namespace
+
+std::unique_ptr<RemoteFile> RemoteFile::open(const std::string& url) {
+  S3Location loc;
+  if (url.rfind("s3://", 0) == 0) {
+    if (!parse_s3_url(url, &loc) || loc.key.empty()) throw Error(Code::InvalidArgument, "not an S3 object URL: " + url.substr(0, 200));
+    return std::make_unique<S3File>(url, loc);
+  }
+  if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) return std::make_unique<HttpFile>(url);
+  throw Error(Code::InvalidArgument, "not a remote URL: " + url.substr(0, 200));
+}
+
+std::string read_remote(const std::string& url) {
+  auto f = RemoteFile::open(url);
+  if (f->size() > (uint64_t{4} << 30)) throw Error(Code::InvalidData, url + " is too large to read whole");
+  std::string s(static_cast<size_t>(f->size()), '\0');
+  const size_t got = f->read_at(0, s.data(), s.size());
+  if (got != s.size()) throw Error(Code::IoError, "short read of " + url);
+  return s;
+}
+
+}  // namespace reel
