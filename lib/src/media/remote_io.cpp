@@ -7,6 +7,7 @@ extern "C" {
 }
 #include <algorithm>
 #include <cstring>
+#include <future>
 #include <memory>
 #include <vector>
 
@@ -22,6 +23,11 @@ constexpr size_t kMaxFetch = 8 << 20;      // sequential reading doubles up to t
 
 // One window of the file, refilled by a ranged read; the window grows while reads stay
 // sequential, so a whole-file decode costs a few dozen requests, a seek only one small one.
+// Once reading is plainly sequential (a window of kPrefetchFrom or more), the next window is
+// fetched on another thread while the demuxer works through this one, so decoding does not
+// wait on the network.
+constexpr size_t kPrefetchFrom = 4 << 20;
+
 struct Source {
   std::unique_ptr<RemoteFile> file;
   uint64_t pos = 0;
@@ -29,16 +35,48 @@ struct Source {
   uint64_t window_at = 0;
   size_t fetch = kFirstFetch;
   std::string error;
+  // The window being fetched ahead, at next_at (the file's reader is used by one thread at a time:
+  // any other read first waits for it).
+  std::future<std::vector<uint8_t>> next;
+  uint64_t next_at = 0;
+
+  ~Source() { settle(); }
+
+  void settle() {
+    if (next.valid()) try {
+        next.get();
+      } catch (...) {
+      }
+  }
+
+  std::vector<uint8_t> fetch_at(uint64_t at, size_t n) {
+    std::vector<uint8_t> w(n);
+    w.resize(file->read_at(at, w.data(), n));
+    return w;
+  }
+
+  void prefetch() {
+    const uint64_t at = window_at + window.size();
+    if (fetch < kPrefetchFrom || at >= file->size()) return;
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(std::min(fetch * 2, kMaxFetch), file->size() - at));
+    next_at = at;
+    next = std::async(std::launch::async, [this, at, n] { return fetch_at(at, n); });
+  }
 
   int read(uint8_t* buf, int size) {
     if (pos >= file->size()) return AVERROR_EOF;
     if (pos < window_at || pos >= window_at + window.size()) {
       const bool sequential = !window.empty() && pos == window_at + window.size();
-      fetch = sequential ? std::min(fetch * 2, kMaxFetch) : kFirstFetch;
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(std::max<size_t>(fetch, static_cast<size_t>(size)), file->size() - pos));
-      window.resize(n);
       try {
-        window.resize(file->read_at(pos, window.data(), n));
+        if (next.valid() && sequential && next_at == pos) {
+          window = next.get();
+          fetch = std::min(fetch * 2, kMaxFetch);
+        } else {
+          settle();
+          fetch = sequential ? std::min(fetch * 2, kMaxFetch) : kFirstFetch;
+          const size_t n = static_cast<size_t>(std::min<uint64_t>(std::max<size_t>(fetch, static_cast<size_t>(size)), file->size() - pos));
+          window = fetch_at(pos, n);
+        }
       } catch (const Error& e) {
         error = e.what();
         window.clear();
@@ -46,6 +84,7 @@ struct Source {
       }
       window_at = pos;
       if (window.empty()) return AVERROR_EOF;
+      prefetch();
     }
     const size_t off = static_cast<size_t>(pos - window_at);
     const size_t n = std::min(static_cast<size_t>(size), window.size() - off);
