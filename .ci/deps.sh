@@ -7,7 +7,7 @@ PKGS=(build-essential cmake pkg-config git ffmpeg
       libhdf5-dev libcli11-dev nlohmann-json3-dev libopenblas-openmp-dev
       libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev libopencv-video-dev
       libtesseract-dev tesseract-ocr-eng libcurl4-openssl-dev libarchive-dev libyaml-cpp-dev libxml2-dev libssl-dev
-      libgtest-dev libgmock-dev chromium fonts-dejavu-core
+      libgtest-dev libgmock-dev time chromium fonts-dejavu-core
       python3 python3-pip python3-numpy python3-h5py python3-torch python3-pytest python3-opencv python3-yaml
       python3-requests python3-xmltodict python3-dateutil python3-cryptography)
 missing=()

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "reel/core/status.h"
+#include "reel/media/limits.h"
 #include "reel/pipeline/runner.h"
 
 namespace reel::cli {
@@ -19,6 +20,7 @@ struct Globals {
   std::string progress = "auto";  // auto|always|never
   int threads = 0;                // 0 = all cores
   std::string s3_endpoint, s3_profile;
+  MediaLimits limits;
 };
 Globals& globals();
 

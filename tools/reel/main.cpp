@@ -11,6 +11,7 @@
 #include "reel/core/backend.h"
 #include "reel/core/cancel.h"
 #include "reel/core/log.h"
+#include "reel/media/limits.h"
 #include "reel/storage/remote_file.h"
 #include "reel/storage/s3.h"
 
@@ -54,6 +55,11 @@ int main(int argc, char** argv) {
   app.add_option("--s3-endpoint", g.s3_endpoint,
                  "S3-compatible store for s3:// inputs and outputs (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the "
                  "profile's endpoint_url, else AWS)");
+  app.add_option("--max-pixels", g.limits.max_pixels,
+                 "Refuse videos whose frames have more pixels than this, before decoding one (0 = no bound)")
+      ->capture_default_str()->envname("REEL_MAX_PIXELS")->check(CLI::NonNegativeNumber);
+  app.add_option("--max-frames", g.limits.max_frames, "Refuse videos with more frames than this (0 = no bound)")
+      ->capture_default_str()->envname("REEL_MAX_FRAMES")->check(CLI::NonNegativeNumber);
   app.add_option("--s3-profile", g.s3_profile, "Profile of ~/.aws/credentials and ~/.aws/config (default: AWS_PROFILE, else default)");
 
   int exit_code = 0;
@@ -64,6 +70,7 @@ int main(int argc, char** argv) {
     if (!reel::log_parse_level(g.log_level, &lvl)) throw CLI::ValidationError("--log-level", "unknown level " + g.log_level);
     reel::log_set_level(lvl);
     reel::set_s3_overrides(g.s3_endpoint, g.s3_profile);
+    reel::set_media_limits(g.limits);
   });
   try {
     app.parse(argc, argv);

@@ -4,8 +4,10 @@
 #include <cctype>
 #include <cstdlib>
 #include <mutex>
+#include <vector>
 
 #include "media/remote_io.h"
+#include "reel/media/limits.h"
 #include "reel/storage/remote_file.h"
 
 namespace reel::av {
@@ -74,7 +76,12 @@ FormatPtr open_input(const std::string& url) {
     fail("cannot open " + url, err);
   }
   FormatPtr fmt(raw);
-  err = avformat_find_stream_info(fmt.get(), nullptr);
+  // The probe decodes a few frames: their size is bounded before the decoder allocates one.
+  std::vector<AVDictionary*> probe(fmt->nb_streams, nullptr);
+  if (media_limits().max_pixels > 0)
+    for (auto& d : probe) av_dict_set_int(&d, "max_pixels", std::min<int64_t>(media_limits().max_pixels, INT32_MAX), 0);
+  err = avformat_find_stream_info(fmt.get(), probe.empty() ? nullptr : probe.data());
+  for (auto& d : probe) av_dict_free(&d);
   if (err < 0) {
     const std::string why = ours ? remote_io_error(fmt->pb) : "";
     if (!why.empty()) throw Error(Code::IoError, why);

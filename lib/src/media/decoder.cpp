@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // FFmpeg-backed VideoDecoder (see reel/media/decoder.h for the contract).
 #include "reel/media/decoder.h"
+#include "reel/media/limits.h"
 
 #include "reel/core/cancel.h"
 
@@ -80,8 +81,19 @@ class FfmpegDecoder final : public VideoDecoder {
     // so a decoder that exports them threads over slices only.
     dec_->thread_type = opt.motion_vectors ? FF_THREAD_SLICE : FF_THREAD_FRAME | FF_THREAD_SLICE;
     dec_->pkt_timebase = st_->time_base;
+    const MediaLimits& lim = media_limits();
+    const int64_t pixels = static_cast<int64_t>(st_->codecpar->width) * st_->codecpar->height;
+    if (lim.max_pixels > 0 && pixels > lim.max_pixels)
+      throw Error(Code::InvalidData, "frames of " + std::to_string(st_->codecpar->width) + "x" + std::to_string(st_->codecpar->height) +
+                                         " (" + std::to_string(pixels) + " pixels) exceed --max-pixels " +
+                                         std::to_string(lim.max_pixels) + " in " + url);
+    if (lim.max_frames > 0 && st_->nb_frames > lim.max_frames)
+      throw Error(Code::InvalidData, std::to_string(st_->nb_frames) + " frames exceed --max-frames " + std::to_string(lim.max_frames) +
+                                         " in " + url);
     AVDictionary* dopts = nullptr;
     if (opt.motion_vectors) av_dict_set(&dopts, "flags2", "+export_mvs", 0);
+    // A stream may change its frame size midway: the decoder refuses frames over the bound too.
+    if (lim.max_pixels > 0) av_dict_set_int(&dopts, "max_pixels", std::min<int64_t>(lim.max_pixels, INT32_MAX), 0);
     err = avcodec_open2(dec_.get(), codec, &dopts);
     av_dict_free(&dopts);
     if (err < 0) av::fail(std::string("cannot open decoder ") + codec->name + " for " + url, err);
@@ -165,6 +177,9 @@ class FfmpegDecoder final : public VideoDecoder {
     while (!done_) {
       int r = avcodec_receive_frame(dec_.get(), frame_.get());
       if (r == 0) {
+        const int64_t max_frames = media_limits().max_frames;
+        if (max_frames > 0 && next_index_ >= max_frames)
+          throw Error(Code::InvalidData, "more than --max-frames " + std::to_string(max_frames) + " frames in " + info_.source);
         emit(out);
         av_frame_unref(frame_.get());
         return true;
@@ -195,6 +210,8 @@ class FfmpegDecoder final : public VideoDecoder {
     for (;;) {
       int r = av_read_frame(fmt_.get(), pkt_.get());
       if (r < 0) {
+        // An object store that stopped answering is not the end of the video.
+        if (const std::string why = av::read_error(fmt_.get()); r != AVERROR_EOF && !why.empty()) throw Error(Code::IoError, why);
         if (r != AVERROR_EOF) note("read error after " + std::to_string(next_index_) + " frames: " + av::err_str(r));
         avcodec_send_packet(dec_.get(), nullptr);
         eof_sent_ = true;

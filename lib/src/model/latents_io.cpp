@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "reel/model/latents_io.h"
 
+#include <cstdio>
+
 #include "reel/core/status.h"
+#include "reel/pipeline/shard.h"
 
 namespace reel {
 
@@ -11,8 +14,16 @@ std::string sanitize_key(const std::string& key) {
     unsigned char c = static_cast<unsigned char>(ch);
     out += (std::isalnum(c) || c == '-' || c == '_' || c == '.') ? ch : '_';
   }
-  if (out.empty() || out == "." || out == "..") out = "_" + out;
-  return out.substr(0, 200);
+  if (out.empty() || out[0] == '.') out = "_" + out;  // never ".", "..", or a hidden file
+  if (out.size() > 200) out.resize(200);
+  if (out != key) {
+    // An id that had to be escaped keeps a hash of itself, so two ids ("a/b" and "a_b") never
+    // share a file or group.
+    char h[20];
+    std::snprintf(h, sizeof h, "-%016llx", static_cast<unsigned long long>(fnv1a64(key)));
+    out += h;
+  }
+  return out;
 }
 
 void write_clip_latents(h5::File& f, const std::string& key_in, const ClipLatents& lat, const nlohmann::json& attrs,

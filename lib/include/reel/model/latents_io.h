@@ -22,6 +22,9 @@ struct LatentWriteOptions {
   bool indices_uint16 = true;   // token ids as uint16 (else int32)
 };
 
+// A clip id as a file and HDF5 group name: letters, digits, '-', '_' and '.' kept, anything
+// else '_', never starting with '.'; an id that needed any change gets "-<fnv1a64 hex>" so that
+// distinct ids never share a name (ids from records are untrusted: "../../x", "/abs", NUL).
 std::string sanitize_key(const std::string& key);
 void write_clip_latents(h5::File& f, const std::string& key, const ClipLatents& lat, const nlohmann::json& attrs,
                         const LatentWriteOptions& opt);
