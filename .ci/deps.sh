@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installs what reel needs from Debian 12 packages (idempotent; run as root).
 set -euo pipefail
-PKGS=(build-essential cmake pkg-config git ffmpeg
+PKGS=(build-essential cmake pkg-config git ffmpeg clang libclang-rt-14-dev
       libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
       libhdf5-dev libcli11-dev nlohmann-json3-dev libopenblas-openmp-dev
       libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev libopencv-video-dev

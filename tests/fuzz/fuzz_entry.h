@@ -14,7 +14,10 @@
 #include "reel/pipeline/ledger.h"
 #include "reel/pipeline/pipeline_file.h"
 #include "reel/pipeline/record.h"
+#include "reel/filter/learned.h"
 #include "reel/model/config.h"
+#include "reel/model/tokenizer.h"
+#include "reel/storage/s3.h"
 
 namespace reel::fuzz {
 
@@ -59,6 +62,60 @@ inline void pipeline_file(const uint8_t* data, size_t size) {
     for (const auto& s : f.steps) (void)step_words(s);
   } catch (const Error&) {
   }
+}
+
+// An answer from an object store (ListObjectsV2, CreateMultipartUpload, an error body).
+inline void s3_xml(const uint8_t* data, size_t size) {
+  const std::string xml(reinterpret_cast<const char*>(data), size);
+  try {
+    const S3ListPage p = parse_list_objects_v2(xml);
+    for (const auto& o : p.objects) (void)o.key.size();
+  } catch (const Error&) {
+  }
+  try {
+    (void)parse_upload_id(xml);
+  } catch (const Error&) {
+  }
+  try {
+    (void)parse_s3_error(xml);
+  } catch (const Error&) {
+  }
+}
+
+// ~/.aws/credentials or ~/.aws/config.
+inline void aws_config(const uint8_t* data, size_t size) {
+  try {
+    (void)parse_aws_ini(std::string(reinterpret_cast<const char*>(data), size), "config");
+  } catch (const Error&) {
+  }
+}
+
+inline void write_bytes(const std::string& path, const uint8_t* data, size_t size) {
+  if (FILE* f = std::fopen(path.c_str(), "wb")) {
+    std::fwrite(data, 1, size, f);
+    std::fclose(f);
+  }
+}
+
+// A model card (JSON) as reel filter --model and reel embed --card read it; its network is
+// not loaded (that is OpenCV's parser, not ours).
+inline void model_card(const uint8_t* data, size_t size, const std::string& path) {
+  write_bytes(path, data, size);
+  try {
+    (void)load_model_card(path);
+  } catch (const Error&) {
+  }
+  std::remove(path.c_str());
+}
+
+// A tokenizer weights file (HDF5): every tensor checked by name, shape and dtype, or ModelError.
+inline void weights_file(const uint8_t* data, size_t size, const std::string& path) {
+  write_bytes(path, data, size);
+  try {
+    (void)Tokenizer::load(path);
+  } catch (const Error&) {
+  }
+  std::remove(path.c_str());
 }
 
 }  // namespace reel::fuzz

@@ -81,7 +81,10 @@ TEST(FuzzSmoke, ModelConfigs) {
   // Hostile values are rejected with a model error, not accepted or crashed on.
   for (const char* bad : {R"({"name": "CV", "channels": -5})", R"({"name": "CV", "channels_mult": []})",
                           R"({"name": "CV", "patch_size": 3})", R"({"name": "XX"})", R"({"name": "CV", "channels": "wide"})",
-                          R"({"name": "DV", "levels": [8, 8], "embedding_dim": 6})"}) {
+                          R"({"name": "DV", "levels": [8, 8], "embedding_dim": 6})",
+                          // found by fuzz_model_config: a float far outside int was cast to int (undefined behaviour)
+                          R"({"name": "CV", "channels": 6.66667e+43})", R"({"name": "CV", "channels": 8.5})",
+                          R"({"name": "CV", "channels_mult": [2, 1e300]})", R"({"name": "CV", "z_channels": 18446744073709551615})"}) {
     EXPECT_THROW(reel::config_from_json(nlohmann::json::parse(bad)), reel::Error) << bad;
   }
 }
@@ -95,6 +98,23 @@ TEST(FuzzSmoke, PipelineFiles) {
   for (int i = 0; i < 5000; ++i) {
     std::string s = mutate(seeds[i % 2], rng);
     reel::fuzz::pipeline_file(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  }
+}
+
+TEST(FuzzSmoke, ObjectStoreAnswersAndConfigFiles) {
+  const std::string xml[] = {
+      R"(<?xml version="1.0"?><ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>t</NextContinuationToken>)"
+      R"(<Contents><Key>v/a.mp4</Key><Size>12</Size></Contents><CommonPrefixes><Prefix>v/</Prefix></CommonPrefixes></ListBucketResult>)",
+      R"(<InitiateMultipartUploadResult><UploadId>u</UploadId></InitiateMultipartUploadResult>)",
+      R"(<Error><Code>SlowDown</Code><Message>m</Message></Error>)"};
+  const std::string ini[] = {"[default]\naws_access_key_id = A\n[profile x]\nregion = r\ns3 =\n  addressing_style = path\n",
+                             "# c\n[a]\nk=v\n"};
+  std::mt19937 rng(4);
+  for (int i = 0; i < 20000; ++i) {
+    std::string s = mutate(xml[i % 3], rng);
+    reel::fuzz::s3_xml(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+    std::string t = mutate(ini[i % 2], rng);
+    reel::fuzz::aws_config(reinterpret_cast<const uint8_t*>(t.data()), t.size());
   }
 }
 

@@ -24,6 +24,33 @@ struct Id {
   operator hid_t() const { return id; }
 };
 
+// One string from an attribute: nullptr, or why not. A file may hold an array of strings where
+// one is expected (H5Aread would write them all into a buffer for one) or a string of any length.
+const char* string_attr(hid_t a, std::string* out) {
+  if (a < 0) return "cannot be opened";
+  Id t(H5Aget_type(a), H5Tclose);
+  Id sp(H5Aget_space(a), H5Sclose);
+  if (t < 0 || sp < 0) return "cannot be read";
+  if (H5Tget_class(t) != H5T_STRING) return "is not a string";
+  if (H5Sget_simple_extent_npoints(sp) != 1) return "is not a single string";
+  if (H5Tis_variable_str(t) > 0) {
+    char* p = nullptr;
+    Id mt(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(mt, H5T_VARIABLE);
+    H5Tset_cset(mt, H5Tget_cset(t));
+    if (H5Aread(a, mt, &p) < 0 || !p) return "cannot be read";
+    *out = p;
+    H5free_memory(p);
+    return nullptr;
+  }
+  const size_t size = H5Tget_size(t);
+  if (size == 0 || size > (size_t{64} << 20)) return "has an impossible length";
+  std::vector<char> buf(size + 1, 0);
+  if (H5Aread(a, t, buf.data()) < 0) return "cannot be read";
+  *out = std::string(buf.data());
+  return nullptr;
+}
+
 DType classify(hid_t type, hid_t dset) {
   H5T_class_t cls = H5Tget_class(type);
   size_t size = H5Tget_size(type);
@@ -37,20 +64,8 @@ DType classify(hid_t type, hid_t dset) {
     if (size == 2 && !sign) {
       if (dset >= 0 && H5Aexists(dset, "dtype") > 0) {
         Id a(H5Aopen(dset, "dtype", H5P_DEFAULT), H5Aclose);
-        Id t(H5Aget_type(a), H5Tclose);
         std::string v;
-        if (H5Tis_variable_str(t) > 0) {
-          char* s = nullptr;
-          Id mt(H5Tcopy(H5T_C_S1), H5Tclose);
-          H5Tset_size(mt, H5T_VARIABLE);
-          if (H5Aread(a, mt, &s) >= 0 && s) {
-            v = s;
-            H5free_memory(s);
-          }
-        } else {
-          std::vector<char> buf(H5Tget_size(t) + 1, 0);
-          if (H5Aread(a, t, buf.data()) >= 0) v = buf.data();
-        }
+        (void)string_attr(a, &v);
         if (v == "bfloat16" || v == "bf16") return DType::BF16;
       }
       return DType::U16;
@@ -244,21 +259,9 @@ std::string File::read_attr_string(const std::string& obj, const std::string& na
   Id o(H5Oopen(id_, obj.c_str(), H5P_DEFAULT), H5Oclose);
   if (o < 0) fail("cannot open " + obj);
   Id a(H5Aopen(o, name.c_str(), H5P_DEFAULT), H5Aclose);
-  Id t(H5Aget_type(a), H5Tclose);
-  if (H5Tget_class(t) != H5T_STRING) fail("attribute " + name + " is not a string");
-  if (H5Tis_variable_str(t) > 0) {
-    char* s = nullptr;
-    Id mt(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(mt, H5T_VARIABLE);
-    H5Tset_cset(mt, H5Tget_cset(t));
-    if (H5Aread(a, mt, &s) < 0 || !s) fail("cannot read attribute " + name);
-    std::string v(s);
-    H5free_memory(s);
-    return v;
-  }
-  std::vector<char> buf(H5Tget_size(t) + 1, 0);
-  if (H5Aread(a, t, buf.data()) < 0) fail("cannot read attribute " + name);
-  return std::string(buf.data());
+  std::string v;
+  if (const char* why = string_attr(a, &v)) fail("attribute " + name + " " + why);
+  return v;
 }
 
 void File::write_attr_string(const std::string& obj, const std::string& name, const std::string& value) {

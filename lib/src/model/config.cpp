@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "reel/model/config.h"
 
+#include <climits>
 #include <cmath>
+#include <cstdint>
 
 #include "reel/core/status.h"
 
@@ -77,26 +79,48 @@ std::string ModelConfig::arch_name() const {
   return s;
 }
 
+namespace {
+// An integer field of an untrusted config: a JSON integer within int's range (nlohmann's own
+// conversion casts a float such as 6.7e43 to int, which is undefined behaviour).
+int int_field(const nlohmann::json& j, const char* key, int fallback) {
+  auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  if (!it->is_number_integer()) throw Error(Code::ModelError, std::string("config: ") + key + " must be an integer");
+  const int64_t v = it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT32_MAX) ? INT64_MAX : it->get<int64_t>();
+  if (v < INT32_MIN || v > INT32_MAX) throw Error(Code::ModelError, std::string("config: ") + key + " is out of range");
+  return static_cast<int>(v);
+}
+
+std::vector<int> ints_field(const nlohmann::json& j, const char* key, std::vector<int> fallback) {
+  auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  if (!it->is_array()) throw Error(Code::ModelError, std::string("config: ") + key + " must be a list of integers");
+  std::vector<int> out;
+  for (size_t i = 0; i < it->size(); ++i) out.push_back(int_field(nlohmann::json{{"v", (*it)[i]}}, "v", 0));
+  return out;
+}
+}  // namespace
+
 ModelConfig config_from_json(const nlohmann::json& j) {
   ModelConfig c;
   try {
     c.name = j.value("name", std::string("CV"));
     c.video = c.name == "CV" || c.name == "DV";
     c.discrete = c.name == "DV" || c.name == "DI";
-    c.in_channels = j.value("in_channels", 3);
-    c.out_channels = j.value("out_channels", 3);
-    c.channels = j.value("channels", 128);
-    c.channels_mult = j.value("channels_mult", std::vector<int>{2, 4, 4});
-    c.num_res_blocks = j.value("num_res_blocks", 2);
-    c.z_channels = j.value("z_channels", 16);
-    c.latent_channels = j.value("latent_channels", 16);
-    c.embedding_dim = j.value("embedding_dim", 6);
-    c.levels = j.value("levels", std::vector<int>{8, 8, 8, 5, 5, 5});
-    c.patch_size = j.value("patch_size", 4);
-    c.spatial_compression = j.value("spatial_compression", c.video ? 8 : 16);
-    c.temporal_compression = j.value("temporal_compression", 8);
+    c.in_channels = int_field(j, "in_channels", 3);
+    c.out_channels = int_field(j, "out_channels", 3);
+    c.channels = int_field(j, "channels", 128);
+    c.channels_mult = ints_field(j, "channels_mult", std::vector<int>{2, 4, 4});
+    c.num_res_blocks = int_field(j, "num_res_blocks", 2);
+    c.z_channels = int_field(j, "z_channels", 16);
+    c.latent_channels = int_field(j, "latent_channels", 16);
+    c.embedding_dim = int_field(j, "embedding_dim", 6);
+    c.levels = ints_field(j, "levels", std::vector<int>{8, 8, 8, 5, 5, 5});
+    c.patch_size = int_field(j, "patch_size", 4);
+    c.spatial_compression = int_field(j, "spatial_compression", c.video ? 8 : 16);
+    c.temporal_compression = int_field(j, "temporal_compression", 8);
     c.legacy_mode = j.value("legacy_mode", false);
-    c.num_groups = j.value("num_groups", 1);
+    c.num_groups = int_field(j, "num_groups", 1);
     std::string pm = j.value("patch_method", std::string("haar"));
     if (pm != "haar") throw Error(Code::ModelError, "unsupported patch_method '" + pm + "' (only haar)");
     std::string enc = j.value("encoder", std::string(c.video ? "FACTORIZED" : "Default"));
