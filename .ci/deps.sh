@@ -9,6 +9,7 @@ PKGS=(build-essential cmake pkg-config git ffmpeg clang libclang-rt-14-dev
       libtesseract-dev tesseract-ocr-eng libcurl4-openssl-dev libarchive-dev libyaml-cpp-dev libxml2-dev libssl-dev
       libgtest-dev libgmock-dev time chromium fonts-dejavu-core
       python3 python3-pip python3-numpy python3-h5py python3-torch python3-pytest python3-opencv python3-yaml
+      slurm-wlm munge
       python3-requests python3-xmltodict python3-dateutil python3-cryptography)
 missing=()
 for p in "${PKGS[@]}"; do

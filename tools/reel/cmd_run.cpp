@@ -36,6 +36,22 @@ int line_of(const PipelineStep& step, const std::string& message) {
   return line;
 }
 
+// --steps "A", "A-B" or "A-" (1-based, inclusive) of a file with n steps; "" is all of them.
+std::pair<int, int> step_range(const std::string& spec, int n) {
+  if (spec.empty()) return {1, n};
+  const size_t dash = spec.find('-');
+  auto num = [&](const std::string& t) {
+    if (t.empty() || t.find_first_not_of("0123456789") != std::string::npos || t.size() > 6)
+      throw Error(Code::InvalidArgument, "--steps " + spec + ": expected N, A-B or A-");
+    return std::stoi(t);
+  };
+  const int a = num(spec.substr(0, dash));
+  const int b = dash == std::string::npos ? a : dash + 1 == spec.size() ? n : num(spec.substr(dash + 1));
+  if (a < 1 || b < a || b > n)
+    throw Error(Code::InvalidArgument, "--steps " + spec + ": the file has steps 1-" + std::to_string(n));
+  return {a, b};
+}
+
 struct Built {
   std::vector<ChainStep> steps;
   std::vector<std::unique_ptr<CLI::App>> apps;  // own the options the stages were built from
@@ -96,11 +112,15 @@ void register_run(CLI::App& app, int* exit_code) {
     std::vector<std::string> inputs;
     bool dry_run = false;
     int64_t share_mb = 1024;
+    std::string steps;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("run", "Run the stages of a pipeline file (YAML) in one process");
   cmd->add_option("pipeline", o->file, "The pipeline file")->required();
   cmd->add_option("inputs", o->inputs, "The first stage's inputs (default: the file's 'inputs', else stdin)");
+  cmd->add_option("--steps", o->steps,
+                  "Run only these steps (1-based: 2, 2-4, 3-); a range that starts after step 1 reads records from stdin (reel "
+                  "slurm runs the per-input steps in its array and the rest in the merge job)");
   cmd->add_flag("--dry-run", o->dry_run, "Check the file and print the plan (one command per stage) without running it");
   cmd->add_option("--shared-frames-mb", o->share_mb,
                   "Memory for frames decoded once for several stages (filter's decode serves embed and caption); 0: "
@@ -120,10 +140,12 @@ void register_run(CLI::App& app, int* exit_code) {
       "and resume." +
       exit_code_footer());
   cmd->callback([o, exit_code] {
-    const PipelineFile pf = load_pipeline_file(o->file);
+    PipelineFile pf = load_pipeline_file(o->file);
+    const auto [first, last] = step_range(o->steps, static_cast<int>(pf.steps.size()));
+    pf.steps = std::vector<PipelineStep>(pf.steps.begin() + (first - 1), pf.steps.begin() + last);
     Built b = build(pf);
     if (!o->inputs.empty()) b.steps[0].options.inputs = o->inputs;
-    else if (!pf.inputs.empty()) b.steps[0].options.inputs = pf.inputs;
+    else if (!pf.inputs.empty() && first == 1) b.steps[0].options.inputs = pf.inputs;
     // One decode per clip: the first stage that can produce frames decodes for the frame
     // stages after it.
     std::shared_ptr<FrameShare> share;

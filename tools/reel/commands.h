@@ -18,6 +18,7 @@ void register_dedup(CLI::App& app, int* exit_code);
 void register_caption(CLI::App& app, int* exit_code);
 void register_shard(CLI::App& app, int* exit_code);
 void register_run(CLI::App& app, int* exit_code);
+void register_slurm(CLI::App& app, int* exit_code);
 // Every subcommand, in --help order.
 void register_all(CLI::App& app, int* exit_code);
 

@@ -13,6 +13,7 @@ void register_all(CLI::App& app, int* exit_code) {
   register_caption(app, exit_code);
   register_shard(app, exit_code);
   register_run(app, exit_code);
+  register_slurm(app, exit_code);
   register_tokenize(app, exit_code);
   register_eval(app, exit_code);
   register_report(app, exit_code);

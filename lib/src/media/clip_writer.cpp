@@ -190,6 +190,10 @@ ClipResult write_clip_encode(const std::string& source, const SceneResult& scan,
   int perr = avcodec_parameters_to_context(dec.get(), ist->codecpar);
   if (perr < 0) av::fail("avcodec_parameters_to_context for " + source, perr);
   dec->thread_count = options.threads;
+  // Slice threads only: after the seek below, FFmpeg 5.1's frame-threaded decoders (H.264 with
+  // an open GOP, Theora, Cinepak) gave different pixels for the first frames from run to run,
+  // so a clip, its resume and its Slurm shard differed in bytes.
+  dec->thread_type = FF_THREAD_SLICE;
   dec->pkt_timebase = ist->time_base;
   int err = avcodec_open2(dec.get(), dcodec, nullptr);
   if (err < 0) av::fail("cannot open decoder for " + source, err);

@@ -74,6 +74,13 @@ Shard parse_shard(const std::string& spec) {
 
 Shard shard_from_env(int count_hint, const std::function<const char*(const char*)>& getenv_fn) {
   auto env = [&](const char* k) -> const char* { return getenv_fn ? getenv_fn(k) : std::getenv(k); };
+  // Set by whoever launched the process (reel slurm's scripts): it wins over what the scheduler
+  // says, since a resubmitted subset of an array (--array=2,5) numbers its tasks differently.
+  if (const char* s = env("REEL_SHARD"); s && *s) {
+    Shard sh = parse_shard(s);
+    sh.origin = std::string("REEL_SHARD=") + s;
+    return sh;
+  }
   long id, a, b, step = 1, rank, size;
   // Slurm: array task (one process per task) and/or tasks of a step (srun -n).
   long arr_index = 0, arr_count = 1;

@@ -51,11 +51,13 @@ bool is_latents_file(const InputItem& it) {
   return (ext == ".h5" || ext == ".hdf5") && it.plain;
 }
 
-// Sort key of a record: source, then span start, then id.
+// Sort key of a record: source, then span start (or the span split was asked for), then id.
 std::tuple<std::string, int64_t, std::string> order(const Json& r) {
   int64_t start = -1;
   const Json* f = nullptr;
   if (r.contains("span") && r["span"].is_object() && r["span"].contains("frames")) f = &r["span"]["frames"];
+  // A shot split could not cut has no span yet, only the span it asked for.
+  if (!f && r.contains("split") && r["split"].is_object() && r["split"].contains("requested")) f = &r["split"]["requested"];
   if (f && f->is_array() && !f->empty() && (*f)[0].is_number_integer()) start = (*f)[0].get<int64_t>();
   return {r.value("source", std::string()), start, r.value("id", std::string())};
 }

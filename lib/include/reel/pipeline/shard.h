@@ -27,7 +27,7 @@ struct Shard {
 // "I/N" with 0 <= I < N; throws InvalidArgument otherwise.
 Shard parse_shard(const std::string& spec);
 
-// From the environment, in this order: Slurm array tasks (SLURM_ARRAY_TASK_ID with
+// From the environment, in this order: REEL_SHARD ("I/N"), Slurm array tasks (SLURM_ARRAY_TASK_ID with
 // SLURM_ARRAY_TASK_COUNT, or _MIN/_MAX/_STEP) combined with SLURM_PROCID/SLURM_NTASKS,
 // Kubernetes Indexed Jobs (JOB_COMPLETION_INDEX with `count_hint` or REEL_SHARD_COUNT),
 // Open MPI (OMPI_COMM_WORLD_RANK/SIZE), PMI (PMI_RANK/PMI_SIZE). `getenv` is injectable for
