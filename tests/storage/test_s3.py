@@ -257,3 +257,26 @@ def test_a_split_of_the_first_clip_reads_only_the_start(moto, proxy, long_video,
         assert sha(pathlib.Path(first[0]["path"]).read_bytes()) == sha(pathlib.Path(full[0]["path"]).read_bytes())
         # The first 2 s of 60 s, the index at the end, and read-ahead: a small part of the object.
         assert first[0]["bytes"] < fetched < 0.25 * size, (url, fetched, size)
+
+
+def test_embeddings_go_up_whole_and_are_read_back_from_s3(moto, proxy, tmp_path):
+    c = client(moto)
+    c.create_bucket(Bucket="emb")
+    for name in SAMPLES[:2]:
+        c.upload_file(str(VIDEOS / name), "emb", f"in/{name}")
+    env = env_for(proxy.port, REEL_STAGING_DIR=str(tmp_path / "stage"))
+    _, clips = reel(["split", "s3://emb/in/", "-o", "s3://emb/clips", "--max-len", "3"], env)
+    ok = "".join(json.dumps(r) + "\n" for r in clips if not r["errors"])
+    _, remote = reel(["embed", "-o", "s3://emb/vectors/embeddings.h5"], env, stdin=ok)
+    _, local = reel(["embed", "-o", str(tmp_path / "embeddings.h5")], env, stdin=ok)
+    assert remote and all(r["embedding"]["file"] == "s3://emb/vectors/embeddings.h5" for r in remote)
+    staged = tmp_path / "stage/emb/vectors/embeddings.h5"
+    assert c.head_object(Bucket="emb", Key="vectors/embeddings.h5")["ContentLength"] == staged.stat().st_size
+    # dedup and shard read the rows from the uploaded file (fetched once into the cache) as from a local one.
+    lines = lambda recs: "".join(json.dumps(r) + "\n" for r in recs)
+    _, d_remote = reel(["dedup", "--clusters", "1"], env, stdin=lines(remote))
+    _, d_local = reel(["dedup", "--clusters", "1"], env, stdin=lines(local))
+    assert [r["dedup"] for r in d_remote] == [r["dedup"] for r in d_local]
+    assert len(list((tmp_path / "stage/cache").iterdir())) == 1
+    _, sh = reel(["shard", "-o", str(tmp_path / "wds"), "--embedding"], env, stdin=lines(d_remote))
+    assert all("webdataset" in r for r in sh)

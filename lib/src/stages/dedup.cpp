@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "reel/stages/dedup.h"
+#include "reel/storage/remote_file.h"
 
 #include <cmath>
 #include <cstdio>
@@ -124,7 +125,7 @@ class DedupStage : public WholeStage {
     std::vector<std::unique_ptr<h5::File>> opened(files_.size());  // kept open for reading the rows
     for (size_t f = 0; f < files_.size(); ++f) {
       try {
-        opened[f] = std::make_unique<h5::File>(files_[f], 'r');
+        opened[f] = std::make_unique<h5::File>(local_copy(files_[f]), 'r');  // an s3:// file is fetched once
         h5::File& h = *opened[f];
         const auto shape = h.shape("embeddings");
         if (shape.size() != 2) throw Error(Code::InvalidData, files_[f] + ": embeddings is not a matrix");

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "reel/stages/embed.h"
+#include "reel/storage/output_target.h"
 
 #include <cmath>
 #include <cstring>
@@ -134,7 +135,12 @@ class EmbedStage : public Stage {
       ledger_ = c_.ledger.empty() ? "" : shard.name(c_.ledger);
       return;
     }
-    const std::string path = fs::absolute(shard.name(c_.output)).lexically_normal().string();
+    // An s3:// output is written in the staging folder and uploaded when complete.
+    const std::string out = shard.name(c_.output);
+    const size_t slash = out.rfind('/');
+    target_ = OutputTarget(slash == std::string::npos ? std::string(".") : out.substr(0, slash));
+    const std::string path = target_.remote() ? (fs::path(target_.local_dir()) / out.substr(slash + 1)).string()
+                                              : fs::absolute(out).lexically_normal().string();
     prepare_output_dir(fs::path(path).parent_path(), "folder of the embeddings file", "embed");
     std::ifstream card_text(c_.card);
     Json card_json = Json::parse(card_text, nullptr, false);
@@ -174,7 +180,7 @@ class EmbedStage : public Stage {
                                          : writer_->add(key, reinterpret_cast<const float*>(out.blob.data()));
     if (row < 0) throw Error(Code::OutputError, writer_->path() + ".rows lost the row of " + key);
     Json& e = out.records[0]["embedding"];
-    e["file"] = writer_->path();
+    e["file"] = target_.published(writer_->path());
     e["row"] = row;
   }
   void commit() override {
@@ -182,6 +188,9 @@ class EmbedStage : public Stage {
   }
   std::vector<Json> finish(bool complete) override {
     if (writer_) writer_->finish(complete);
+    // Records already name the s3:// file: it is uploaded whole (multipart above the part size),
+    // visible only once complete; a run that did not complete uploads nothing.
+    if (writer_ && complete) target_.publish(writer_->path(), false);
     return {};
   }
 
@@ -191,6 +200,7 @@ class EmbedStage : public Stage {
   int dim_ = 0;
   std::string sha256_, ledger_;
   std::optional<EmbeddingWriter> writer_;
+  OutputTarget target_;
   std::shared_ptr<FrameShare> share_;
   int slot_ = -1;
 };

@@ -300,7 +300,7 @@ class ShardStage : public Stage {
       } else {
         const std::string file = e.value("file", "");
         auto it = embeddings_.find(file);
-        if (it == embeddings_.end()) it = embeddings_.emplace(file, std::make_unique<h5::File>(file, 'r', Code::InvalidData)).first;
+        if (it == embeddings_.end()) it = embeddings_.emplace(file, std::make_unique<h5::File>(local_copy(file), 'r', Code::InvalidData)).first;
         const auto shape = it->second->shape("embeddings");
         const int64_t row = e.value("row", int64_t{-1});
         if (shape.size() != 2 || row < 0 || row >= shape[0])

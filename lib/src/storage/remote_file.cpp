@@ -2,10 +2,15 @@
 #include "reel/storage/remote_file.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "reel/core/log.h"
 #include "reel/core/status.h"
+#include "reel/io/atomic_file.h"
+#include "reel/pipeline/shard.h"
 #include "reel/storage/s3.h"
 #include "storage/curl_call.h"
 
@@ -122,6 +127,39 @@ std::string read_remote(const std::string& url) {
   const size_t got = f->read_at(0, s.data(), s.size());
   if (got != s.size()) throw Error(Code::IoError, "short read of " + url);
   return s;
+}
+
+std::string local_copy(const std::string& path_or_url) {
+  if (!is_remote_url(path_or_url)) return path_or_url;
+  namespace fs = std::filesystem;
+  const char* st = std::getenv("REEL_STAGING_DIR");
+  const char* tmp = std::getenv("TMPDIR");
+  const fs::path root = st && *st ? fs::path(st) : fs::path(tmp && *tmp ? tmp : "/tmp") / "reel-staging";
+  auto f = RemoteFile::open(path_or_url);
+  // Named by a hash of the URL (a URL is no path) plus its last part, for people reading the folder.
+  char h[24];
+  std::snprintf(h, sizeof h, "%016llx", static_cast<unsigned long long>(fnv1a64(path_or_url)));
+  std::string leaf = fs::path(path_or_url).filename().string();
+  for (char& c : leaf)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_')) c = '_';
+  const fs::path local = root / "cache" / (std::string(h) + "-" + leaf.substr(0, 100));
+  std::error_code ec;
+  if (fs::is_regular_file(local, ec) && fs::file_size(local, ec) == f->size()) return local.string();
+  ensure_writable_dir(local.parent_path(), "download cache");
+  AtomicPath ap(local);
+  {
+    std::ofstream out(ap.tmp(), std::ios::binary);
+    std::vector<char> buf(8 << 20);
+    for (uint64_t at = 0; at < f->size();) {
+      const size_t n = f->read_at(at, buf.data(), static_cast<size_t>(std::min<uint64_t>(buf.size(), f->size() - at)));
+      if (n == 0) throw Error(Code::IoError, "short read of " + path_or_url);
+      out.write(buf.data(), static_cast<std::streamsize>(n));
+      at += n;
+    }
+    if (!out.flush()) throw Error(Code::IoError, "cannot write " + ap.tmp().string());
+  }
+  ap.commit();
+  return local.string();
 }
 
 }  // namespace reel

@@ -36,4 +36,10 @@ class RemoteFile {
 // The whole file (for small objects: a clip to pack, a record file).
 std::string read_remote(const std::string& url);
 
+// A local path for a file that may be remote: the path itself, or for s3:// and http(s)://
+// a copy downloaded (atomically, once per size) under REEL_STAGING_DIR (else
+// $TMPDIR/reel-staging)/cache/. For files that must be opened by a library that reads only
+// local files (HDF5: an embeddings file a record points at).
+std::string local_copy(const std::string& path_or_url);
+
 }  // namespace reel
