@@ -196,6 +196,14 @@ std::vector<int> unfinished_tasks(const SlurmJob& job) {
 }
 
 Submission submit_slurm_job(SlurmJob& job, const std::vector<int>& tasks) {
+  // Tasks of an earlier array still queued or running have no completion record yet: submitting
+  // them again would run them twice.
+  for (size_t i = 0; i + 1 < job.submitted.size(); i += 2) {
+    std::string out;
+    if (run_capture("squeue -h -r -o %i -j " + sh(job.submitted[i]), &out) == 0 && !out.empty())
+      throw Error(Code::InvalidArgument, "array job " + job.submitted[i] + " still has tasks queued or running (" +
+                                             out.substr(0, out.find('\n')) + ", ...): wait for them, or scancel them first");
+  }
   // A merge job still waiting on an earlier array would never run (its dependency failed).
   if (job.submitted.size() >= 2) {
     std::string out;
