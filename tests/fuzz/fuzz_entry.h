@@ -29,11 +29,15 @@ inline void input_line(const uint8_t* data, size_t size) {
 
 // A resume ledger left by a killed (or tampered-with) run: reopening it must cut or set it
 // aside, never crash.
-inline void ledger_file(const uint8_t* data, size_t size, const std::string& path) {
+inline void write_bytes(const std::string& path, const uint8_t* data, size_t size) {
   if (FILE* f = std::fopen(path.c_str(), "wb")) {
     std::fwrite(data, 1, size, f);
     std::fclose(f);
   }
+}
+
+inline void ledger_file(const uint8_t* data, size_t size, const std::string& path) {
+  write_bytes(path, data, size);
   try {
     Ledger l(path, "fuzz", nlohmann::json::object());
     (void)l.find("k");
@@ -87,13 +91,6 @@ inline void aws_config(const uint8_t* data, size_t size) {
   try {
     (void)parse_aws_ini(std::string(reinterpret_cast<const char*>(data), size), "config");
   } catch (const Error&) {
-  }
-}
-
-inline void write_bytes(const std::string& path, const uint8_t* data, size_t size) {
-  if (FILE* f = std::fopen(path.c_str(), "wb")) {
-    std::fwrite(data, 1, size, f);
-    std::fclose(f);
   }
 }
 

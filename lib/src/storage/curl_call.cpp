@@ -12,7 +12,9 @@
 #include <thread>
 
 #include "reel/core/cancel.h"
+#include "reel/core/log.h"
 #include "reel/core/status.h"
+#include "reel/storage/remote_file.h"
 #include "reel/storage/s3.h"
 
 namespace reel::storage {
@@ -158,6 +160,56 @@ std::string describe(const Reply& r) {
   if (!why.empty()) s += " (" + why + ")";
   if (!r.error.empty()) s += ", then " + r.error;
   return s;
+}
+
+Reply perform_retrying(Handle& h, const Call& call) {
+  for (int attempt = 1;; ++attempt) {
+    Reply r = h.perform(call);
+    ++transfer_stats().requests;
+    if (!transient(r) || attempt >= kAttempts) return r;
+    ++transfer_stats().retries;
+    REEL_DEBUG("storage", "%s %s: %s, retrying", call.method.c_str(), call.url.c_str(), describe(r).c_str());
+    backoff(attempt);
+  }
+}
+
+RangeRead ranged_get(Handle& h, const Call& get, uint64_t offset, uint64_t n, const std::function<void(const char*, size_t)>& sink) {
+  RangeRead rr;
+  while (rr.delivered < n) {
+    Call c = get;
+    const uint64_t start = offset + rr.delivered;
+    c.headers.push_back("Range: bytes=" + std::to_string(start) + "-" + std::to_string(offset + n - 1));
+    uint64_t skip = 0;
+    bool first = true;
+    c.sink = [&](long status, const char* p, size_t len) {
+      if (first) skip = status == 200 ? start : 0, first = false;  // a server that ignored Range
+      const size_t drop = static_cast<size_t>(std::min<uint64_t>(skip, len));
+      skip -= drop, p += drop, len -= drop;
+      const size_t take = static_cast<size_t>(std::min<uint64_t>(len, n - rr.delivered));
+      if (take) sink(p, take);
+      rr.delivered += take;
+      transfer_stats().bytes += take;
+      return rr.delivered < n;
+    };
+    rr.last = h.perform(c);
+    ++rr.attempts;
+    ++transfer_stats().requests;
+    if (rr.last.status == 416) break;  // the range starts at or past the end
+    if (((rr.last.status == 206 || rr.last.status == 200) && rr.last.error.empty()) || (rr.last.aborted && rr.delivered == n)) break;
+    if (!transient(rr.last) && rr.last.status / 100 != 2) {
+      rr.failed = true;
+      break;
+    }
+    if (rr.attempts >= kAttempts) {
+      rr.failed = rr.gave_up = true;
+      break;
+    }
+    ++transfer_stats().retries;
+    REEL_DEBUG("storage", "read %s at %llu: %s, retrying", get.url.c_str(), static_cast<unsigned long long>(offset + rr.delivered),
+               describe(rr.last).c_str());
+    backoff(rr.attempts);
+  }
+  return rr;
 }
 
 }  // namespace reel::storage

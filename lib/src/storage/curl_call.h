@@ -54,4 +54,20 @@ constexpr int kAttempts = 8;
 // "HTTP 403 (AccessDenied: ...)" or the transport error, for messages.
 std::string describe(const Reply& r);
 
+// One request, tried again on transient failures with backoff (kAttempts in all); the last
+// reply. Requests and retries are counted in transfer_stats().
+Reply perform_retrying(Handle& h, const Call& call);
+
+struct RangeRead {
+  uint64_t delivered = 0;
+  Reply last;            // of the last attempt
+  bool failed = false;   // a permanent error, or still failing when the tries ran out
+  bool gave_up = false;  // failed because the tries ran out
+  int attempts = 0;
+};
+// Bytes [offset, offset + n) of `get` (a GET; a Range header is added per attempt) to `sink`:
+// a dropped connection resumes after the bytes already delivered, a server that ignored Range
+// has its first bytes skipped, a range that starts past the end (416) ends the read.
+RangeRead ranged_get(Handle& h, const Call& get, uint64_t offset, uint64_t n, const std::function<void(const char*, size_t)>& sink);
+
 }  // namespace reel::storage

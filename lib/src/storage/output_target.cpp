@@ -13,6 +13,13 @@ namespace fs = std::filesystem;
 
 namespace reel {
 
+std::string staging_root() {
+  const char* st = std::getenv("REEL_STAGING_DIR");
+  const char* tmp = std::getenv("TMPDIR");
+  const fs::path root = st && *st ? fs::path(st) : fs::path(tmp && *tmp ? tmp : "/tmp") / "reel-staging";
+  return fs::absolute(root).lexically_normal().string();
+}
+
 OutputTarget::OutputTarget(const std::string& spec) : spec_(spec) {
   if (spec.rfind("s3://", 0) == 0) {
     S3Location loc;
@@ -25,10 +32,7 @@ OutputTarget::OutputTarget(const std::string& spec) : spec_(spec) {
       if (part == ".." || part == ".")
         throw Error(Code::InvalidArgument, "an S3 output prefix may not contain '.' or '..' parts: " + spec.substr(0, 200));
     if (!prefix_.empty()) prefix_ += '/';
-    const char* st = std::getenv("REEL_STAGING_DIR");
-    const char* tmp = std::getenv("TMPDIR");
-    const fs::path root = st && *st ? fs::path(st) : fs::path(tmp && *tmp ? tmp : "/tmp") / "reel-staging";
-    local_ = (fs::absolute(root) / bucket_ / prefix_).lexically_normal().string();
+    local_ = (fs::path(staging_root()) / bucket_ / prefix_).lexically_normal().string();
     while (local_.size() > 1 && local_.back() == '/') local_.pop_back();
   } else if (is_url(spec)) {
     throw Error(Code::InvalidArgument, "outputs go to a local folder or s3://bucket/prefix, not " + spec.substr(0, 200));

@@ -2,7 +2,6 @@
 #include "reel/storage/remote_file.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +10,7 @@
 #include "reel/core/status.h"
 #include "reel/io/atomic_file.h"
 #include "reel/pipeline/shard.h"
+#include "reel/storage/output_target.h"
 #include "reel/storage/s3.h"
 #include "storage/curl_call.h"
 
@@ -58,14 +58,7 @@ class HttpFile : public RemoteFile {
     storage::Call c;
     c.method = "HEAD";
     c.url = url;
-    storage::Reply r;
-    for (int attempt = 1;; ++attempt) {
-      r = handle_.perform(c);
-      ++transfer_stats().requests;
-      if (!storage::transient(r) || attempt >= storage::kAttempts) break;
-      ++transfer_stats().retries;
-      storage::backoff(attempt);
-    }
+    const storage::Reply r = storage::perform_retrying(handle_, c);
     if (r.status != 200) throw Error(r.status == 404 ? Code::NotFound : Code::IoError, "cannot open " + url + ": " + storage::describe(r));
     const auto it = r.headers.find("content-length");
     if (it == r.headers.end()) throw Error(Code::IoError, "cannot open " + url + ": the server sends no Content-Length");
@@ -75,33 +68,16 @@ class HttpFile : public RemoteFile {
   size_t read_at(uint64_t offset, void* buf, size_t n) override {
     if (offset >= size_) return 0;
     n = static_cast<size_t>(std::min<uint64_t>(n, size_ - offset));
-    size_t delivered = 0;
-    for (int attempt = 1; delivered < n; ++attempt) {
-      const uint64_t start = offset + delivered;
-      storage::Call c;
-      c.url = url_;
-      c.headers.push_back("Range: bytes=" + std::to_string(start) + "-" + std::to_string(offset + n - 1));
-      uint64_t skip = 0;
-      bool first = true;
-      c.sink = [&](long status, const char* p, size_t len) {
-        if (first) skip = status == 200 ? start : 0, first = false;
-        const size_t drop = static_cast<size_t>(std::min<uint64_t>(skip, len));
-        skip -= drop, p += drop, len -= drop;
-        const size_t take = std::min(len, n - delivered);
-        std::memcpy(static_cast<char*>(buf) + delivered, p, take);
-        delivered += take;
-        transfer_stats().bytes += take;
-        return delivered < n;
-      };
-      const storage::Reply r = handle_.perform(c);
-      ++transfer_stats().requests;
-      if (((r.status == 206 || r.status == 200) && r.error.empty()) || (r.aborted && delivered == n)) break;
-      if (!storage::transient(r) && r.status / 100 != 2) throw Error(Code::IoError, "cannot read " + url_ + ": " + storage::describe(r));
-      if (attempt >= storage::kAttempts) throw Error(Code::IoError, "cannot read " + url_ + " (gave up): " + storage::describe(r));
-      ++transfer_stats().retries;
-      storage::backoff(attempt);
-    }
-    return delivered;
+    storage::Call c;
+    c.url = url_;
+    char* out = static_cast<char*>(buf);
+    const storage::RangeRead rr = storage::ranged_get(handle_, c, offset, n, [&](const char* p, size_t len) {
+      std::memcpy(out, p, len);
+      out += len;
+    });
+    if (rr.gave_up) throw Error(Code::IoError, "cannot read " + url_ + " (gave up): " + storage::describe(rr.last));
+    if (rr.failed) throw Error(Code::IoError, "cannot read " + url_ + ": " + storage::describe(rr.last));
+    return static_cast<size_t>(rr.delivered);
   }
 
  private:
@@ -132,9 +108,7 @@ std::string read_remote(const std::string& url) {
 std::string local_copy(const std::string& path_or_url) {
   if (!is_remote_url(path_or_url)) return path_or_url;
   namespace fs = std::filesystem;
-  const char* st = std::getenv("REEL_STAGING_DIR");
-  const char* tmp = std::getenv("TMPDIR");
-  const fs::path root = st && *st ? fs::path(st) : fs::path(tmp && *tmp ? tmp : "/tmp") / "reel-staging";
+  const fs::path root = staging_root();
   auto f = RemoteFile::open(path_or_url);
   // Named by a hash of the URL (a URL is no path) plus its last part, for people reading the folder.
   char h[24];

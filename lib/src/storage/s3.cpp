@@ -72,17 +72,7 @@ bool parse_s3_url(const std::string& url, S3Location* out) {
 struct S3Client::Impl {
   storage::Handle handle;
 
-  // One request with the retries every S3 call gets.
-  storage::Reply call(storage::Call c) {
-    for (int attempt = 1;; ++attempt) {
-      storage::Reply r = handle.perform(c);
-      ++transfer_stats().requests;
-      if (!storage::transient(r) || attempt >= storage::kAttempts) return r;
-      ++transfer_stats().retries;
-      REEL_DEBUG("s3", "%s %s: %s, retrying", c.method.c_str(), c.url.c_str(), storage::describe(r).c_str());
-      storage::backoff(attempt);
-    }
-  }
+  storage::Reply call(const storage::Call& c) { return storage::perform_retrying(handle, c); }
 };
 
 S3Client::S3Client(S3Settings settings) : s_(std::move(settings)), impl_(std::make_unique<Impl>()) {}
@@ -162,37 +152,10 @@ std::vector<S3Object> S3Client::list(const std::string& bucket, const std::strin
 }
 
 uint64_t S3Client::read(const S3Location& loc, uint64_t offset, uint64_t n, const std::function<void(const char*, size_t)>& sink) {
-  uint64_t delivered = 0;
-  int attempt = 0;
-  while (delivered < n) {
-    storage::Call c = make_call(*this, "GET", loc, "", nullptr);
-    const uint64_t start = offset + delivered;
-    c.headers.push_back("Range: bytes=" + std::to_string(start) + "-" + std::to_string(offset + n - 1));
-    uint64_t skip = 0;
-    bool first = true;
-    c.sink = [&](long status, const char* p, size_t len) {
-      if (first) skip = status == 200 ? start : 0, first = false;  // a server that ignored Range
-      const size_t drop = static_cast<size_t>(std::min<uint64_t>(skip, len));
-      skip -= drop, p += drop, len -= drop;
-      const size_t take = static_cast<size_t>(std::min<uint64_t>(len, n - delivered));
-      if (take) sink(p, take);
-      delivered += take;
-      transfer_stats().bytes += take;
-      return delivered < n;
-    };
-    const storage::Reply r = impl_->handle.perform(c);
-    ++transfer_stats().requests;
-    if (r.status == 416) break;  // the range starts at or past the end
-    const bool ok = (r.status == 206 || r.status == 200) && r.error.empty();
-    if (ok || (r.aborted && delivered == n)) break;
-    if (!storage::transient(r) && !(r.status / 100 == 2)) fail("cannot read", loc, r, s_);
-    if (++attempt >= storage::kAttempts) fail("cannot read (gave up after " + std::to_string(attempt) + " tries)", loc, r, s_);
-    ++transfer_stats().retries;
-    REEL_DEBUG("s3", "read %s at %llu: %s, retrying", loc.url().c_str(), static_cast<unsigned long long>(offset + delivered),
-               storage::describe(r).c_str());
-    storage::backoff(attempt);
-  }
-  return delivered;
+  const storage::RangeRead rr = storage::ranged_get(impl_->handle, make_call(*this, "GET", loc, "", nullptr), offset, n, sink);
+  if (rr.gave_up) fail("cannot read (gave up after " + std::to_string(rr.attempts) + " tries)", loc, rr.last, s_);
+  if (rr.failed) fail("cannot read", loc, rr.last, s_);
+  return rr.delivered;
 }
 
 void S3Client::put_bytes(const std::string& bytes, const S3Location& loc) {

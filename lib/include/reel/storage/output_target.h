@@ -15,6 +15,9 @@
 
 namespace reel {
 
+// REEL_STAGING_DIR, else $TMPDIR/reel-staging (else /tmp/reel-staging), absolute.
+std::string staging_root();
+
 class OutputTarget {
  public:
   OutputTarget() = default;
