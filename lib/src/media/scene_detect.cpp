@@ -9,24 +9,32 @@
 #include <numeric>
 
 #include "reel/core/status.h"
+#include "reel/media/gradual.h"
+#include "reel/media/transnet.h"
 
 namespace reel {
 
 const std::vector<std::string>& scene_detectors() {
-  static const std::vector<std::string> names = {"structure", "content", "adaptive", "histogram"};
+  static const std::vector<std::string> names = {"auto", "structure", "content", "adaptive", "histogram", "transnetv2"};
   return names;
 }
 
 double scene_default_threshold(const std::string& detector) {
-  if (detector == "structure") return 55.0;
+  if (detector == "structure" || detector == "auto") return 55.0;
   if (detector == "content") return 27.0;
   if (detector == "adaptive") return 3.0;
   if (detector == "histogram") return 0.05;
-  throw Error(Code::InvalidArgument, "unknown scene detector '" + detector + "' (structure|content|adaptive|histogram)");
+  if (detector == "transnetv2") return 0.5;
+  throw Error(Code::InvalidArgument,
+              "unknown scene detector '" + detector + "' (auto|structure|content|adaptive|histogram|transnetv2)");
 }
 
-SceneScorer::SceneScorer(std::string detector) : detector_(std::move(detector)) {
+std::string default_transnet_model() { return REEL_DEFAULT_TRANSNET_MODEL; }
+
+SceneScorer::SceneScorer(std::string detector) : detector_(detector == "auto" ? std::string("structure") : std::move(detector)) {
   scene_default_threshold(detector_);  // validates the name
+  if (detector_ == "transnetv2")
+    throw Error(Code::InvalidArgument, "transnetv2 scores windows of frames, not frame pairs: use detect_scenes");
 }
 
 bool SceneScorer::wants_gray() const { return detector_ == "structure"; }
@@ -62,6 +70,7 @@ float SceneScorer::push(const uint8_t* pixels, int width, int height) {
     double mean = 0, var = 0;
     for (float v : z) mean += v;
     mean /= z.size();
+    mean_luma_ = static_cast<float>(mean);
     for (float v : z) var += (v - mean) * (v - mean);
     const double sd = std::sqrt(var / z.size());
     for (float& v : z) v = static_cast<float>((v - mean) / (sd + 8.0));  // +8 keeps near-flat frames from exploding
@@ -145,10 +154,10 @@ std::vector<int64_t> scene_cuts_from_scores(const std::string& detector, const s
 
 namespace {
 // Decodes every frame; `score` (may be empty) turns each converted frame into a score.
-SceneResult decode_timeline(const std::string& url, const DecodeOptions& dopt, const std::function<float(const Frame&)>& score,
+SceneResult decode_timeline(std::unique_ptr<VideoDecoder> dec, const std::function<float(const Frame&)>& score,
                             const std::function<bool(int64_t, double)>& enough = nullptr) {
   SceneResult r;
-  auto dec = VideoDecoder::open(url, dopt);
+  const std::string url = dec->info().source;
   r.info = dec->info();
   Frame f;
   double last_time = 0.0;
@@ -173,10 +182,59 @@ SceneResult decode_timeline(const std::string& url, const DecodeOptions& dopt, c
   r.duration_s = last_time + frame_dur;
   return r;
 }
+
+SceneResult decode_timeline(const std::string& url, const DecodeOptions& dopt, const std::function<float(const Frame&)>& score,
+                            const std::function<bool(int64_t, double)>& enough = nullptr) {
+  return decode_timeline(VideoDecoder::open(url, dopt), score, enough);
+}
+}  // namespace
+
+namespace {
+// One network per worker thread and model file: loading costs far more than a short video.
+TransNetV2& transnet_for(const std::string& path) {
+  thread_local std::vector<std::unique_ptr<TransNetV2>> nets;
+  for (auto& n : nets)
+    if (n->path() == path) return *n;
+  nets.push_back(std::make_unique<TransNetV2>(path));
+  return *nets.back();
+}
+
+SceneResult detect_transnet(const std::string& url, const SceneOptions& options, double threshold) {
+  TransNetV2& net = transnet_for(options.model.empty() ? default_transnet_model() : options.model);
+  DecodeOptions dopt;
+  dopt.threads = options.threads;
+  dopt.format = PixelFormat::RGB24;
+  dopt.out_width = TransNetV2::kWidth;
+  dopt.out_height = TransNetV2::kHeight;
+  dopt.cli_scale = true;
+  TransNetStream stream(net);
+  std::vector<float> luma;
+  SceneResult r = decode_timeline(url, dopt, [&](const Frame& f) {
+    stream.push(f.data.data());
+    uint32_t sum = 0;
+    for (size_t i = 0; i < f.data.size(); i += 3) sum += 299u * f.data[i] + 587u * f.data[i + 1] + 114u * f.data[i + 2];
+    luma.push_back(static_cast<float>(sum / 1000.0 / (f.data.size() / 3)));
+    return 0.0f;
+  });
+  stream.finish();
+  r.scores = stream.single();
+  r.many = stream.many();
+  Boundaries b = transnet_boundaries(r.scores, r.many, threshold, options.min_scene_len);
+  label_fades(&b.transitions, luma);
+  r.cuts = std::move(b.cuts);
+  r.transitions = std::move(b.transitions);
+  return r;
+}
 }  // namespace
 
 SceneResult detect_scenes(const std::string& url, const SceneOptions& options) {
   const double threshold = options.threshold < 0 ? scene_default_threshold(options.detector) : options.threshold;
+  if (options.detector == "transnetv2") {
+    SceneResult r = detect_transnet(url, options, threshold);
+    r.detector = options.detector;
+    r.threshold = threshold;
+    return r;
+  }
   DecodeOptions dopt;
   dopt.threads = options.threads;
   SceneScorer scorer(options.detector);
@@ -186,10 +244,47 @@ SceneResult detect_scenes(const std::string& url, const SceneOptions& options) {
   dopt.out_width = scorer.wants_gray() ? std::min(options.analysis_width, 128) : options.analysis_width;
   dopt.downscale_only = true;
   dopt.fast_scale = true;
-  SceneResult r = decode_timeline(url, dopt, [&](const Frame& f) { return scorer.push(f.data.data(), f.width, f.height); });
+  const bool with_colour = options.detector == "auto";
+  const bool with_layout = scorer.wants_gray();
+  ShotFeatures feats;
+  SceneResult r;
+  if (with_colour) {
+    // auto: one more view of each frame, 48x27 RGB, for the colour half of the gradual tests.
+    DecodeOptions view;
+    view.format = PixelFormat::RGB24;
+    view.out_width = 48;
+    view.out_height = 27;
+    view.fast_scale = true;
+    auto dec = VideoDecoder::open(url, dopt);
+    dec->add_view_every_frame(view);
+    r = decode_timeline(std::move(dec), [&](const Frame& f) {
+      const float sc = scorer.push(f.data.data(), f.width, f.height);
+      const FrameView* v = f.views.empty() ? nullptr : &f.views[0];
+      feats.push(scorer.feature(), v ? v->data.data() : nullptr, v ? v->width * v->height : 0, scorer.mean_luma());
+      return sc;
+    });
+  } else {
+    r = decode_timeline(url, dopt, [&](const Frame& f) {
+      const float sc = scorer.push(f.data.data(), f.width, f.height);
+      if (with_layout) feats.luma.push_back(scorer.mean_luma());
+      return sc;
+    });
+  }
   r.detector = options.detector;
   r.threshold = threshold;
-  r.cuts = scene_cuts_from_scores(options.detector, r.scores, r.threshold, options.min_scene_len);
+  r.cuts = scene_cuts_from_scores(scorer.wants_gray() ? "structure" : options.detector, r.scores, r.threshold,
+                                  options.min_scene_len);
+  if (with_layout) {
+    // Fades through black from the mean luma (cheap); auto adds every other gradual kind.
+    std::vector<Transition> tr = find_fades(feats.luma);
+    if (with_colour && static_cast<int64_t>(feats.hist.size()) == feats.frames() * 64) {
+      for (Transition& t : find_gradual(feats, r.cuts)) tr.push_back(std::move(t));
+      label_fades(&tr, feats.luma);
+    }
+    Boundaries b = merge_boundaries(r.cuts, std::move(tr), options.min_scene_len, r.frames);
+    r.cuts = std::move(b.cuts);
+    r.transitions = std::move(b.transitions);
+  }
   return r;
 }
 

@@ -22,8 +22,15 @@ Json media_description(const SceneResult& r) {
   return j;
 }
 
+Json transitions_json(const std::vector<Transition>& ts) {
+  Json a = Json::array();
+  for (const Transition& t : ts) a.push_back({{"first", t.first}, {"last", t.last}, {"kind", t.kind}});
+  return a;
+}
+
 Json scenes_object(const SceneResult& r, const SceneOptions& o, bool with_scores) {
   Json j = {{"cuts", r.cuts},
+            {"transitions", transitions_json(r.transitions)},
             {"detector", r.detector},
             {"threshold", r.threshold},
             {"min_scene_len", o.min_scene_len},
@@ -32,6 +39,13 @@ Json scenes_object(const SceneResult& r, const SceneOptions& o, bool with_scores
     std::vector<double> s(r.scores.begin(), r.scores.end());
     for (auto& x : s) x = std::round(x * 1000.0) / 1000.0;
     j["scores"] = s;
+    if (!r.many.empty()) {
+      std::vector<double> m(r.many.begin(), r.many.end());
+      for (auto& x : m) x = std::round(x * 1e6) / 1e6;
+      j["many"] = m;
+      for (size_t i = 0; i < s.size(); ++i) s[i] = std::round(r.scores[i] * 1e6) / 1e6;  // probabilities: finer
+      j["scores"] = s;
+    }
   }
   return j;
 }

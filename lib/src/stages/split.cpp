@@ -34,17 +34,24 @@ bool load_complete(const fs::path& json_path, const fs::path& mp4_path, const Ou
 }
 
 // The cuts an upstream `reel scenes` record carries, if it does and they fit the video.
-bool given_cuts(const Json& rec, std::vector<int64_t>* cuts, Json* detector) {
+bool given_cuts(const Json& rec, std::vector<int64_t>* cuts, std::vector<Transition>* transitions, Json* detector) {
   auto s = rec.find("scenes");
   if (s == rec.end() || !s->is_object() || !s->contains("cuts") || !(*s)["cuts"].is_array()) return false;
   for (const auto& c : (*s)["cuts"]) {
     if (!c.is_number_integer()) return false;
     cuts->push_back(c.get<int64_t>());
   }
+  if (auto t = s->find("transitions"); t != s->end()) {
+    if (!t->is_array()) return false;
+    for (const auto& x : *t) {
+      if (!x.is_object() || !x.contains("first") || !x.contains("last") || !x["first"].is_number_integer() ||
+          !x["last"].is_number_integer() || x["last"].get<int64_t>() < x["first"].get<int64_t>())
+        return false;
+      transitions->push_back({x["first"].get<int64_t>(), x["last"].get<int64_t>(), x.value("kind", std::string("gradual"))});
+    }
+  }
   *detector = *s;
-  detector->erase("cuts");
-  detector->erase("scores");
-  detector->erase("warnings");
+  for (const char* k : {"cuts", "transitions", "scores", "many", "warnings"}) detector->erase(k);
   return true;
 }
 
@@ -55,11 +62,12 @@ class SplitProcessor : public Processor {
   StageOutput process(const InputItem& item) override {
     SceneResult scan;
     std::vector<int64_t> cuts;
+    std::vector<Transition> transitions;
     Json detector;
-    bool reused = !c_.redetect && c_.plan.mode == "scenes" && given_cuts(item.record, &cuts, &detector);
+    bool reused = !c_.redetect && c_.plan.mode == "scenes" && given_cuts(item.record, &cuts, &transitions, &detector);
     if (reused) {
       scan = scan_timeline(item.media, c_.scene.threads, enough_for(c_.plan, cuts));
-      if (scan.partial && plan_spans(scan, cuts, c_.plan).size() < static_cast<size_t>(c_.plan.max_clips))
+      if (scan.partial && plan_spans(scan, cuts, c_.plan, transitions).size() < static_cast<size_t>(c_.plan.max_clips))
         scan = scan_timeline(item.media, c_.scene.threads);  // shots too short to keep: look further
       const int64_t expect = item.record.value("frames", scan.frames);
       if (!scan.partial && expect != scan.frames) {
@@ -67,19 +75,21 @@ class SplitProcessor : public Processor {
                   static_cast<long long>(expect), static_cast<long long>(scan.frames));
         reused = false;
         cuts.clear();
+        transitions.clear();
       }
     }
     if (!reused) {
       if (c_.plan.mode == "scenes") {
         scan = detect_scenes(item.media, c_.scene);
         cuts = scan.cuts;
+        transitions = scan.transitions;
         detector = {{"detector", scan.detector},
                     {"threshold", scan.threshold},
                     {"min_scene_len", c_.scene.min_scene_len},
                     {"analysis_width", c_.scene.analysis_width}};
       } else {
         scan = scan_timeline(item.media, c_.scene.threads, enough_for(c_.plan, {}));
-        if (scan.partial && plan_spans(scan, cuts, c_.plan).size() < static_cast<size_t>(c_.plan.max_clips))
+        if (scan.partial && plan_spans(scan, cuts, c_.plan, transitions).size() < static_cast<size_t>(c_.plan.max_clips))
           scan = scan_timeline(item.media, c_.scene.threads);
       }
     }
@@ -95,7 +105,7 @@ class SplitProcessor : public Processor {
     const double tb = static_cast<double>(scan.info.tb_num) / scan.info.tb_den;
     StageOutput out;
     int clip_index = 0;
-    for (auto [a, b] : plan_spans(scan, cuts, c_.plan)) {
+    for (auto [a, b] : plan_spans(scan, cuts, c_.plan, transitions)) {
       throw_if_cancelled();  // clips written so far stay; a re-run finds them by their sidecars
       Json rec = base;
       int64_t s = a, e = b;
@@ -188,7 +198,7 @@ class SplitStage : public Stage {
     return {{"mode", c_.plan.mode},         {"clip_len", c_.plan.clip_len}, {"stride", c_.plan.stride},
             {"min_len", c_.plan.min_len},   {"max_len", c_.plan.max_len},   {"crop", c_.plan.crop}, {"max_clips", c_.plan.max_clips},
             {"exact", c_.exact},            {"encoder", c_.encode.encoder}, {"crf", c_.encode.crf},
-            {"detector", c_.scene.detector}, {"threshold", c_.scene.threshold},
+            {"detector", c_.scene.detector}, {"threshold", c_.scene.threshold}, {"keep_transitions", c_.plan.keep_transitions},
             {"min_scene_len", c_.scene.min_scene_len}, {"analysis_width", c_.scene.analysis_width},
             {"redetect", c_.redetect}};
   }

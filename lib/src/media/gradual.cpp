@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/media/gradual.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace reel {
+
+void ShotFeatures::push(const std::vector<float>& grid_z, const uint8_t* rgb, int pixels, float mean_luma) {
+  if (grid == 0) grid = static_cast<int>(grid_z.size());
+  if (static_cast<int>(grid_z.size()) == grid) {
+    z.insert(z.end(), grid_z.begin(), grid_z.end());
+  } else {
+    z.insert(z.end(), static_cast<size_t>(grid), 0.0f);  // a frame of another size: no layout
+  }
+  if (rgb) {
+    float h[64] = {};
+    for (int i = 0; i < pixels; ++i, rgb += 3) h[((rgb[0] >> 6) << 4) | ((rgb[1] >> 6) << 2) | (rgb[2] >> 6)] += 1.0f;
+    for (float& v : h) v /= static_cast<float>(std::max(1, pixels));
+    hist.insert(hist.end(), h, h + 64);
+  }
+  luma.push_back(mean_luma);
+}
+
+namespace {
+
+struct Dist {
+  const ShotFeatures& f;
+  double layout(int64_t a, int64_t b) const {
+    const float* x = f.z.data() + a * f.grid;
+    const float* y = f.z.data() + b * f.grid;
+    double s = 0;
+    for (int i = 0; i < f.grid; ++i) s += std::fabs(x[i] - y[i]);
+    return 100.0 * s / std::max(1, f.grid);
+  }
+  double colour(int64_t a, int64_t b) const {
+    if (f.hist.empty()) return 1.0;  // no colour: the layout decides alone
+    const float* x = f.hist.data() + a * 64;
+    const float* y = f.hist.data() + b * 64;
+    double s = 0;
+    for (int i = 0; i < 64; ++i) s += std::fabs(x[i] - y[i]);
+    return 0.5 * s;
+  }
+  double both(int64_t a, int64_t b) const { return layout(a, b) / 100.0 + colour(a, b); }
+};
+
+struct Candidate {
+  int64_t t, k;
+  double score;
+};
+
+constexpr int kScales[] = {2, 3, 5, 8, 12, 18, 26};
+// A frame has left shot A (or not yet reached B) when its distance to A is this share of its
+// distances to A and B together.
+constexpr double kLeave = 0.08;
+
+}  // namespace
+
+std::vector<Transition> find_gradual(const ShotFeatures& f, const std::vector<int64_t>& hard_cuts, const GradualOptions& o) {
+  const int64_t n = f.frames();
+  const Dist d{f};
+  std::vector<int64_t> cuts(hard_cuts);
+  std::sort(cuts.begin(), cuts.end());
+  // First frame of the shot holding frame i, and one past its last (by the hard cuts).
+  auto shot_begin = [&](int64_t i) {
+    auto it = std::upper_bound(cuts.begin(), cuts.end(), i);
+    return it == cuts.begin() ? int64_t{0} : *std::prev(it);
+  };
+  auto shot_end = [&](int64_t i) {
+    auto it = std::upper_bound(cuts.begin(), cuts.end(), i);
+    return it == cuts.end() ? n : *it;
+  };
+  std::vector<Candidate> cands;
+  for (int k : kScales) {
+    for (int64_t t = k; t + k < n; ++t) {
+      const int64_t a = t - k, b = t + k;
+      if (shot_end(a) <= b) continue;  // a hard cut lies inside
+      const double cs = d.layout(a, b);
+      if (cs < o.structure) continue;
+      const double ch = d.colour(a, b);
+      if (ch < o.colour) continue;
+      // The change beside the window, k frames on each side within the same shot.
+      const int64_t a0 = std::max(shot_begin(a), a - k), b1 = std::min(shot_end(b) - 1, b + k);
+      const double beside = std::max(a0 < a ? d.layout(a0, a) : 0.0, b1 > b ? d.layout(b, b1) : 0.0);
+      const double ratio = cs / (beside + 5.0);
+      if (ratio < o.steadiness) continue;
+      cands.push_back({t, k, std::min({cs / o.structure, ch / o.colour, ratio / o.steadiness})});
+    }
+  }
+  std::sort(cands.begin(), cands.end(), [](const Candidate& x, const Candidate& y) {
+    return x.score != y.score ? x.score > y.score : x.t < y.t;
+  });
+  // Strongest window first; windows overlapping a kept one are its own smaller or shifted views.
+  std::vector<Candidate> kept;
+  for (const Candidate& c : cands) {
+    bool overlaps = false;
+    for (const Candidate& q : kept) overlaps |= c.t - c.k < q.t + q.k && q.t - q.k < c.t + c.k;
+    if (!overlaps) kept.push_back(c);
+  }
+  std::vector<Transition> out;
+  for (const Candidate& c : kept) {
+    // Widen to the largest window around the centre that still avoids hard cuts, then place
+    // the span where frames stop resembling the frame before and start resembling the one after.
+    int64_t a = c.t - c.k, b = c.t + c.k;
+    int64_t first = b, last = a;
+    for (int64_t t = a + 1; t < b; ++t) {
+      const double da = d.both(t, a), db = d.both(t, b);
+      const double p = da / (da + db + 1e-9);
+      if (p > kLeave) first = std::min(first, t);
+      if (p < 1.0 - kLeave) last = std::max(last, t);
+    }
+    // A change within a frame or two is no gradual transition (hard cuts are the structure
+    // test's; a flash or a jolt of motion is neither).
+    if (last - first + 1 < 3) continue;
+    out.push_back({first, last, "gradual"});
+  }
+  std::sort(out.begin(), out.end(), [](const Transition& x, const Transition& y) { return x.first < y.first; });
+  return out;
+}
+
+std::vector<Transition> find_fades(const std::vector<float>& luma, double dark) {
+  std::vector<Transition> out;
+  const int64_t n = static_cast<int64_t>(luma.size());
+  for (int64_t i = 0; i < n;) {
+    if (luma[i] > dark) {
+      ++i;
+      continue;
+    }
+    int64_t j = i;
+    while (j + 1 < n && luma[j + 1] <= dark) ++j;
+    int64_t first = i, last = j;
+    while (first > 0 && luma[first - 1] > luma[first] + 0.25f) --first;
+    while (last + 1 < n && luma[last + 1] > luma[last] + 0.25f) ++last;
+    i = j + 1;
+    // Through black between two lit pictures, dimming and brightening over more than a frame.
+    if (first == 0 || last == n - 1) continue;
+    if (luma[first - 1] < dark + 15 || luma[last + 1] < dark + 15) continue;
+    if (i - first < 2 || last - j < 1) continue;
+    out.push_back({first, last, "fade"});
+  }
+  return out;
+}
+
+Boundaries merge_boundaries(const std::vector<int64_t>& hard_cuts, std::vector<Transition> transitions, int min_scene_len,
+                            int64_t frames) {
+  std::sort(transitions.begin(), transitions.end(), [](const Transition& x, const Transition& y) { return x.first < y.first; });
+  // Overlapping transitions are one.
+  std::vector<Transition> tr;
+  for (const Transition& t : transitions) {
+    if (!tr.empty() && t.first <= tr.back().last + 1) {
+      tr.back().last = std::max(tr.back().last, t.last);
+      if (t.kind == "fade") tr.back().kind = "fade";
+    } else {
+      tr.push_back(t);
+    }
+  }
+  struct B {
+    int64_t cut;
+    int tr;  // index into tr, -1: a hard cut
+  };
+  std::vector<B> all;
+  for (int64_t c : hard_cuts) {
+    bool inside = false;
+    for (const Transition& t : tr) inside |= c >= t.first - 1 && c <= t.last + 2;
+    if (!inside) all.push_back({c, -1});
+  }
+  for (size_t i = 0; i < tr.size(); ++i) all.push_back({tr[i].cut(), static_cast<int>(i)});
+  std::sort(all.begin(), all.end(), [](const B& x, const B& y) { return x.cut < y.cut; });
+  Boundaries out;
+  int64_t last = 0;
+  for (const B& b : all) {
+    if (b.cut <= 0 || b.cut >= frames || b.cut - last < min_scene_len) continue;
+    out.cuts.push_back(b.cut);
+    if (b.tr >= 0) out.transitions.push_back(tr[b.tr]);
+    last = b.cut;
+  }
+  return out;
+}
+
+}  // namespace reel

