@@ -1,0 +1,46 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""Shot-boundary detectors on the synthetic transition set, one run on one machine.
+
+    /usr/bin/python3 bench/bench_transitions.py [--seed 7] [--videos 12]
+
+Makes the set (datasets/make_transitions.py) in a temporary folder, runs `reel scenes` with each
+detector (one worker, -j 2) and prints pooled F1 (one-to-one matching, +-2 frames), recall of
+hard cuts and gradual transitions, recall per kind, false positives by hard negative, and
+frames/s. Baselines (PySceneDetect, the TransNetV2 PyTorch package) are not wired in yet."""
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "datasets"))
+from transition_score import score, spans_from_record  # noqa: E402
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--seed", type=int, default=7)
+ap.add_argument("--videos", type=int, default=12)
+ap.add_argument("--reel", default=str(ROOT / "build/tools/reel"))
+ap.add_argument("--detectors", default="structure,adaptive,transnetv2,auto")
+a = ap.parse_args()
+with tempfile.TemporaryDirectory() as d:
+    subprocess.run(["/usr/bin/python3", str(ROOT / "datasets/make_transitions.py"), d, "--seed", str(a.seed),
+                    "--videos", str(a.videos)], check=True)
+    truth = json.load(open(f"{d}/truth.json"))
+    frames = sum(v["frames"] for v in truth)
+    print("| detector | F1 | hard | gradual | dissolve | fade | wipe | slide | FP in negatives | frames/s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for det in a.detectors.split(","):
+        t = time.monotonic()
+        p = subprocess.run([a.reel, "-j", "2", "scenes", "--workers", "1", "--detector", det] +
+                           [f"{d}/{v['video']}" for v in truth], capture_output=True, text=True, check=True)
+        dt = time.monotonic() - t
+        recs = [json.loads(l) for l in p.stdout.splitlines()]
+        s = score(truth, {pathlib.Path(r["path"]).name: spans_from_record(r["scenes"]) for r in recs})
+        k = s["recall_by_kind"]
+        neg = sum(v for w, v in s["false_positives_in"].items() if w != "elsewhere")
+        print(f"| {det} | {s['f1']:.2f} | {s['hard']:.2f} | {s['gradual']:.2f} | {k.get('dissolve', 0):.2f} | "
+              f"{k.get('fade', 0):.2f} | {k.get('wipe', 0):.2f} | {k.get('slide', 0):.2f} | {neg} | {frames / dt:.0f} |")
