@@ -90,7 +90,6 @@ void TransNetStream::run_full_windows() {
   float s[W], m[W];
   while (buf_.size() >= kFrameBytes * W) {
     net_.window(buf_.data(), s, m);
-    ++windows_;
     single_.insert(single_.end(), s + C, s + C + S);
     many_.insert(many_.end(), m + C, m + C + S);
     buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(kFrameBytes * S));

@@ -36,16 +36,14 @@ Json scenes_object(const SceneResult& r, const SceneOptions& o, bool with_scores
             {"min_scene_len", o.min_scene_len},
             {"analysis_width", o.analysis_width}};
   if (with_scores) {
-    std::vector<double> s(r.scores.begin(), r.scores.end());
-    for (auto& x : s) x = std::round(x * 1000.0) / 1000.0;
-    j["scores"] = s;
-    if (!r.many.empty()) {
-      std::vector<double> m(r.many.begin(), r.many.end());
-      for (auto& x : m) x = std::round(x * 1e6) / 1e6;
-      j["many"] = m;
-      for (size_t i = 0; i < s.size(); ++i) s[i] = std::round(r.scores[i] * 1e6) / 1e6;  // probabilities: finer
-      j["scores"] = s;
-    }
+    const double scale = r.many.empty() ? 1e3 : 1e6;  // transnetv2's probabilities: finer
+    auto rounded = [scale](const std::vector<float>& v) {
+      std::vector<double> out(v.begin(), v.end());
+      for (auto& x : out) x = std::round(x * scale) / scale;
+      return out;
+    };
+    j["scores"] = rounded(r.scores);
+    if (!r.many.empty()) j["many"] = rounded(r.many);
   }
   return j;
 }

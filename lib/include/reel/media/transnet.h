@@ -53,8 +53,6 @@ class TransNetStream {
   void finish();
   const std::vector<float>& single() const { return single_; }
   const std::vector<float>& many() const { return many_; }
-  int64_t frames() const { return pushed_; }
-  int64_t windows() const { return windows_; }
 
  private:
   void append(const uint8_t* rgb);
@@ -64,7 +62,7 @@ class TransNetStream {
   std::vector<uint8_t> buf_;  // padded frames not yet behind the last window's first half
   std::vector<uint8_t> last_;
   std::vector<float> single_, many_;
-  int64_t pushed_ = 0, windows_ = 0;
+  int64_t pushed_ = 0;
 };
 
 }  // namespace reel
