@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# `reel scenes` frames/s against a bare FFmpeg (libavcodec) decode of the same file, same
-# process, and peak memory of `reel scenes` on a 1-minute cut and on the 3-minute video
-# (memory must not grow with length). Usage: bench/scenes_throughput.sh [VIDEO] [THREADS]
+# `reel scenes` frames/s (structure and auto detectors) against a bare FFmpeg (libavcodec)
+# decode of the same file, same process, and peak memory of `reel scenes` on a 1-minute cut and
+# on the 3-minute video (memory must not grow with length). Usage: bench/scenes_throughput.sh [VIDEO] [THREADS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VIDEO=${1:-../shared/videos/deb_openboard_wannaworktogether.mp4}
@@ -16,9 +16,11 @@ if [ ! -f "$VIDEO" ]; then
   VIDEO=$TMP/long.mp4
 fi
 ffmpeg -v error -i "$VIDEO" -t 60 -c copy "$TMP/cut60.mp4"
-echo "== throughput (best of 3), $THREADS decoder threads: $VIDEO"
-./build/bench/bench_scenes --threads "$THREADS" --repeat 3 "$VIDEO"
-for f in "$TMP/cut60.mp4" "$VIDEO"; do
-  rss=$( { /usr/bin/time -f "%M" ./build/tools/reel -j "$THREADS" --log-level error scenes "$f" >/dev/null; } 2>&1 | tail -1)
-  echo "{\"peak_rss_kb\": $rss, \"file\": \"$f\"}"
+for det in structure auto; do
+  echo "== $det: throughput (best of 3), $THREADS decoder threads: $VIDEO"
+  ./build/bench/bench_scenes --threads "$THREADS" --repeat 3 --detector "$det" "$VIDEO"
+  for f in "$TMP/cut60.mp4" "$VIDEO"; do
+    rss=$( { /usr/bin/time -f "%M" ./build/tools/reel -j "$THREADS" --log-level error scenes --detector "$det" "$f" >/dev/null; } 2>&1 | tail -1)
+    echo "{\"detector\": \"$det\", \"peak_rss_kb\": $rss, \"file\": \"$f\"}"
+  done
 done

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <unistd.h>
 
 #include "reel/media/gradual.h"
@@ -65,6 +66,95 @@ TEST(Transitions, ClipsLeaveTransitionFramesOut) {
   EXPECT_EQ(plan_spans(s, {100}, p, tr), (Spans{{0, 90}, {110, 200}}));
   p.keep_transitions = true;
   EXPECT_EQ(plan_spans(s, {100}, p, tr), (Spans{{0, 100}, {100, 200}}));
+}
+
+// Features of a long synthetic video: shots with their own luma layout and colours, joined by
+// hard cuts or by linear blends of 4 to 40 frames, with per-frame noise.
+struct Synthetic {
+  std::vector<std::vector<float>> z;
+  std::vector<std::vector<uint8_t>> rgb;  // 16 pixels a frame, drawn from the shot's palette
+  std::vector<int64_t> cuts;
+  int64_t blends = 0;
+};
+
+Synthetic make_synthetic(int frames, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::uniform_int_distribution<int> shot_len(30, 200), blend_len(4, 40), coin(0, 2), byte(0, 255);
+  constexpr int kGrid = 32 * 18, kPixels = 16;
+  auto layout = [&] {
+    std::vector<float> v(kGrid);
+    for (float& x : v) x = g(rng);
+    return v;
+  };
+  auto palette = [&] {
+    std::vector<uint8_t> p(kPixels * 3);
+    for (auto& c : p) c = static_cast<uint8_t>(byte(rng));
+    return p;
+  };
+  Synthetic s;
+  std::vector<float> cur = layout();
+  std::vector<uint8_t> cur_pal = palette();
+  while (static_cast<int>(s.z.size()) < frames) {
+    for (int i = shot_len(rng); i > 0; --i) {
+      std::vector<float> f = cur;
+      for (float& x : f) x += 0.05f * g(rng);
+      s.z.push_back(std::move(f));
+      s.rgb.push_back(cur_pal);
+    }
+    std::vector<float> next = layout();
+    std::vector<uint8_t> next_pal = palette();
+    if (coin(rng) == 0) {
+      s.cuts.push_back(static_cast<int64_t>(s.z.size()));
+    } else {
+      const int n = blend_len(rng);
+      ++s.blends;
+      for (int i = 1; i <= n; ++i) {
+        const float w = static_cast<float>(i) / (n + 1);
+        std::vector<float> f(kGrid);
+        for (int k = 0; k < kGrid; ++k) f[k] = (1 - w) * cur[k] + w * next[k] + 0.05f * g(rng);
+        s.z.push_back(std::move(f));
+        std::vector<uint8_t> p(kPixels * 3);
+        for (int k = 0; k < kPixels; ++k)  // the share w of pixels already shows B's colours
+          for (int c = 0; c < 3; ++c) p[k * 3 + c] = (k < w * kPixels ? next_pal : cur_pal)[k * 3 + c];
+        s.rgb.push_back(std::move(p));
+      }
+    }
+    cur = std::move(next);
+    cur_pal = std::move(next_pal);
+  }
+  return s;
+}
+
+// The stream searches chunks as frames arrive and keeps a bounded window of features; it must
+// find exactly what one search over the whole video finds.
+TEST(Transitions, GradualStreamEqualsOneSearchInBoundedMemory) {
+  const Synthetic s = make_synthetic(6000, 3);
+  ShotFeatures all;
+  for (size_t i = 0; i < s.z.size(); ++i) all.push(s.z[i], s.rgb[i].data(), 16, 100.0f);
+  const std::vector<Transition> whole = find_gradual(all, s.cuts);
+  ASSERT_GE(static_cast<int64_t>(whole.size()), s.blends * 8 / 10) << "the search itself should find most blends";
+
+  GradualStream stream(GradualOptions{}, 100);
+  size_t most_held = 0;
+  for (size_t i = 0; i < s.z.size(); ++i) {
+    stream.features().push(s.z[i], s.rgb[i].data(), 16, 100.0f);
+    most_held = std::max(most_held, stream.features().z.size() / (32 * 18));
+    if (stream.due()) {
+      std::vector<int64_t> so_far;
+      for (int64_t c : s.cuts)
+        if (c <= static_cast<int64_t>(i)) so_far.push_back(c);
+      stream.search(so_far);
+    }
+  }
+  const std::vector<Transition> streamed = stream.finish(s.cuts);
+  ASSERT_EQ(streamed.size(), whole.size());
+  for (size_t i = 0; i < whole.size(); ++i) {
+    EXPECT_EQ(streamed[i].first, whole[i].first) << i;
+    EXPECT_EQ(streamed[i].last, whole[i].last) << i;
+  }
+  EXPECT_LT(most_held, 800u);  // chunk + three times the context, whatever the length
+  EXPECT_EQ(stream.features().frames(), static_cast<int64_t>(s.z.size()));  // mean luma of every frame stays
 }
 
 // A 25-frame dissolve (frames 50..74) between two real shots, made with ffmpeg's xfade.

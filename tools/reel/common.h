@@ -21,6 +21,7 @@ struct Globals {
   int threads = 0;                // 0 = all cores
   std::string s3_endpoint, s3_profile;
   MediaLimits limits;
+  std::string hwaccel = "none";   // none|cuda: video decode on NVDEC
 };
 Globals& globals();
 

@@ -11,6 +11,7 @@
 #include "reel/core/backend.h"
 #include "reel/core/cancel.h"
 #include "reel/core/log.h"
+#include "reel/media/hwaccel.h"
 #include "reel/media/limits.h"
 #include "reel/storage/remote_file.h"
 #include "reel/storage/s3.h"
@@ -60,6 +61,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()->envname("REEL_MAX_PIXELS")->check(CLI::NonNegativeNumber);
   app.add_option("--max-frames", g.limits.max_frames, "Refuse videos with more frames than this (0 = no bound)")
       ->capture_default_str()->envname("REEL_MAX_FRAMES")->check(CLI::NonNegativeNumber);
+  app.add_option("--hwaccel", g.hwaccel,
+                 "Decode video on the GPU: cuda (NVDEC through FFmpeg; without a device, or for a codec NVDEC lacks, "
+                 "decodes on the CPU and logs why)|none")
+      ->capture_default_str()->envname("REEL_HWACCEL")->check(CLI::IsMember({"none", "cuda"}));
   app.add_option("--s3-profile", g.s3_profile, "Profile of ~/.aws/credentials and ~/.aws/config (default: AWS_PROFILE, else default)");
 
   int exit_code = 0;
@@ -71,6 +76,7 @@ int main(int argc, char** argv) {
     reel::log_set_level(lvl);
     reel::set_s3_overrides(g.s3_endpoint, g.s3_profile);
     reel::set_media_limits(g.limits);
+    reel::set_default_hwaccel(reel::parse_hwaccel(g.hwaccel));
   });
   try {
     app.parse(argc, argv);

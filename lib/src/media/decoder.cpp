@@ -11,6 +11,7 @@ extern "C" {
 
 extern "C" {
 #include <libavutil/display.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 }
@@ -19,6 +20,7 @@ extern "C" {
 #include <cstring>
 
 #include "av_util.h"
+#include "hw_device.h"
 #include "reel/core/log.h"
 
 namespace reel {
@@ -82,6 +84,7 @@ class FfmpegDecoder final : public VideoDecoder {
     // so a decoder that exports them threads over slices only.
     dec_->thread_type = opt.motion_vectors ? FF_THREAD_SLICE : FF_THREAD_FRAME | FF_THREAD_SLICE;
     dec_->pkt_timebase = st_->time_base;
+    if (opt.skip_loop_filter) dec_->skip_loop_filter = AVDISCARD_ALL;
     const MediaLimits& lim = media_limits();
     const int64_t pixels = static_cast<int64_t>(st_->codecpar->width) * st_->codecpar->height;
     if (lim.max_pixels > 0 && pixels > lim.max_pixels)
@@ -91,6 +94,8 @@ class FfmpegDecoder final : public VideoDecoder {
     if (lim.max_frames > 0 && st_->nb_frames > lim.max_frames)
       throw Error(Code::InvalidData, std::to_string(st_->nb_frames) + " frames exceed --max-frames " + std::to_string(lim.max_frames) +
                                          " in " + url);
+    const HwAccel hw = opt.hwaccel == HwAccel::Default ? default_hwaccel() : opt.hwaccel;
+    if (hw == HwAccel::Cuda) use_cuda(codec);
     AVDictionary* dopts = nullptr;
     if (opt.motion_vectors) av_dict_set(&dopts, "flags2", "+export_mvs", 0);
     // A stream may change its frame size midway: the decoder refuses frames over the bound too.
@@ -100,8 +105,9 @@ class FfmpegDecoder final : public VideoDecoder {
     if (err < 0) av::fail(std::string("cannot open decoder ") + codec->name + " for " + url, err);
 
     frame_.reset(av_frame_alloc());
+    host_.reset(av_frame_alloc());
     pkt_.reset(av_packet_alloc());
-    if (!frame_ || !pkt_) throw Error(Code::OutOfMemory, "av_frame_alloc");
+    if (!frame_ || !host_ || !pkt_) throw Error(Code::OutOfMemory, "av_frame_alloc");
 
     info_.source = url;
     info_.container = fmt_->iformat->name;
@@ -168,6 +174,7 @@ class FfmpegDecoder final : public VideoDecoder {
   }
   int64_t first_pts() const override { return first_pts_ == AV_NOPTS_VALUE ? 0 : first_pts_; }
   const std::vector<std::string>& warnings() const override { return warnings_; }
+  bool decodes_on_gpu() const override { return on_gpu_; }
 
   void seek(int64_t pts, int64_t first_index) override {
     int err = av_seek_frame(fmt_.get(), st_->index, pts, AVSEEK_FLAG_BACKWARD);
@@ -180,14 +187,18 @@ class FfmpegDecoder final : public VideoDecoder {
   }
 
   bool next(Frame* out) override {
+    // The previous frame is let go only now: a borrowed luma plane lives until this call.
+    av_frame_unref(frame_.get());
+    av_frame_unref(host_.get());
     while (!done_) {
       int r = avcodec_receive_frame(dec_.get(), frame_.get());
       if (r == 0) {
         const int64_t max_frames = media_limits().max_frames;
         if (max_frames > 0 && next_index_ >= max_frames)
           throw Error(Code::InvalidData, "more than --max-frames " + std::to_string(max_frames) + " frames in " + info_.source);
-        emit(out);
-        av_frame_unref(frame_.get());
+        AVFrame* f = frame_.get();
+        if (f->format == AV_PIX_FMT_CUDA && pixels_wanted(next_index_)) f = download(f);
+        emit(out, f);
         return true;
       }
       if (r == AVERROR_EOF) {
@@ -205,6 +216,82 @@ class FfmpegDecoder final : public VideoDecoder {
   }
 
  private:
+  // NVDEC for this decoder when the codec has it and a device opens; otherwise a CPU decode
+  // and one line in the log.
+  void use_cuda(const AVCodec* codec) {
+    if (opt_.motion_vectors) {
+      av::note_cpu_fallback("NVDEC exports no motion vectors (they are read from the bitstream on the CPU)");
+      return;
+    }
+    bool nvdec = false;
+    for (int i = 0;; ++i) {
+      const AVCodecHWConfig* c = avcodec_get_hw_config(codec, i);
+      if (!c) break;
+      if ((c->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) && c->device_type == AV_HWDEVICE_TYPE_CUDA) nvdec = true;
+    }
+    if (!nvdec) {
+      av::note_cpu_fallback(std::string("FFmpeg has no NVDEC decoding of ") + codec->name);
+      return;
+    }
+    std::string why;
+    AVBufferRef* device = av::cuda_device(&why);
+    if (!device) {
+      av::note_cpu_fallback(why);
+      return;
+    }
+    dec_->hw_device_ctx = av_buffer_ref(device);
+    if (!dec_->hw_device_ctx) throw Error(Code::OutOfMemory, "av_buffer_ref");
+    dec_->get_format = pick_format;
+    dec_->opaque = this;
+    // The GPU decodes; CPU frame threads would only hold more surfaces in flight. (A stream
+    // NVDEC then turns down in pick_format decodes on one CPU thread: rare, and logged.)
+    dec_->thread_count = 1;
+  }
+
+  // FFmpeg offers AV_PIX_FMT_CUDA when NVDEC takes the stream (codec profile, size, bit depth);
+  // otherwise the software format, and the stream decodes on the CPU.
+  static AVPixelFormat pick_format(AVCodecContext* c, const AVPixelFormat* formats) {
+    auto* self = static_cast<FfmpegDecoder*>(c->opaque);
+    self->on_gpu_ = false;
+    for (const AVPixelFormat* p = formats; *p != AV_PIX_FMT_NONE; ++p)
+      if (*p == AV_PIX_FMT_CUDA) {
+        self->on_gpu_ = true;
+        return *p;
+      }
+    const char* profile = avcodec_profile_name(c->codec_id, c->profile);
+    av::note_cpu_fallback(std::string("NVDEC does not decode ") + avcodec_get_name(c->codec_id) + (profile ? std::string(" ") + profile : "") +
+                          " streams");
+    for (const AVPixelFormat* p = formats; *p != AV_PIX_FMT_NONE; ++p) {
+      const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(*p);
+      if (d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL)) return *p;
+    }
+    return AV_PIX_FMT_NONE;
+  }
+
+  // Whether frame `index` gets the main conversion.
+  bool convert_wanted(int64_t index) const {
+    if (!opt_.convert) return false;
+    if (!convert_frames_.empty()) return std::binary_search(convert_frames_.begin(), convert_frames_.end(), index);
+    return opt_.convert_every <= 1 || index % opt_.convert_every == 0;
+  }
+  bool view_wanted(const Converter& v, int64_t index) const {
+    return v.every || std::binary_search(v.indices.begin(), v.indices.end(), index);
+  }
+  // Whether frame `index` needs its pixels (an NVDEC frame is copied to host memory only then).
+  bool pixels_wanted(int64_t index) const {
+    if (opt_.luma_thumb_width > 0 || convert_wanted(index)) return true;
+    for (const Converter& v : views_)
+      if (view_wanted(v, index)) return true;
+    return false;
+  }
+
+  AVFrame* download(AVFrame* gpu) {
+    const int err = av_hwframe_transfer_data(host_.get(), gpu, 0);
+    if (err < 0) av::fail("copying an NVDEC frame of " + info_.source + " to host memory", err);
+    av_frame_copy_props(host_.get(), gpu);
+    return host_.get();
+  }
+
   void note(const std::string& w) {
     if (warnings_.size() < 20) warnings_.push_back(w);
     REEL_DEBUG("decode", "%s: %s", info_.source.c_str(), w.c_str());
@@ -237,8 +324,7 @@ class FfmpegDecoder final : public VideoDecoder {
     }
   }
 
-  void emit(Frame* out) {
-    AVFrame* f = frame_.get();
+  void emit(Frame* out, AVFrame* f) {
     int64_t pts = f->best_effort_timestamp;
     if (pts == AV_NOPTS_VALUE) pts = f->pts;
     if (pts == AV_NOPTS_VALUE || (last_pts_ != AV_NOPTS_VALUE && pts <= last_pts_)) {
@@ -270,16 +356,15 @@ class FfmpegDecoder final : public VideoDecoder {
     }
     if (opt_.luma_thumb_width > 0) luma_thumb(f, out);
     out->views.clear();
+    out->borrowed = nullptr;
+    out->borrowed_stride = 0;
     for (size_t v = 0; v < views_.size(); ++v)
-      if (views_[v].every || std::binary_search(views_[v].indices.begin(), views_[v].indices.end(), out->index)) {
+      if (view_wanted(views_[v], out->index)) {
         Frame view;
         convert_with(views_[v], f, &view);
         out->views.push_back({static_cast<int>(v), view.width, view.height, view.channels, std::move(view.data)});
       }
-    const bool skip = !convert_frames_.empty()
-                          ? !std::binary_search(convert_frames_.begin(), convert_frames_.end(), out->index)
-                          : opt_.convert_every > 1 && out->index % opt_.convert_every != 0;
-    if (!opt_.convert || skip) {
+    if (!convert_wanted(out->index)) {
       out->width = f->width;
       out->height = f->height;
       out->channels = 0;
@@ -330,6 +415,15 @@ class FfmpegDecoder final : public VideoDecoder {
       const bool planar_luma = d && !(d->flags & AV_PIX_FMT_FLAG_RGB) && !(d->flags & AV_PIX_FMT_FLAG_PAL) &&
                                (d->flags & AV_PIX_FMT_FLAG_PLANAR || d->nb_components == 1) && d->comp[0].depth == 8 &&
                                d->comp[0].plane == 0 && d->comp[0].step == 1;
+      if (planar_luma && opt.borrow_luma) {
+        out->data.clear();
+        out->borrowed = f->data[0];
+        out->borrowed_stride = f->linesize[0];
+        out->width = f->width;
+        out->height = f->height;
+        out->channels = 1;
+        return;
+      }
       if (planar_luma) {
         out->data.resize(static_cast<size_t>(f->width) * f->height);
         for (int y = 0; y < f->height; ++y)
@@ -416,6 +510,7 @@ class FfmpegDecoder final : public VideoDecoder {
   av::FormatPtr fmt_;
   av::CodecPtr dec_;
   av::FramePtr frame_;
+  av::FramePtr host_;  // an NVDEC frame's pixels in host memory (NV12, P010, ...)
   av::PacketPtr pkt_;
   Converter main_;
   std::vector<Converter> views_;
@@ -430,6 +525,7 @@ class FfmpegDecoder final : public VideoDecoder {
   int errors_ = 0;
   bool eof_sent_ = false;
   bool done_ = false;
+  bool on_gpu_ = false;
 };
 
 }  // namespace

@@ -14,12 +14,24 @@ void ShotFeatures::push(const std::vector<float>& grid_z, const uint8_t* rgb, in
     z.insert(z.end(), static_cast<size_t>(grid), 0.0f);  // a frame of another size: no layout
   }
   if (rgb) {
+    const size_t rows_before = static_cast<size_t>(frames() - base) * 64;
+    if (hist.size() < rows_before) hist.resize(rows_before, -1.0f);  // earlier frames had no colour
     float h[64] = {};
     for (int i = 0; i < pixels; ++i, rgb += 3) h[((rgb[0] >> 6) << 4) | ((rgb[1] >> 6) << 2) | (rgb[2] >> 6)] += 1.0f;
     for (float& v : h) v /= static_cast<float>(std::max(1, pixels));
     hist.insert(hist.end(), h, h + 64);
+  } else if (!hist.empty()) {
+    hist.insert(hist.end(), 64, -1.0f);  // a frame without colour among frames with it
   }
   luma.push_back(mean_luma);
+}
+
+void ShotFeatures::drop_before(int64_t frame) {
+  const int64_t n = std::min(frame, frames()) - base;
+  if (n <= 0) return;
+  z.erase(z.begin(), z.begin() + n * grid);
+  if (!hist.empty()) hist.erase(hist.begin(), hist.begin() + n * 64);
+  base += n;
 }
 
 namespace {
@@ -27,16 +39,17 @@ namespace {
 struct Dist {
   const ShotFeatures& f;
   double layout(int64_t a, int64_t b) const {
-    const float* x = f.z.data() + a * f.grid;
-    const float* y = f.z.data() + b * f.grid;
+    const float* x = f.z.data() + (a - f.base) * f.grid;
+    const float* y = f.z.data() + (b - f.base) * f.grid;
     double s = 0;
     for (int i = 0; i < f.grid; ++i) s += std::fabs(x[i] - y[i]);
     return 100.0 * s / std::max(1, f.grid);
   }
   double colour(int64_t a, int64_t b) const {
     if (f.hist.empty()) return 1.0;  // no colour: the layout decides alone
-    const float* x = f.hist.data() + a * 64;
-    const float* y = f.hist.data() + b * 64;
+    const float* x = f.hist.data() + (a - f.base) * 64;
+    const float* y = f.hist.data() + (b - f.base) * 64;
+    if (x[0] < 0 || y[0] < 0) return 1.0;
     double s = 0;
     for (int i = 0; i < 64; ++i) s += std::fabs(x[i] - y[i]);
     return 0.5 * s;
@@ -56,8 +69,10 @@ constexpr double kLeave = 0.08;
 
 }  // namespace
 
-std::vector<Transition> find_gradual(const ShotFeatures& f, const std::vector<int64_t>& hard_cuts, const GradualOptions& o) {
+std::vector<Transition> find_gradual(const ShotFeatures& f, const std::vector<int64_t>& hard_cuts, const GradualOptions& o,
+                                     int64_t lo, int64_t hi) {
   const int64_t n = f.frames();
+  if (hi < 0 || hi > n) hi = n;
   const Dist d{f};
   std::vector<int64_t> cuts(hard_cuts);
   std::sort(cuts.begin(), cuts.end());
@@ -72,7 +87,8 @@ std::vector<Transition> find_gradual(const ShotFeatures& f, const std::vector<in
   };
   std::vector<Candidate> cands;
   for (int k : kScales) {
-    for (int64_t t = k; t + k < n; ++t) {
+    const int64_t t_end = std::min(n - k, hi + kGradualContext);
+    for (int64_t t = std::max(f.base + k, lo - kGradualContext); t < t_end; ++t) {
       const int64_t a = t - k, b = t + k;
       if (shot_end(a) <= b) continue;  // a hard cut lies inside
       const double cs = d.layout(a, b);
@@ -80,7 +96,7 @@ std::vector<Transition> find_gradual(const ShotFeatures& f, const std::vector<in
       const double ch = d.colour(a, b);
       if (ch < o.colour) continue;
       // The change beside the window, k frames on each side within the same shot.
-      const int64_t a0 = std::max(shot_begin(a), a - k), b1 = std::min(shot_end(b) - 1, b + k);
+      const int64_t a0 = std::max({shot_begin(a), a - k, f.base}), b1 = std::min(shot_end(b) - 1, b + k);
       const double beside = std::max(a0 < a ? d.layout(a0, a) : 0.0, b1 > b ? d.layout(b, b1) : 0.0);
       const double ratio = cs / (beside + 5.0);
       if (ratio < o.steadiness) continue;
@@ -99,6 +115,7 @@ std::vector<Transition> find_gradual(const ShotFeatures& f, const std::vector<in
   }
   std::vector<Transition> out;
   for (const Candidate& c : kept) {
+    if (c.t < lo || c.t >= hi) continue;  // context: another range's
     // Widen to the largest window around the centre that still avoids hard cuts, then place
     // the span where frames stop resembling the frame before and start resembling the one after.
     int64_t a = c.t - c.k, b = c.t + c.k;
@@ -116,6 +133,21 @@ std::vector<Transition> find_gradual(const ShotFeatures& f, const std::vector<in
   }
   std::sort(out.begin(), out.end(), [](const Transition& x, const Transition& y) { return x.first < y.first; });
   return out;
+}
+
+void GradualStream::search(const std::vector<int64_t>& hard_cuts_so_far) {
+  const int64_t hi = f_.frames() - kHeld;
+  if (hi <= next_) return;
+  for (Transition& t : find_gradual(f_, hard_cuts_so_far, o_, next_, hi)) found_.push_back(std::move(t));
+  next_ = hi;
+  f_.drop_before(next_ - kHeld);
+}
+
+std::vector<Transition> GradualStream::finish(const std::vector<int64_t>& hard_cuts) {
+  for (Transition& t : find_gradual(f_, hard_cuts, o_, next_, f_.frames())) found_.push_back(std::move(t));
+  next_ = f_.frames();
+  std::sort(found_.begin(), found_.end(), [](const Transition& x, const Transition& y) { return x.first < y.first; });
+  return std::move(found_);
 }
 
 std::vector<Transition> find_fades(const std::vector<float>& luma, double dark) {

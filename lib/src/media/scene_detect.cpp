@@ -39,7 +39,8 @@ SceneScorer::SceneScorer(std::string detector) : detector_(detector == "auto" ? 
 
 bool SceneScorer::wants_gray() const { return detector_ == "structure"; }
 
-float SceneScorer::push(const uint8_t* pixels, int width, int height) {
+float SceneScorer::push(const uint8_t* pixels, int width, int height, int stride) {
+  if (stride <= 0) stride = width * (wants_gray() ? 1 : 3);
   const bool gray_in = wants_gray();
   cv::Mat src(height, width, gray_in ? CV_8UC1 : CV_8UC3, const_cast<uint8_t*>(pixels));
   float score = 0.0f;
@@ -58,7 +59,7 @@ float SceneScorer::push(const uint8_t* pixels, int width, int height) {
     std::vector<float> z(static_cast<size_t>(gw) * gh, 0.0f);
     for (int r = 0; r < gh * kS; ++r) {
       const int y = static_cast<int>((2 * static_cast<int64_t>(r) + 1) * height / (2 * gh * kS));
-      const uint8_t* p = pixels + static_cast<size_t>(y) * width;
+      const uint8_t* p = pixels + static_cast<size_t>(y) * stride;
       float* zr = z.data() + static_cast<size_t>(r / kS) * gw;
       for (int cx = 0; cx < gw; ++cx) {
         uint32_t sum = 0;
@@ -244,9 +245,14 @@ SceneResult detect_scenes(const std::string& url, const SceneOptions& options) {
   dopt.out_width = scorer.wants_gray() ? std::min(options.analysis_width, 128) : options.analysis_width;
   dopt.downscale_only = true;
   dopt.fast_scale = true;
+  // Cells 1/32 of the frame wide average away what deblocking changes; skipping it makes the
+  // decode cheaper than a plain one.
+  dopt.skip_loop_filter = scorer.wants_gray();
+  dopt.borrow_luma = scorer.wants_gray();  // the grid samples the decoder's plane in place
   const bool with_colour = options.detector == "auto";
   const bool with_layout = scorer.wants_gray();
-  ShotFeatures feats;
+  GradualStream gradual;
+  ShotFeatures& feats = gradual.features();
   SceneResult r;
   if (with_colour) {
     // auto: one more view of each frame, 48x27 RGB, for the colour half of the gradual tests.
@@ -257,15 +263,18 @@ SceneResult detect_scenes(const std::string& url, const SceneOptions& options) {
     view.fast_scale = true;
     auto dec = VideoDecoder::open(url, dopt);
     dec->add_view_every_frame(view);
+    std::vector<float> scores;
     r = decode_timeline(std::move(dec), [&](const Frame& f) {
-      const float sc = scorer.push(f.data.data(), f.width, f.height);
+      const float sc = scorer.push(f.borrowed ? f.borrowed : f.data.data(), f.width, f.height, f.borrowed_stride);
       const FrameView* v = f.views.empty() ? nullptr : &f.views[0];
       feats.push(scorer.feature(), v ? v->data.data() : nullptr, v ? v->width * v->height : 0, scorer.mean_luma());
+      scores.push_back(sc);
+      if (gradual.due()) gradual.search(scene_cuts_from_scores("structure", scores, threshold, options.min_scene_len));
       return sc;
     });
   } else {
     r = decode_timeline(url, dopt, [&](const Frame& f) {
-      const float sc = scorer.push(f.data.data(), f.width, f.height);
+      const float sc = scorer.push(f.borrowed ? f.borrowed : f.data.data(), f.width, f.height, f.borrowed_stride);
       if (with_layout) feats.luma.push_back(scorer.mean_luma());
       return sc;
     });
@@ -277,8 +286,8 @@ SceneResult detect_scenes(const std::string& url, const SceneOptions& options) {
   if (with_layout) {
     // Fades through black from the mean luma (cheap); auto adds every other gradual kind.
     std::vector<Transition> tr = find_fades(feats.luma);
-    if (with_colour && static_cast<int64_t>(feats.hist.size()) == feats.frames() * 64) {
-      for (Transition& t : find_gradual(feats, r.cuts)) tr.push_back(std::move(t));
+    if (with_colour) {
+      for (Transition& t : gradual.finish(r.cuts)) tr.push_back(std::move(t));
       label_fades(&tr, feats.luma);
     }
     Boundaries b = merge_boundaries(r.cuts, std::move(tr), options.min_scene_len, r.frames);

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "reel/media/hwaccel.h"
+
 namespace reel {
 
 // LUMA: the decoder's own luma plane at native size, no scaling and no range conversion
@@ -39,6 +41,15 @@ struct DecodeOptions {
   bool motion_vectors = false;  // export the codec's motion vectors (MPEG-family codecs; none for intra-only ones)
   int convert_every = 1;        // convert only frames whose index is a multiple (others: empty data)
   int luma_thumb_width = 0;     // > 0: every frame gets Frame::thumb (see there)
+  // Analysis-grade frames, faster: no in-loop deblocking (in decoders that honour FFmpeg's
+  // skip_loop_filter: H.264, HEVC, VP8 among them). Frames then differ from the true decode by
+  // blocking-edge noise that drifts until the next key frame: fine for statistics over coarse
+  // cells (shot detection), never for pixels that are kept.
+  bool skip_loop_filter = false;
+  // LUMA without a copy: Frame::borrowed points at the decoder's own luma plane (8-bit planar
+  // YUV, no rotation; otherwise data is filled as usual), valid until the next call of next().
+  bool borrow_luma = false;
+  HwAccel hwaccel = HwAccel::Default;  // NVDEC or CPU decode (see hwaccel.h: falls back to the CPU)
 };
 
 // One block's motion vector as the codec coded it (FFmpeg's export_mvs side data), in coded
@@ -92,6 +103,8 @@ struct Frame {
   std::vector<uint8_t> thumb;
   int thumb_width = 0, thumb_height = 0;
   std::vector<FrameView> views;  // the views (add_view) that want this frame
+  const uint8_t* borrowed = nullptr;  // borrow_luma: width x height luma, rows borrowed_stride apart
+  int borrowed_stride = 0;
 };
 
 class VideoDecoder {
@@ -125,6 +138,8 @@ class VideoDecoder {
   virtual int64_t first_pts() const = 0;
   // Problems tolerated while decoding (corrupt packets, read errors after some frames).
   virtual const std::vector<std::string>& warnings() const = 0;
+  // Whether the frames so far came from NVDEC (DecodeOptions::hwaccel was honoured).
+  virtual bool decodes_on_gpu() const = 0;
 };
 
 // Frames the stream should have: the container's count, else duration (the stream's, else

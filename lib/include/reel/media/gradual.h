@@ -23,15 +23,19 @@
 namespace reel {
 
 // Per-frame features: the structure detector's normalised luma grid, a 4x4x4 RGB histogram of a
-// small view of the frame, and the mean luma.
+// small view of the frame, and the mean luma. The grid and histogram (2.5 KB a frame) are held
+// from frame `base` on only; the mean luma of every frame is kept.
 struct ShotFeatures {
   int grid = 0;             // values per frame in z
-  std::vector<float> z;     // frames x grid
-  std::vector<float> hist;  // frames x 64, each row sums to 1 (empty: no colour)
-  std::vector<float> luma;  // 0..255
+  int64_t base = 0;         // first frame held in z and hist
+  std::vector<float> z;     // (frames - base) x grid
+  std::vector<float> hist;  // (frames - base) x 64, each row sums to 1 (empty: no colour)
+  std::vector<float> luma;  // every frame, 0..255
   int64_t frames() const { return static_cast<int64_t>(luma.size()); }
   // rgb may be null (no colour); pixels: its pixel count.
   void push(const std::vector<float>& grid_z, const uint8_t* rgb, int pixels, float mean_luma);
+  // Lets go of the grid and histogram of frames before `frame`.
+  void drop_before(int64_t frame);
 };
 
 struct GradualOptions {
@@ -40,9 +44,35 @@ struct GradualOptions {
   double steadiness = 2.0;  // the change across must be this many times the change beside the window
 };
 
-// Gradual transitions; windows holding one of `hard_cuts` are not tested.
+// Gradual transitions whose window centres lie in [lo, hi) (hi < 0: to the last frame), from
+// the frames held; windows holding one of `hard_cuts` are not tested. Windows up to
+// kGradualContext frames outside the range still compete with those inside it, so a range
+// gives what the whole video would wherever that much is held on both sides.
 std::vector<Transition> find_gradual(const ShotFeatures& f, const std::vector<int64_t>& hard_cuts,
-                                     const GradualOptions& o = {});
+                                     const GradualOptions& o = {}, int64_t lo = 0, int64_t hi = -1);
+constexpr int64_t kGradualContext = 160;
+
+// find_gradual over a stream of frames in bounded memory: every `chunk` frames it searches the
+// frames whose context is complete and lets go of what no later window reaches.
+class GradualStream {
+ public:
+  explicit GradualStream(GradualOptions o = {}, int64_t chunk = 2048) : o_(o), chunk_(chunk) {}
+  ShotFeatures& features() { return f_; }
+  // After each push: whether the next search is due (then call search with the hard cuts so far).
+  bool due() const { return f_.frames() - next_ >= chunk_ + 2 * kHeld; }
+  void search(const std::vector<int64_t>& hard_cuts_so_far);
+  // The rest, with the final hard cuts; returns every transition found, in order.
+  std::vector<Transition> finish(const std::vector<int64_t>& hard_cuts);
+
+ private:
+  // Frames a window centred at t reads: t +- 2 x the largest scale, plus the competitors' reach.
+  static constexpr int64_t kHeld = kGradualContext + 2 * 26 + 2;
+  GradualOptions o_;
+  int64_t chunk_;
+  ShotFeatures f_;
+  int64_t next_ = 0;  // first window centre not searched yet
+  std::vector<Transition> found_;
+};
 
 // Fades through black: a run of dark frames (mean luma <= dark) with the picture dimming into it
 // and brightening out of it, between two lit frames.

@@ -71,9 +71,9 @@ const std::vector<std::string>& scene_detectors();
 class SceneScorer {
  public:
   explicit SceneScorer(std::string detector);
-  // pixels: packed GRAY8 if wants_gray(), else RGB24, width x height. Returns the score
-  // against the previous frame (0 for the first).
-  float push(const uint8_t* pixels, int width, int height);
+  // pixels: GRAY8 if wants_gray(), else RGB24, width x height, rows `stride` bytes apart (0:
+  // packed). Returns the score against the previous frame (0 for the first).
+  float push(const uint8_t* pixels, int width, int height, int stride = 0);
   bool wants_gray() const;
   // structure: the last frame's normalised luma grid and its mean luma before normalising.
   const std::vector<float>& feature() const { return prev_feat_; }

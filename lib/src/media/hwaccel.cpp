@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/media/hwaccel.h"
+
+extern "C" {
+#include <libavutil/buffer.h>
+#include <libavutil/hwcontext.h>
+}
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "av_util.h"
+#include "hw_device.h"
+#include "reel/core/log.h"
+#include "reel/core/status.h"
+
+namespace reel {
+
+namespace {
+std::atomic<HwAccel> g_default{HwAccel::None};
+}
+
+HwAccel parse_hwaccel(const std::string& name) {
+  if (name == "none") return HwAccel::None;
+  if (name == "cuda") return HwAccel::Cuda;
+  throw Error(Code::InvalidArgument, "unknown --hwaccel '" + name + "' (none|cuda)");
+}
+
+const char* hwaccel_name(HwAccel a) {
+  switch (a) {
+    case HwAccel::Cuda: return "cuda";
+    case HwAccel::None: return "none";
+    default: return "default";
+  }
+}
+
+void set_default_hwaccel(HwAccel a) { g_default = a == HwAccel::Default ? HwAccel::None : a; }
+HwAccel default_hwaccel() { return g_default.load(); }
+
+bool cuda_decode_available(std::string* why) { return av::cuda_device(why) != nullptr; }
+
+namespace av {
+
+AVBufferRef* cuda_device(std::string* why) {
+  static std::once_flag once;
+  static AVBufferRef* device = nullptr;  // lives as long as the process
+  static std::string failure;
+  std::call_once(once, [] {
+    const int err = av_hwdevice_ctx_create(&device, AV_HWDEVICE_TYPE_CUDA, nullptr, nullptr, 0);
+    if (err < 0) {
+      device = nullptr;
+      failure = "no CUDA device FFmpeg can open (" + err_str(err) + ")";
+    }
+  });
+  if (!device && why) *why = failure;
+  return device;
+}
+
+void note_cpu_fallback(const std::string& why) {
+  static std::mutex mu;
+  static std::set<std::string> said;  // each reason once: a batch of a million files logs a line, not a million
+  std::lock_guard<std::mutex> lock(mu);
+  if (said.insert(why).second) REEL_WARN("decode", "--hwaccel cuda: %s; decoding on the CPU", why.c_str());
+}
+
+}  // namespace av
+}  // namespace reel
