@@ -97,9 +97,11 @@ std::vector<Transition> find_gradual(const ShotFeatures& f, const std::vector<in
       if (ch < o.colour) continue;
       // The change beside the window, k frames on each side within the same shot.
       const int64_t a0 = std::max({shot_begin(a), a - k, f.base}), b1 = std::min(shot_end(b) - 1, b + k);
-      const double beside = std::max(a0 < a ? d.layout(a0, a) : 0.0, b1 > b ? d.layout(b, b1) : 0.0);
-      const double ratio = cs / (beside + 5.0);
-      if (ratio < o.steadiness) continue;
+      const double before = a0 < a ? d.layout(a0, a) : 0.0, after = b1 > b ? d.layout(b, b1) : 0.0;
+      // Steady on both sides on average, and not much less so on either: a transition right
+      // after a pan still counts, a zoom that speeds up on one side does not.
+      const double ratio = cs / (0.5 * (before + after) + 5.0);
+      if (ratio < o.steadiness || cs / (std::max(before, after) + 5.0) < o.steadiness_each) continue;
       cands.push_back({t, k, std::min({cs / o.structure, ch / o.colour, ratio / o.steadiness})});
     }
   }

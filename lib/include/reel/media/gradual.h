@@ -41,7 +41,8 @@ struct ShotFeatures {
 struct GradualOptions {
   double structure = 45.0;  // least layout change across a window (the structure score's scale)
   double colour = 0.30;     // least colour-histogram change across a window (total variation, 0..1)
-  double steadiness = 2.0;  // the change across must be this many times the change beside the window
+  double steadiness = 2.0;  // the change across must be this many times the mean change beside the window
+  double steadiness_each = 1.6;  // ... and this many times the change on either side of it
 };
 
 // Gradual transitions whose window centres lie in [lo, hi) (hi < 0: to the last frame), from
