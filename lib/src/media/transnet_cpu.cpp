@@ -77,37 +77,33 @@ Act ddcnn(const Act& x, const Layer& L) {
   // Three input channels are too few for Winograd's transforms to pay: the GEMM path is twice as fast.
   const ConvW cw{L.spatial.data(), nullptr, 8 * f, L.ci, 1, 3, 3};
   const Act s = L.ci < 8 ? conv2d_im2col(x, cw, 1, 1, 1, 1, 1) : conv2d(x, cw, 1, 1, 1, 1, 1);
-  const size_t hw = s.plane(), row = static_cast<size_t>(T) * hw;
-  // Channel-major (C, T, H*W): a temporal tap over the whole window is then one GEMM whose
-  // operand rows are contiguous runs of frames.
-  Floats sc(static_cast<size_t>(8 * f) * row);
+  const size_t hw = s.plane();
+  // Frame by frame, one thread per frame: out[t] (4f x hw) gets each branch's three taps as
+  // small GEMMs straight from the frames they read, in the layout conv2d wrote, and the
+  // BatchNorm then runs over the frame while it is in cache.
+  Act out(T, 4 * f, s.H, s.W);
 #pragma omp parallel for schedule(static)
-  for (int t = 0; t < T; ++t)
-    for (int c = 0; c < 8 * f; ++c) std::copy_n(s.v.data() + (static_cast<size_t>(t) * 8 * f + c) * hw, hw, sc.data() + c * row + t * hw);
-  Floats oc(static_cast<size_t>(4 * f) * row, 0.0f);
-  for (int j = 0; j < 4; ++j) {
-    const int d = 1 << j;
-    for (int k = 0; k < 3; ++k) {
-      const int o = (k - 1) * d;  // out[t] += W_k in[t + o], zero outside the window
-      const int t0 = std::max(0, -o), t1 = std::min(T, T - o);
-      if (t1 <= t0) continue;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f, static_cast<int>((t1 - t0) * hw), 2 * f, 1.0f,
-                  L.temporal[j][k].data(), 2 * f, sc.data() + static_cast<size_t>(j) * 2 * f * row + (t0 + o) * hw,
-                  static_cast<int>(row), 1.0f, oc.data() + static_cast<size_t>(j) * f * row + t0 * hw, static_cast<int>(row));
-    }
-  }
-  Act out(T, 4 * f, s.H, s.W, Act::Uninit{});
-#pragma omp parallel for schedule(static)
-  for (int t = 0; t < T; ++t)
-    for (int c = 0; c < 4 * f; ++c) {
-      const float* src = oc.data() + c * row + t * hw;
-      float* dst = out.v.data() + (static_cast<size_t>(t) * 4 * f + c) * hw;
-      const float a = L.scale[c], b = L.shift[c];
-      for (size_t p = 0; p < hw; ++p) {
-        const float v = a * src[p] + b;
-        dst[p] = L.relu ? std::max(0.0f, v) : v;
+  for (int t = 0; t < T; ++t) {
+    float* y = out.v.data() + static_cast<size_t>(t) * 4 * f * hw;
+    for (int j = 0; j < 4; ++j) {
+      const int d = 1 << j;
+      for (int k = 0; k < 3; ++k) {
+        const int src = t + (k - 1) * d;  // zero outside the window
+        if (src < 0 || src >= T) continue;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f, static_cast<int>(hw), 2 * f, 1.0f, L.temporal[j][k].data(),
+                    2 * f, s.v.data() + (static_cast<size_t>(src) * 8 * f + 2 * f * j) * hw, static_cast<int>(hw), 1.0f,
+                    y + static_cast<size_t>(j) * f * hw, static_cast<int>(hw));
       }
     }
+    for (int c = 0; c < 4 * f; ++c) {
+      float* v = y + static_cast<size_t>(c) * hw;
+      const float a = L.scale[c], b = L.shift[c];
+      for (size_t p = 0; p < hw; ++p) {
+        const float u = a * v[p] + b;
+        v[p] = L.relu ? std::max(0.0f, u) : u;
+      }
+    }
+  }
   return out;
 }
 

