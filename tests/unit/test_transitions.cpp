@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Gradual transitions: boundaries from TransNetV2's probabilities, fades through black from
-// the mean luma, merging with hard cuts, clip spans that leave transition frames out, and
-// TransNetV2 itself on a dissolve made from two sample videos.
+// the mean luma, merging with hard cuts, clip spans that leave transition frames out, the
+// bounded-memory window search against one whole search, TransNetV2 itself on a dissolve made
+// from two sample videos, and its two implementations (reel's kernels, OpenCV DNN) against
+// each other.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
