@@ -53,7 +53,9 @@ TEST(HwAccel, CudaGivesTheCpuFrames) {
     const Decoded cpu = decode(test::video(name), HwAccel::None);
     const Decoded gpu = decode(test::video(name), HwAccel::Cuda);
     EXPECT_FALSE(cpu.on_gpu);
-    if (!device) EXPECT_FALSE(gpu.on_gpu);
+    if (!device) {
+      EXPECT_FALSE(gpu.on_gpu);
+    }
     ASSERT_EQ(gpu.luma.size(), cpu.luma.size());
     EXPECT_EQ(gpu.pts, cpu.pts);
     for (size_t i = 0; i < cpu.luma.size(); ++i) ASSERT_EQ(gpu.luma[i], cpu.luma[i]) << "frame " << i;

@@ -27,14 +27,6 @@ HwAccel parse_hwaccel(const std::string& name) {
   throw Error(Code::InvalidArgument, "unknown --hwaccel '" + name + "' (none|cuda)");
 }
 
-const char* hwaccel_name(HwAccel a) {
-  switch (a) {
-    case HwAccel::Cuda: return "cuda";
-    case HwAccel::None: return "none";
-    default: return "default";
-  }
-}
-
 void set_default_hwaccel(HwAccel a) { g_default = a == HwAccel::Default ? HwAccel::None : a; }
 HwAccel default_hwaccel() { return g_default.load(); }
 

@@ -38,10 +38,10 @@ void transnet_histogram(const uint8_t* rgb, int pixels, float* out) {
 }
 
 TransNetV2::TransNetV2(const std::string& onnx_path) : impl_(std::make_unique<Impl>()), path_(onnx_path) {
+  const int hshape[2] = {kWindow, 512};
+  impl_->hist.create(2, hshape, CV_32F);
   if (std::filesystem::path(onnx_path).extension() == ".h5") {
     impl_->cpu = std::make_unique<TransNetCpu>(onnx_path);
-    const int hshape[2] = {kWindow, 512};
-    impl_->hist.create(2, hshape, CV_32F);
     return;
   }
   std::error_code ec;
@@ -54,9 +54,8 @@ TransNetV2::TransNetV2(const std::string& onnx_path) : impl_(std::make_unique<Im
   } catch (const cv::Exception& e) {
     bad(onnx_path, std::string("does not load as ONNX in OpenCV 4.6: ") + e.what());
   }
-  const int fshape[4] = {kWindow, 3, kHeight, kWidth}, hshape[2] = {kWindow, 512};
+  const int fshape[4] = {kWindow, 3, kHeight, kWidth};
   impl_->frames.create(4, fshape, CV_32F);
-  impl_->hist.create(2, hshape, CV_32F);
   std::vector<uint8_t> grey(kFrameBytes * kWindow, 128);
   std::vector<float> s(kWindow), m(kWindow);
   try {
@@ -71,8 +70,8 @@ TransNetV2::~TransNetV2() = default;
 
 void TransNetV2::window(const uint8_t* frames, float* single, float* many) {
   float* h = impl_->hist.ptr<float>();
+  for (int t = 0; t < kWindow; ++t) transnet_histogram(frames + t * kFrameBytes, kPixels, h + static_cast<size_t>(t) * 512);
   if (impl_->cpu) {
-    for (int t = 0; t < kWindow; ++t) transnet_histogram(frames + t * kFrameBytes, kPixels, h + static_cast<size_t>(t) * 512);
     impl_->cpu->window(frames, h, single, many);
     return;
   }
@@ -82,7 +81,6 @@ void TransNetV2::window(const uint8_t* frames, float* single, float* many) {
     float* xt = x + static_cast<size_t>(t) * 3 * kPixels;
     for (int p = 0; p < kPixels; ++p)
       for (int c = 0; c < 3; ++c) xt[c * kPixels + p] = static_cast<float>(f[p * 3 + c]) / 255.0f;
-    transnet_histogram(f, kPixels, h + static_cast<size_t>(t) * 512);
   }
   impl_->net.setInput(impl_->frames, "frames");
   impl_->net.setInput(impl_->hist, "hist");

@@ -209,8 +209,8 @@ void TransNetCpu::window(const uint8_t* frames, const float* hist, float* single
   // the last block's features in (H, W, C) order (3 x 6 x 256).
   constexpr int kIn = 2 * kSim + 256 * 18;
   std::vector<float> feat(static_cast<size_t>(kT) * kIn);
-  std::vector<float> h(hist, hist + static_cast<size_t>(kT) * 512), sim_in(static_cast<size_t>(kT) * kSim), head(kSim * kT);
-  similarity_band(h.data(), 512, w.hist_w, w.hist_b, head.data());
+  std::vector<float> sim_in(static_cast<size_t>(kT) * kSim), head(static_cast<size_t>(kSim) * kT);
+  similarity_band(hist, 512, w.hist_w, w.hist_b, head.data());
   for (int t = 0; t < kT; ++t) std::copy_n(head.data() + t * kSim, kSim, feat.data() + static_cast<size_t>(t) * kIn);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, kT, kSim, 448, 1.0f, means.data(), 448, w.proj_w.data(), 448, 0.0f,
               sim_in.data(), kSim);

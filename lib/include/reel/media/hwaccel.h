@@ -15,7 +15,6 @@ enum class HwAccel {
 
 // "none" | "cuda"; anything else is InvalidArgument.
 HwAccel parse_hwaccel(const std::string& name);
-const char* hwaccel_name(HwAccel a);
 
 // Process-wide (--hwaccel): what decoders with HwAccel::Default use. Default: None.
 void set_default_hwaccel(HwAccel a);
