@@ -118,4 +118,44 @@ TEST(FuzzSmoke, ObjectStoreAnswersAndConfigFiles) {
   }
 }
 
+// Model cards: mutants end in a ModelError or a card, and numbers a card cannot hold as int
+// (a float such as 1.2e81, which nlohmann would cast with undefined behaviour, an integer past
+// int's range, which it would wrap) are refused by name.
+TEST(FuzzSmoke, ModelCards) {
+  const std::string seed =
+      R"({"name": "regressor", "model": "m.onnx", "input": {"size": [64, 48], "layout": "NCHW", "scale": 255,
+          "mean": [0.48, 0.45, 0.40], "std": [0.26, 0.26, 0.27]}, "output": {"index": 1}, "reduce": "mean",
+          "fps": 1, "max_frames": 16, "threshold": {"min": -100.0}})";
+  const std::string path = (std::filesystem::temp_directory_path() / ("reel-fuzz-card-" + std::to_string(::getpid()))).string();
+  std::mt19937 rng(5);
+  for (int i = 0; i < 5000; ++i) {
+    std::string s = mutate(seed, rng);
+    reel::fuzz::model_card(reinterpret_cast<const uint8_t*>(s.data()), s.size(), path);
+  }
+  auto refusal = [&](const std::string& card) -> std::string {
+    std::ofstream(path) << card;
+    try {
+      (void)reel::load_model_card(path);
+    } catch (const reel::Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(refusal(R"({"name": "a", "model": "m.onnx", "max_frames": 1.22222e+81})").find("max_frames must be an integer"),
+            std::string::npos);
+  EXPECT_NE(refusal(R"({"name": "a", "model": "m.onnx", "frames": 4294967312})").find("frames must be an integer"),
+            std::string::npos);
+  EXPECT_NE(refusal(R"({"name": "a", "model": "m.onnx", "input": {"size": [4294967360, 48]}})").find("input.size"),
+            std::string::npos);
+  EXPECT_NE(refusal(R"({"name": "a", "model": "m.onnx", "input": {"mean": ["a", 0, 0]}})").find("input.mean must list 3"),
+            std::string::npos);
+  std::ofstream(path) << seed;
+  const reel::ModelCard c = reel::load_model_card(path);
+  EXPECT_EQ(c.width, 64);
+  EXPECT_EQ(c.height, 48);
+  EXPECT_EQ(c.max_frames, 16);
+  EXPECT_EQ(c.output_index, 1);
+  std::filesystem::remove(path);
+}
+
 }  // namespace

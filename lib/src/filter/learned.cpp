@@ -7,9 +7,11 @@
 #include <fstream>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
+#include <type_traits>
 
 #include "reel/core/status.h"
 #include "card_net.h"
+#include "core/json_int.h"
 
 namespace fs = std::filesystem;
 
@@ -23,6 +25,11 @@ namespace {
 template <typename T>
 T pick(const nlohmann::json& j, const char* key, T def, const std::string& card, std::initializer_list<T> allowed = {}) {
   if (!j.contains(key)) return def;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    const auto v = json_int(j[key]);
+    if (!v) bad(card, std::string(key) + " must be an integer that fits in 32 bits");
+    return static_cast<T>(*v);
+  }
   try {
     T v = j[key].get<T>();
     if (allowed.size() && std::find(allowed.begin(), allowed.end(), v) == allowed.end()) bad(card, std::string("bad value of ") + key);
@@ -58,10 +65,9 @@ ModelCard load_model_card(const std::string& path) {
   const nlohmann::json in_spec = j.value("input", nlohmann::json::object());
   if (in_spec.contains("size")) {
     const auto size = in_spec["size"];
-    if (!size.is_array() || size.size() != 2 || !size[0].is_number_integer() || !size[1].is_number_integer() ||
-        size[0].get<int>() < 1 || size[1].get<int>() < 1 || size[0].get<int>() > 4096 || size[1].get<int>() > 4096)
-      bad(path, "input.size must be [width, height]");
-    c.width = size[0], c.height = size[1];
+    if (!size.is_array() || size.size() != 2 || !json_int(size[0], 1, 4096) || !json_int(size[1], 1, 4096))
+      bad(path, "input.size must be [width, height], each 1..4096");
+    c.width = static_cast<int>(*json_int(size[0], 1, 4096)), c.height = static_cast<int>(*json_int(size[1], 1, 4096));
   }
   c.resize = pick<std::string>(in_spec, "resize", c.resize, path, {"short_side", "exact"});
   c.crop = pick<std::string>(in_spec, "crop", c.crop, path, {"center", "none"});
@@ -76,7 +82,8 @@ ModelCard load_model_card(const std::string& path) {
   for (const char* key : {"mean", "std"}) {
     if (!in_spec.contains(key)) continue;
     const auto v = in_spec[key];
-    if (!v.is_array() || v.size() != 3) bad(path, std::string("input.") + key + " must list 3 numbers");
+    if (!v.is_array() || v.size() != 3 || !v[0].is_number() || !v[1].is_number() || !v[2].is_number())
+      bad(path, std::string("input.") + key + " must list 3 numbers");
     for (int i = 0; i < 3; ++i) (key[0] == 'm' ? c.mean : c.std)[i] = v[i].get<double>();
   }
   for (double s : c.std)

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "reel/core/status.h"
+#include "core/json_int.h"
 
 namespace reel {
 namespace {
@@ -80,15 +81,13 @@ std::string ModelConfig::arch_name() const {
 }
 
 namespace {
-// An integer field of an untrusted config: a JSON integer within int's range (nlohmann's own
-// conversion casts a float such as 6.7e43 to int, which is undefined behaviour).
 int int_field(const nlohmann::json& j, const char* key, int fallback) {
   auto it = j.find(key);
   if (it == j.end()) return fallback;
   if (!it->is_number_integer()) throw Error(Code::ModelError, std::string("config: ") + key + " must be an integer");
-  const int64_t v = it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT32_MAX) ? INT64_MAX : it->get<int64_t>();
-  if (v < INT32_MIN || v > INT32_MAX) throw Error(Code::ModelError, std::string("config: ") + key + " is out of range");
-  return static_cast<int>(v);
+  const auto v = json_int(*it);
+  if (!v) throw Error(Code::ModelError, std::string("config: ") + key + " is out of range");
+  return static_cast<int>(*v);
 }
 
 std::vector<int> ints_field(const nlohmann::json& j, const char* key, std::vector<int> fallback) {

@@ -5,6 +5,7 @@
 
 #include "reel/core/status.h"
 #include "reel/pipeline/shard.h"
+#include "core/json_int.h"
 
 namespace reel {
 
@@ -62,30 +63,45 @@ void write_clip_latents(h5::File& f, const std::string& key_in, const ClipLatent
 ClipLatents read_clip_latents(const h5::File& f, const std::string& key, nlohmann::json* attrs) {
   const std::string g = "clips/" + sanitize_key(key);
   if (!f.exists(g)) throw Error(Code::NotFound, f.path() + ": no clip " + key);
-  auto geti = [&](const char* name) -> nlohmann::json {
+  auto attr = [&](const char* name) -> nlohmann::json {
     try {
       return nlohmann::json::parse(f.read_attr_string(g, name));
     } catch (const nlohmann::json::exception&) {
       throw Error(Code::InvalidData, f.path() + ": bad attribute " + g + "@" + name);
     }
   };
+  auto bad_layout = [&](const char* name) {
+    return Error(Code::InvalidData, f.path() + ": bad window layout in " + g + ": " + name + " must be an integer or a list of them");
+  };
+  auto geti = [&](const char* name) {
+    const auto v = json_int(attr(name));
+    if (!v) throw bad_layout(name);
+    return static_cast<int>(*v);
+  };
+  auto getv = [&](const char* name) {
+    const nlohmann::json a = attr(name);
+    if (!a.is_array()) throw bad_layout(name);
+    std::vector<int> out;
+    for (const auto& x : a) {
+      const auto v = json_int(x);
+      if (!v) throw bad_layout(name);
+      out.push_back(static_cast<int>(*v));
+    }
+    return out;
+  };
   ClipLatents lat;
-  try {
-    lat.frames = geti("frames").get<int>();
-    lat.width = geti("width").get<int>();
-    lat.height = geti("height").get<int>();
-    lat.pad_top = geti("pad_top").get<int>();
-    lat.pad_left = geti("pad_left").get<int>();
-    lat.padded_h = geti("padded_h").get<int>();
-    lat.padded_w = geti("padded_w").get<int>();
-    lat.window = geti("window").get<int>();
-    lat.window_frames = geti("window_frames").get<std::vector<int>>();
-    lat.window_pad_front = geti("window_pad_front").get<std::vector<int>>();
-    lat.window_pad_back = geti("window_pad_back").get<std::vector<int>>();
-    lat.window_latent_frames = geti("window_latent_frames").get<std::vector<int>>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(Code::InvalidData, f.path() + ": bad window layout in " + g + ": " + e.what());
-  }
+  lat.frames = geti("frames");
+  lat.width = geti("width");
+  lat.height = geti("height");
+  lat.pad_top = geti("pad_top");
+  lat.pad_left = geti("pad_left");
+  lat.padded_h = geti("padded_h");
+  lat.padded_w = geti("padded_w");
+  lat.window = geti("window");
+  lat.window_frames = getv("window_frames");
+  lat.window_pad_front = getv("window_pad_front");
+  lat.window_pad_back = getv("window_pad_back");
+  lat.window_latent_frames = getv("window_latent_frames");
   if (f.exists(g + "/indices")) {
     auto s = f.shape(g + "/indices");
     if (s.size() != 3) throw Error(Code::InvalidData, g + "/indices must be (t, h, w)");
