@@ -200,7 +200,7 @@ TEST_F(BadWeights, MissingTensor) {
   Code c = Code::Ok;
   auto msg = load_error(p, &c);
   EXPECT_EQ(c, Code::ModelError);
-  EXPECT_NE(msg.find("missing tensor weights/encoder.conv_in.0.conv3d.weight (expected shape [8,192,1,3,3])"),
+  EXPECT_NE(msg.find("missing tensor weights/encoder.conv_in.0.conv3d.weight (expected shape [8, 192, 1, 3, 3])"),
             std::string::npos)
       << msg;
 }
@@ -215,7 +215,7 @@ TEST_F(BadWeights, WrongShape) {
   Code c = Code::Ok;
   auto msg = load_error(p, &c);
   EXPECT_EQ(c, Code::ModelError);
-  EXPECT_NE(msg.find("weights/encoder.conv_in.0.conv3d.weight: shape [8,96,1,3,3], expected [8,192,1,3,3]"),
+  EXPECT_NE(msg.find("weights/encoder.conv_in.0.conv3d.weight: wrong shape: got [8, 96, 1, 3, 3], expected [8, 192, 1, 3, 3]"),
             std::string::npos)
       << msg;
 }

@@ -507,4 +507,20 @@ std::vector<std::string> File::read_strings(const std::string& dset) const {
 
 void File::flush() { H5Fflush(id_, H5F_SCOPE_GLOBAL); }
 
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string o = "[";
+  for (size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
+  return o + "]";
+}
+
+std::vector<float> read_weight(const File& f, const std::string& name, const std::vector<int64_t>& want,
+                               const std::string& context) {
+  if (!f.exists(name))
+    throw Error(Code::ModelError, context + ": missing tensor " + name + " (expected shape " + shape_str(want) + ")");
+  const auto got = f.shape(name);
+  if (got != want)
+    throw Error(Code::ModelError, context + ": " + name + ": wrong shape: got " + shape_str(got) + ", expected " + shape_str(want));
+  return f.read_float(name);
+}
+
 }  // namespace reel::h5

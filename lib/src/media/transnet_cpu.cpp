@@ -27,22 +27,11 @@ struct Layer {
   bool relu = false;
 };
 
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string o = "[";
-  for (size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
-  return o + "]";
-}
-
 struct Reader {
   const h5::File& f;
   const std::string& path;
   std::vector<float> get(const std::string& name, const std::vector<int64_t>& want) const {
-    if (!f.exists(name)) throw Error(Code::ModelError, "TransNetV2 weights " + path + ": missing tensor " + name);
-    const auto got = f.shape(name);
-    if (got != want)
-      throw Error(Code::ModelError, "TransNetV2 weights " + path + ": " + name + ": wrong shape: got " + shape_str(got) +
-                                        ", expected " + shape_str(want));
-    return f.read_float(name);
+    return h5::read_weight(f, name, want, "TransNetV2 weights " + path);
   }
 };
 

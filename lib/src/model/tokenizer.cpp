@@ -425,12 +425,6 @@ int64_t Tokenizer::parameter_count(bool encoder) const {
   return n;
 }
 
-static std::string shape_str(const std::vector<int64_t>& s) {
-  std::string o = "[";
-  for (size_t i = 0; i < s.size(); ++i) o += (i ? "," : "") + std::to_string(s[i]);
-  return o + "]";
-}
-
 std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path) {
   h5::File f(path, 'r', Code::ModelError);
   if (!f.has_attr("/", "config")) throw Error(Code::ModelError, path + ": no `config` attribute (not a reel/Cosmos model file)");
@@ -451,14 +445,12 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path) {
   for (size_t i = 0; i < reg.specs.size(); ++i) {
     const TensorSpec& s = reg.specs[i];
     const std::string ds = "weights/" + s.name;
-    if (!f.exists(ds)) throw Error(Code::ModelError, path + ": missing tensor " + ds + " (expected shape " + shape_str(s.shape) + ")");
-    auto shape = f.shape(ds);
-    if (shape != s.shape)
-      throw Error(Code::ModelError, path + ": " + ds + ": shape " + shape_str(shape) + ", expected " + shape_str(s.shape));
-    h5::DType dt = f.dtype(ds);
-    if (dt != h5::DType::F32 && dt != h5::DType::F16 && dt != h5::DType::BF16)
-      throw Error(Code::ModelError, path + ": " + ds + ": dtype " + h5::dtype_name(dt) + ", expected float32, float16 or bfloat16");
-    reg.data[i] = f.read_float(ds);
+    if (f.exists(ds)) {
+      const h5::DType dt = f.dtype(ds);
+      if (dt != h5::DType::F32 && dt != h5::DType::F16 && dt != h5::DType::BF16)
+        throw Error(Code::ModelError, path + ": " + ds + ": dtype " + h5::dtype_name(dt) + ", expected float32, float16 or bfloat16");
+    }
+    reg.data[i] = h5::read_weight(f, ds, s.shape, path);
     used[s.name] = true;
   }
   int extra = 0;

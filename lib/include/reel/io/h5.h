@@ -69,6 +69,14 @@ class File {
   Code code_;
 };
 
+// "[a, b, c]", the form weight-shape messages use.
+std::string shape_str(const std::vector<int64_t>& s);
+// A float tensor of a weights file, checked by name and shape before it is read (ggml style):
+// Error(ModelError) "<context>: missing tensor <name> (expected shape [..])" or
+// "<context>: <name>: wrong shape: got [..], expected [..]".
+std::vector<float> read_weight(const File& f, const std::string& name, const std::vector<int64_t>& want,
+                               const std::string& context);
+
 float half_to_float(uint16_t h);
 uint16_t float_to_half(float f);
 
