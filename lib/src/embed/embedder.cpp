@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "../filter/card_net.h"
+#include "effnet_cpu.h"
 #include "reel/core/status.h"
 #include "reel/io/uuid.h"
 
@@ -13,10 +14,29 @@ namespace reel {
 
 struct Embedder::Impl {
   cv::dnn::Net net;
+  std::unique_ptr<EffNetLite0Cpu> effnet;  // a card whose model is reel's HDF5 weights
 };
 
+namespace {
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+}  // namespace
+
 Embedder::Embedder(ModelCard card) : card_(std::move(card)), impl_(std::make_unique<Impl>()) {
-  impl_->net = load_card_net(card_.model, card_.path);
+  if (ends_with(card_.model, ".h5")) {
+    // HDF5 weights run on reel's own kernels; only EfficientNet-Lite0's exist so far.
+    if (card_.layout != "NCHW" || card_.clip_frames > 0)
+      throw Error(Code::ModelError, "model card " + card_.path + ": " + card_.model +
+                                        " is EfficientNet-Lite0 weights for reel's kernels: an image model, layout NCHW");
+    try {
+      impl_->effnet = std::make_unique<EffNetLite0Cpu>(card_.model);
+    } catch (const Error& e) {
+      throw Error(Code::ModelError, "model card " + card_.path + ": " + e.what());
+    }
+  } else {
+    impl_->net = load_card_net(card_.model, card_.path);
+  }
   {
     std::ifstream in(card_.model, std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -39,8 +59,9 @@ Embedder::Embedder(ModelCard card) : card_(std::move(card)), impl_(std::make_uni
 Embedder::~Embedder() = default;
 
 std::vector<float> Embedder::forward(std::vector<float>& blob, int n) {
-  std::vector<int> shape;
   const int H = card_.height, W = card_.width, T = card_.clip_frames;
+  if (impl_->effnet) return impl_->effnet->features(blob.data(), n, H, W);
+  std::vector<int> shape;
   if (card_.layout == "NCHW") shape = {n, 3, H, W};
   else if (card_.layout == "NHWC") shape = {n, H, W, 3};
   else if (card_.layout == "NCTHW") shape = {n, 3, T, H, W};

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "effnet_cpu.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include "reel/core/status.h"
+#include "reel/io/h5.h"
+#include "reel/model/ops.h"
+#include "backend/cpu/op_profile.h"
+
+namespace reel {
+
+namespace {
+// (expand ratio, kernel, stride, output channels, repeats) of the seven stages, as in
+// weights/efficientnet_lite0.py; BatchNorm eps of the TensorFlow original.
+constexpr int kStages[7][5] = {{1, 3, 1, 16, 1}, {6, 3, 2, 24, 2}, {6, 5, 2, 40, 2}, {6, 3, 2, 80, 3},
+                               {6, 5, 1, 112, 3}, {6, 5, 2, 192, 4}, {6, 3, 1, 320, 1}};
+constexpr double kBnEps = 1e-3;
+constexpr const char* kFormat = "reel-efficientnet-lite0";
+
+// A convolution with its BatchNorm folded in: y = w * x + b.
+struct Conv {
+  int co = 0, ci = 0, k = 1;  // ci: input channels per output channel (1 for depthwise)
+  std::vector<float> w, b;
+};
+
+struct Block {
+  int cin = 0, mid = 0, cout = 0, k = 3, stride = 1;
+  bool expand = false, skip = false;
+  Conv ex, dw, pr;
+};
+
+Conv load_conv(const h5::File& f, const std::string& ctx, const std::string& conv, const std::string& bn, int co, int ci, int k) {
+  Conv c;
+  c.co = co, c.ci = ci, c.k = k;
+  c.w = h5::read_weight(f, conv + ".weight", {co, ci, k, k}, ctx);
+  const auto g = h5::read_weight(f, bn + ".weight", {co}, ctx), be = h5::read_weight(f, bn + ".bias", {co}, ctx);
+  const auto m = h5::read_weight(f, bn + ".running_mean", {co}, ctx), v = h5::read_weight(f, bn + ".running_var", {co}, ctx);
+  const size_t per = static_cast<size_t>(ci) * k * k;
+  c.b.resize(co);
+  for (int o = 0; o < co; ++o) {
+    const double s = g[o] / std::sqrt(static_cast<double>(v[o]) + kBnEps);
+    for (size_t i = 0; i < per; ++i) c.w[o * per + i] = static_cast<float>(c.w[o * per + i] * s);
+    c.b[o] = static_cast<float>(be[o] - m[o] * s);
+  }
+  return c;
+}
+
+inline float relu6(float v) { return std::min(std::max(v, 0.0f), 6.0f); }
+
+// Columns per GEMM call: output and input blocks of about 256 KB, so the GEMM finds the bias
+// (and residual) written just before still in cache.
+int column_block(int co, int ci, int hw) {
+  const int nb = std::max(64, (65536 / (co + ci)) / 16 * 16);
+  return std::min(nb, hw);
+}
+
+// y (co, hw) = c.w (co, K) x (K, hw) + b [+ residual], K = ci * k * k (the stem passes its
+// im2col rows). The bias (and residual) is written first and the GEMM adds to it (beta 1), a
+// block of columns at a time so that block is still in cache: no pass to zero y, none to add
+// afterwards. ReLU6 is left to the consumer (the depthwise convolution's input copy, the
+// pooling), which reads the values anyway. Inside a parallel region OpenBLAS (OpenMP build)
+// runs on the calling thread; outside it uses the operator threads.
+void pointwise(const Conv& c, const float* x, int hw, float* y, const float* residual) {
+  const int K = c.ci * c.k * c.k;
+  OpScope prof(c.k == 1 ? "effnet_1x1" : "effnet_stem_gemm");
+  prof.macs(static_cast<uint64_t>(c.co) * K * hw);
+  const int nb = column_block(c.co, K, hw);
+  for (int p0 = 0; p0 < hw; p0 += nb) {
+    const int n = std::min(nb, hw - p0);
+    for (int o = 0; o < c.co; ++o) {
+      float* v = y + static_cast<size_t>(o) * hw + p0;
+      const float b = c.b[o];
+      if (residual) {
+        const float* r = residual + static_cast<size_t>(o) * hw + p0;
+        for (int p = 0; p < n; ++p) v[p] = b + r[p];
+      } else {
+        std::fill(v, v + n, b);
+      }
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c.co, n, K, 1.0f, c.w.data(), K, x + p0, hw, 1.0f, y + p0, hw);
+  }
+}
+
+
+// Eight floats in one AVX register (GCC/Clang vector extension: the compiler keeps these in
+// registers, which it does not reliably do for a float array it would have to vectorise itself).
+typedef float v8 __attribute__((vector_size(32)));
+inline v8 load8(const float* p) {
+  v8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// Output columns [j0, j0 + B) of every row of one depthwise channel: B / 8 accumulators stay
+// in registers across the K x K taps (one load per eight multiply-adds), then bias and ReLU6.
+// Reads may run past a phase row by up to B - 1 floats (into the next row or the buffer's
+// slack); those lanes are never stored.
+template <int K, int S, int B>
+void depthwise_rows(const float* ph, int Hp, int pw, const float* wk, float bias, float* y, int Ho, int Wo) {
+  constexpr int NV = B / 8;
+  for (int ho = 0; ho < Ho; ++ho) {
+    float* dst = y + static_cast<size_t>(ho) * Wo;
+    for (int j0 = 0; j0 < Wo; j0 += B) {
+      v8 acc[NV];
+      for (int q = 0; q < NV; ++q) acc[q] = v8{} + bias;
+      for (int dy = 0; dy < K; ++dy)
+        for (int dx = 0; dx < K; ++dx) {
+          const v8 wv = v8{} + wk[dy * K + dx];
+          const float* src = ph + (static_cast<size_t>(dx % S) * Hp + ho * S + dy) * pw + dx / S + j0;
+          for (int q = 0; q < NV; ++q) acc[q] += wv * load8(src + 8 * q);
+        }
+      const v8 zero{}, six = zero + 6.0f;
+      for (int q = 0; q < NV; ++q) {
+        acc[q] = acc[q] > zero ? acc[q] : zero;
+        acc[q] = acc[q] < six ? acc[q] : six;
+      }
+      if (j0 + B <= Wo) {
+        std::memcpy(dst + j0, acc, sizeof acc);
+      } else {
+        float out[B];
+        std::memcpy(out, acc, sizeof out);
+        std::copy(out, out + (Wo - j0), dst + j0);
+      }
+    }
+  }
+}
+
+template <int K, int S>
+void depthwise_rows_k(const float* ph, int Hp, int pw, const float* wk, float bias, float* y, int Ho, int Wo) {
+  if (Wo >= 32) depthwise_rows<K, S, 32>(ph, Hp, pw, wk, bias, y, Ho, Wo);
+  else if (Wo >= 12) depthwise_rows<K, S, 16>(ph, Hp, pw, wk, bias, y, Ho, Wo);
+  else depthwise_rows<K, S, 8>(ph, Hp, pw, wk, bias, y, Ho, Wo);
+}
+
+// One channel of a depthwise k x k convolution (k 3 or 5) of ReLU6(x) (its producer leaves
+// the activation to this copy), zero padding (k-1)/2, stride 1 or 2, then bias and ReLU6. The zero-padded input is laid out as `s` column phases (for stride 2
+// the even and the odd columns), so output column j reads phase dx % s at j + dx / s: every
+// inner loop runs over contiguous floats.
+void depthwise_channel(const float* x, int H, int W, const float* wk, float bias, int k, int s, float* y, int Ho, int Wo,
+                       Floats& buf) {
+  const int p = (k - 1) / 2, Hp = H + 2 * p, Wp = W + 2 * p;
+  const int pw = (Wp + s - 1) / s;  // columns per phase
+  const size_t used = static_cast<size_t>(s) * Hp * pw;
+  buf.resize(used + 32);  // slack for the last row's overrun
+  float* ph = buf.data();
+  std::fill(ph, ph + used + 32, 0.0f);  // one memset beats zeroing only the borders, row by row
+  for (int r = 0; r < H; ++r) {
+    const float* src = x + static_cast<size_t>(r) * W;
+    if (s == 1) {
+      float* dst = ph + static_cast<size_t>(r + p) * pw + p;
+      for (int c = 0; c < W; ++c) dst[c] = relu6(src[c]);
+      continue;
+    }
+    // Padded column 2m + phase is input column 2m + phase - p.
+    for (int phase = 0; phase < 2; ++phase) {
+      float* dst = ph + (static_cast<size_t>(phase) * Hp + r + p) * pw;
+      const int m0 = (p - phase + 1) / 2, m1 = (W - 1 + p - phase) / 2;  // 0 <= 2m + phase - p < W
+      const float* col = src + phase - p;
+      for (int m = m0; m <= m1; ++m) dst[m] = relu6(col[2 * m]);
+    }
+  }
+  if (k == 3 && s == 1) depthwise_rows_k<3, 1>(ph, Hp, pw, wk, bias, y, Ho, Wo);
+  else if (k == 3) depthwise_rows_k<3, 2>(ph, Hp, pw, wk, bias, y, Ho, Wo);
+  else if (s == 1) depthwise_rows_k<5, 1>(ph, Hp, pw, wk, bias, y, Ho, Wo);
+  else depthwise_rows_k<5, 2>(ph, Hp, pw, wk, bias, y, Ho, Wo);
+}
+
+void depthwise(const Conv& c, const float* x, int H, int W, int s, float* y, int Ho, int Wo, bool parallel) {
+  const size_t in_plane = static_cast<size_t>(H) * W, out_plane = static_cast<size_t>(Ho) * Wo;
+  const int kk = c.k * c.k;
+  OpScope prof(s == 1 ? "effnet_depthwise_s1" : "effnet_depthwise_s2");
+  prof.macs(static_cast<uint64_t>(c.co) * kk * out_plane);
+#pragma omp parallel if (parallel)
+  {
+    Floats buf;
+#pragma omp for schedule(static)
+    for (int ch = 0; ch < c.co; ++ch)
+      depthwise_channel(x + ch * in_plane, H, W, c.w.data() + ch * kk, c.b[ch], c.k, s, y + ch * out_plane, Ho, Wo, buf);
+  }
+}
+
+// The stem: 3x3, stride 2, padding 1, 3 -> 32, as im2col + GEMM (27 rows); its ReLU6 is
+// applied by block 0's depthwise convolution, the only reader.
+void stem(const Conv& c, const float* x, int H, int W, float* y, int Ho, int Wo, Floats& col) {
+  const size_t hw = static_cast<size_t>(Ho) * Wo;
+  OpScope prof("effnet_stem_im2col");
+  col.resize(27 * hw);
+  for (int ci = 0; ci < 3; ++ci)
+    for (int dy = 0; dy < 3; ++dy)
+      for (int dx = 0; dx < 3; ++dx) {
+        float* row = col.data() + ((ci * 3 + dy) * 3 + dx) * hw;
+        for (int ho = 0; ho < Ho; ++ho) {
+          const int r = 2 * ho + dy - 1;
+          for (int wo = 0; wo < Wo; ++wo) {
+            const int q = 2 * wo + dx - 1;
+            row[ho * Wo + wo] = r >= 0 && r < H && q >= 0 && q < W ? x[(static_cast<size_t>(ci) * H + r) * W + q] : 0.0f;
+          }
+        }
+      }
+  pointwise(c, col.data(), static_cast<int>(hw), y, nullptr);
+}
+
+int out_size(int n, int k, int s) { return (n + 2 * ((k - 1) / 2) - k) / s + 1; }
+
+struct Net {
+  Conv stem, head;
+  std::vector<Block> blocks;
+};
+
+// The whole network on one frame; `parallel`: the depthwise loops and OpenBLAS use the
+// operator threads (one frame at a time), else everything runs on the calling thread.
+void forward_frame(const Net& w, const float* x, int H, int W, float* out, bool parallel) {
+  Floats a, b, e, d, col;
+  int h = out_size(H, 3, 2), wd = out_size(W, 3, 2);
+  a.resize(static_cast<size_t>(32) * h * wd);
+  stem(w.stem, x, H, W, a.data(), h, wd, col);
+  for (const Block& bl : w.blocks) {
+    const size_t hw = static_cast<size_t>(h) * wd;
+    const float* in = a.data();
+    if (bl.expand) {
+      e.resize(bl.mid * hw);
+      pointwise(bl.ex, a.data(), static_cast<int>(hw), e.data(), nullptr);
+      in = e.data();
+    }
+    const int ho = out_size(h, bl.k, bl.stride), wo = out_size(wd, bl.k, bl.stride);
+    const size_t ohw = static_cast<size_t>(ho) * wo;
+    d.resize(bl.mid * ohw);
+    depthwise(bl.dw, in, h, wd, bl.stride, d.data(), ho, wo, parallel);
+    b.resize(bl.cout * ohw);
+    pointwise(bl.pr, d.data(), static_cast<int>(ohw), b.data(), bl.skip ? a.data() : nullptr);
+    std::swap(a, b);
+    h = ho, wd = wo;
+  }
+  const size_t hw = static_cast<size_t>(h) * wd;
+  const int dim = w.head.co;
+  e.resize(dim * hw);
+  pointwise(w.head, a.data(), static_cast<int>(hw), e.data(), nullptr);
+  for (int c = 0; c < dim; ++c) {
+    double sum = 0;
+    for (size_t p = 0; p < hw; ++p) sum += relu6(e[c * hw + p]);
+    out[c] = static_cast<float>(sum / static_cast<double>(hw));
+  }
+}
+}  // namespace
+
+struct EffNetLite0Cpu::Weights {
+  Net net;
+};
+
+bool is_effnet_weights(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  try {
+    const h5::File f(path, 'r', Code::ModelError);
+    return f.has_attr("/", "format") && f.read_attr_string("/", "format") == kFormat;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+EffNetLite0Cpu::EffNetLite0Cpu(const std::string& path) : w_(std::make_unique<Weights>()) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw Error(Code::ModelError, "EfficientNet-Lite0 weights " + path + ": not found (weights/efficientnet_lite0.py --h5 writes them)");
+  const h5::File f(path, 'r', Code::ModelError);
+  const std::string ctx = "EfficientNet-Lite0 weights " + path;
+  if (!f.has_attr("/", "format") || f.read_attr_string("/", "format") != kFormat)
+    throw Error(Code::ModelError, ctx + ": no `format` attribute " + kFormat + " (weights/efficientnet_lite0.py --h5 writes one)");
+  Net& w = w_->net;
+  w.stem = load_conv(f, ctx, "_conv_stem", "_bn0", 32, 3, 3);
+  int cin = 32;
+  for (const auto& st : kStages)
+    for (int i = 0; i < st[4]; ++i) {
+      Block b;
+      const std::string p = "_blocks." + std::to_string(w.blocks.size()) + ".";
+      b.cin = cin, b.mid = cin * st[0], b.cout = st[3], b.k = st[1], b.stride = i == 0 ? st[2] : 1;
+      b.expand = st[0] != 1;
+      b.skip = b.stride == 1 && b.cin == b.cout;
+      if (b.expand) b.ex = load_conv(f, ctx, p + "_expand_conv", p + "_bn0", b.mid, b.cin, 1);
+      b.dw = load_conv(f, ctx, p + "_depthwise_conv", p + "_bn1", b.mid, 1, b.k);
+      b.pr = load_conv(f, ctx, p + "_project_conv", p + "_bn2", b.cout, b.mid, 1);
+      w.blocks.push_back(std::move(b));
+      cin = st[3];
+    }
+  w.head = load_conv(f, ctx, "_conv_head", "_bn1", kDim, 320, 1);
+}
+
+EffNetLite0Cpu::~EffNetLite0Cpu() = default;
+
+std::vector<float> EffNetLite0Cpu::features(const float* x, int n, int h, int w) const {
+  if (n < 1 || h < 1 || w < 1) throw Error(Code::InvalidArgument, "EfficientNet-Lite0: no frames to run");
+  std::vector<float> out(static_cast<size_t>(n) * kDim);
+  const size_t frame = static_cast<size_t>(3) * h * w;
+  const int threads = omp_get_max_threads();
+  if (n >= 2 && threads > 1) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int i = 0; i < n; ++i) forward_frame(w_->net, x + i * frame, h, w, out.data() + static_cast<size_t>(i) * kDim, false);
+  } else {
+    for (int i = 0; i < n; ++i) forward_frame(w_->net, x + i * frame, h, w, out.data() + static_cast<size_t>(i) * kDim, true);
+  }
+  return out;
+}
+
+}  // namespace reel
