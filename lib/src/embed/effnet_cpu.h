@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // EfficientNet-Lite0's feature network on reel's own CPU kernels (private to lib/src/embed):
-// BatchNorm folded into the convolutions at load time, the 1x1 convolutions as one GEMM per
-// frame (OpenBLAS), the depthwise ones in vectorised loops over padded rows (stride 2 through
-// even/odd column phases, so every inner loop is contiguous), bias, ReLU6 and the residual add
-// applied while a channel is still in cache. A thread per frame when there are frames enough.
+// BatchNorm folded into the convolutions at load time, the 1x1 convolutions as OpenBLAS GEMMs
+// that add onto the bias (and residual) written just before, block by block while it is in
+// cache; the depthwise ones as register-blocked loops over zero-padded rows (stride 2 through
+// even/odd column phases, so every inner loop is contiguous) that apply their producer's ReLU6
+// as they copy. A thread per frame when there are frames enough, else threads within a frame.
 // Weights: weights/efficientnet_lite0.py --h5 (the package's tensors under their own names,
 // `format` reel-efficientnet-lite0), each checked for its shape.
 #pragma once
