@@ -128,11 +128,13 @@ def test_concurrency_is_shared_by_all_workers(clips):
     s = Server(delay=0.4)
     try:
         files = [str(clips / f"c{i}.mp4") for i in range(4)]  # 8 windows
-        p, wall = run(["--endpoint", s.url, "--concurrency", "4", "--workers", "4", *files])
+        p, _ = run(["--endpoint", s.url, "--concurrency", "4", "--workers", "4", *files])
         assert p.returncode == 0, p.stderr
         assert len(s.requests) == 8
+        # Four at once, never more: one limit for all four workers (per-worker limits would let
+        # all 8 windows fly together). Counted by the server, not timed: a wall-clock bound
+        # failed on a busy 2-core CI machine.
         assert s.max_in_flight == 4
-        assert wall < 8 * 0.4 / 2  # at least twice as fast as one at a time
         assert [r["source"].rsplit("/", 1)[1] for r in records(p)] == [f"c{i}.mp4" for i in range(4)]  # input order
     finally:
         s.close()
