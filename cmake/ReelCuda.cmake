@@ -5,7 +5,9 @@ set(REEL_HAVE_CUDA OFF)
 set(REEL_CUDA_SUMMARY "")
 if(NOT REEL_CUDA STREQUAL "OFF")
   if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-    set(CMAKE_CUDA_ARCHITECTURES 90)   # H100/H200; never "native" (no GPU on build machines)
+    # A100 (sm_80), H100/H200 (sm_90), B200 (sm_100), each as machine code and PTX; never
+    # "native" (the build machines have no GPU).
+    set(CMAKE_CUDA_ARCHITECTURES 80 90 100)
   endif()
   include(CheckLanguage)
   check_language(CUDA)

@@ -5,6 +5,7 @@
 // Layout (T, C, H, W), frame-major, float32. Levels run back to back on the device.
 #include <cstring>
 
+#include "backend/device_math.h"
 #include "common.cuh"
 #include "reel/cuda/cuda_backend.h"
 #include "reel/model/ops.h"
@@ -12,7 +13,7 @@
 namespace reel::cuda {
 namespace {
 
-__device__ __forceinline__ int refl(int i, int n) { return i < n ? i : (n >= 2 ? n - 2 : 0); }
+using dm::refl;
 
 __global__ void haar3d_level(const float* __restrict__ x, float* __restrict__ y, int T, int C, int H, int W) {
   const int To = (T + 1) / 2, Ho = (H + 1) / 2, Wo = (W + 1) / 2;
@@ -25,11 +26,9 @@ __global__ void haar3d_level(const float* __restrict__ x, float* __restrict__ y,
       const int tt = refl(2 * t + (d >> 2), T), hh = refl(2 * h + ((d >> 1) & 1), H), ww = refl(2 * w + (d & 1), W);
       v[d] = x[((static_cast<long>(tt) * C + c) * H + hh) * W + ww];
     }
-    for (int s = 0; s < 8; ++s) {
-      float acc = 0.f;
-      for (int d = 0; d < 8; ++d) acc += (__popc(s & d) & 1) ? -v[d] : v[d];
-      y[((static_cast<long>(t) * 8 * C + s * C + c) * Ho + h) * Wo + w] = acc * 0.125f;
-    }
+    float sb[8];
+    dm::haar_block<8>(v, 0.125f, sb);
+    for (int s = 0; s < 8; ++s) y[((static_cast<long>(t) * 8 * C + s * C + c) * Ho + h) * Wo + w] = sb[s];
   }
 }
 
@@ -44,11 +43,9 @@ __global__ void haar2d_level(const float* __restrict__ x, float* __restrict__ y,
       const int hh = refl(2 * h + (d & 1), H), ww = refl(2 * w + (d >> 1), W);
       v[d] = x[((static_cast<long>(t) * C + c) * H + hh) * W + ww];
     }
-    for (int s = 0; s < 4; ++s) {
-      float acc = 0.f;
-      for (int d = 0; d < 4; ++d) acc += (__popc(s & d) & 1) ? -v[d] : v[d];
-      y[((static_cast<long>(t) * 4 * C + s * C + c) * Ho + h) * Wo + w] = acc * 0.25f;
-    }
+    float sb[4];
+    dm::haar_block<4>(v, 0.25f, sb);
+    for (int s = 0; s < 4; ++s) y[((static_cast<long>(t) * 4 * C + s * C + c) * Ho + h) * Wo + w] = sb[s];
   }
 }
 

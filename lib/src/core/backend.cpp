@@ -70,4 +70,11 @@ Device resolve_device(const std::string& request) {
   throw Error(Code::InvalidArgument, "bad device '" + request + "' (auto|cpu|cuda|cuda:N)");
 }
 
+std::unique_ptr<Backend> make_cpu_backend(int threads);  // backend/cpu/backend_cpu.cpp
+
+std::unique_ptr<Backend> make_backend(const Device& d, int threads) {
+  if (d.kind == DeviceKind::Cpu) return make_cpu_backend(threads);
+  throw Error(Code::DeviceUnavailable, "device " + d.name() + ": the tokenizer's CUDA backend is not built yet; use --device cpu");
+}
+
 }  // namespace reel

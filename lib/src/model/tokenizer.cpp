@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // Network graph of the Cosmos-family tokenizers, built from the config. The builder
 // walks the architecture once, registering each tensor (name, shape); the same layer
-// structs then run the forward pass on the CPU operators of reel/model/ops.h.
+// structs then run the forward pass as ops of a compute Backend (reel/core/backend.h), on
+// Tensors it owns, with the weights uploaded to it once.
 #include "reel/model/tokenizer.h"
 
 #include <cmath>
 #include <map>
 #include <random>
 
+#include "reel/core/backend.h"
 #include "reel/core/log.h"
 #include "reel/core/status.h"
 #include "reel/io/h5.h"
@@ -24,12 +26,12 @@ struct Registry {
     specs.push_back({name, std::move(shape), encoder});
     return static_cast<int>(specs.size()) - 1;
   }
-  const float* ptr(int i) const { return i < 0 ? nullptr : data[i].data(); }
 };
 
 struct Conv {
   int w = -1, b = -1, co = 0, ci = 0, kt = 1, kh = 1, kw = 1;
-  ConvW get(const Registry& r) const { return {r.ptr(w), r.ptr(b), co, ci, kt, kh, kw}; }
+  // Against the weights as uploaded to the backend (by registry index).
+  ConvWeights get(const std::vector<Weight>& up) const { return {up[w], b < 0 ? Weight{} : up[b], co, ci, kt, kh, kw}; }
 };
 struct Norm {
   int g = -1, b = -1, groups = 1;
@@ -90,6 +92,13 @@ struct Tokenizer::Impl {
   ModelConfig cfg;
   Registry reg;
   std::string checksum, source;
+  std::unique_ptr<Backend> be;  // the CPU backend unless use_backend() chose another
+  std::vector<Weight> dev;      // reg.data in be's memory, by registry index
+
+  void upload_weights() {
+    dev.clear();
+    for (const auto& d : reg.data) dev.push_back(be->weight(d.data(), d.size()));
+  }
   // encoder
   Conv enc_in_s, enc_in_t;
   std::vector<Level> down;
@@ -234,105 +243,93 @@ struct Tokenizer::Impl {
   }
 
   // ---- forward pieces ----
-  Act spatial(const Act& x, const Conv& cv, const ChannelAffine* pre = nullptr) const {
+  Tensor spatial(const Tensor& x, const Conv& cv, const NormAffine* pre = nullptr) const {
     const int pad = cv.kh / 2;
-    return conv2d(x, cv.get(reg), 1, pad, pad, pad, pad, pre);
+    return be->conv2d(x, cv.get(dev), 1, pad, pad, pad, pad, pre);
   }
-  Act temporal(const Act& x, const Conv& cv) const { return conv_temporal(x, cv.get(reg), 1, cv.kt - 1); }
+  Tensor temporal(const Tensor& x, const Conv& cv) const { return be->conv_temporal(x, cv.get(dev), 1, cv.kt - 1); }
   // A factorized (1,3,3)+(3,1,1) conv pair for video, a single 3x3 conv for images.
   // `pre`: the norm (+SiLU) in front, applied as the spatial conv reads x.
-  Act conv_pair(const Act& x, const Conv& s, const Conv& t, const ChannelAffine* pre = nullptr) const {
-    Act y = spatial(x, s, pre);
+  Tensor conv_pair(const Tensor& x, const Conv& s, const Conv& t, const NormAffine* pre = nullptr) const {
+    Tensor y = spatial(x, s, pre);
     return cfg.video ? temporal(y, t) : y;
   }
-  Act pointwise(const Act& x, const Conv& cv) const { return conv2d(x, cv.get(reg), 1, 0, 0, 0, 0); }
-  void norm_(Act& x, const Norm& n, bool then_silu = false) const {
-    group_norm_(x, reg.ptr(n.g), reg.ptr(n.b), n.groups, 1e-6f, then_silu);
-  }
-  ChannelAffine norm_affine(const Act& x, const Norm& n, bool then_silu) const {
-    return group_norm_affine(x, reg.ptr(n.g), reg.ptr(n.b), n.groups, 1e-6f, then_silu);
+  Tensor pointwise(const Tensor& x, const Conv& cv) const { return be->conv2d(x, cv.get(dev), 1, 0, 0, 0, 0); }
+  NormAffine norm_affine(const Tensor& x, const Norm& n, bool then_silu) const {
+    return be->group_norm(x, dev[n.g], dev[n.b], n.groups, 1e-6f, then_silu);
   }
 
   // The norm -> SiLU -> conv steps run as statistics + a conv that normalizes while it reads.
-  Act block(const Act& x, const ResBlock& rb) const {
-    const ChannelAffine n1 = norm_affine(x, rb.n1, true);
-    Act h = conv_pair(x, rb.c1s, rb.c1t, &n1);
-    const ChannelAffine n2 = norm_affine(h, rb.n2, true);
+  Tensor block(const Tensor& x, const ResBlock& rb) const {
+    const NormAffine n1 = norm_affine(x, rb.n1, true);
+    Tensor h = conv_pair(x, rb.c1s, rb.c1t, &n1);
+    const NormAffine n2 = norm_affine(h, rb.n2, true);
     h = conv_pair(h, rb.c2s, rb.c2t, &n2);
-    if (rb.shortcut) add_(h, pointwise(x, rb.sc));
-    else add_(h, x);
+    if (rb.shortcut) be->add_(h, pointwise(x, rb.sc));
+    else be->add_(h, x);
     return h;
   }
 
-  Act attn(const Act& x, const AttnBlock& a) const {
-    Act h = x;
-    norm_(h, a.n);
-    Act q = pointwise(h, a.q), k = pointwise(h, a.k), v = pointwise(h, a.v), o;
-    if (a.temporal) attention_temporal_causal(q, k, v, o);
-    else attention_spatial(q, k, v, o);
-    Act y = pointwise(o, a.proj);
-    add_(y, x);
+  Tensor attn(const Tensor& x, const AttnBlock& a) const {
+    const Tensor h = be->apply_affine(x, norm_affine(x, a.n, false));  // x itself stays for the residual
+    const Tensor q = pointwise(h, a.q), k = pointwise(h, a.k), v = pointwise(h, a.v);
+    Tensor y = pointwise(be->attention(q, k, v, a.temporal), a.proj);
+    be->add_(y, x);
     return y;
   }
 
-  Act downsample(const Act& x, const Resample& rs) const {
+  Tensor downsample(const Tensor& x, const Resample& rs) const {
     if (!rs.spatial && !rs.temporal) return x;
-    Act cur = x;
+    Tensor cur = x;
     if (cfg.video) {
       if (rs.spatial) {
-        Act a = conv2d(cur, rs.c1.get(reg), 2, 0, 0, 1, 1);
-        Act p = avg_pool_spatial_padded(cur);
-        add_(a, p);
+        Tensor a = be->conv2d(cur, rs.c1.get(dev), 2, 0, 0, 1, 1);
+        be->add_(a, be->avg_pool_spatial_padded(cur));
         cur = std::move(a);
       }
       if (rs.temporal) {
         // Prepend one copy of frame 0; the strided conv repeats it once more itself.
-        Act ext(cur.T + 1, cur.C, cur.H, cur.W, Act::Uninit{});
-        std::copy(cur.v.begin(), cur.v.begin() + cur.frame_size(), ext.v.begin());
-        std::copy(cur.v.begin(), cur.v.end(), ext.v.begin() + cur.frame_size());
-        Act a = conv_temporal(ext, rs.c2.get(reg), 2, 1);
-        Act p = avg_pool_temporal_causal(cur);
-        add_(a, p);
+        Tensor a = be->conv_temporal(be->prepend_first_frame(cur), rs.c2.get(dev), 2, 1);
+        be->add_(a, be->avg_pool_temporal_causal(cur));
         cur = std::move(a);
       }
       return pointwise(cur, rs.c3);
     }
-    return conv2d(cur, rs.c1.get(reg), 2, 0, 0, 1, 1);
+    return be->conv2d(cur, rs.c1.get(dev), 2, 0, 0, 1, 1);
   }
 
-  Act upsample(const Act& x, const Resample& rs) const {
+  Tensor upsample(const Tensor& x, const Resample& rs) const {
     if (!rs.spatial && !rs.temporal) return x;
-    if (!cfg.video) return spatial(upsample_spatial(x), rs.c1);
-    Act cur = x;
+    if (!cfg.video) return spatial(be->upsample_spatial(x), rs.c1);
+    Tensor cur = x;
     if (rs.temporal) {
-      cur = upsample_temporal(cur);
-      Act y = temporal(cur, rs.c1);
-      add_(y, cur);
+      cur = be->upsample_temporal(cur);
+      Tensor y = temporal(cur, rs.c1);
+      be->add_(y, cur);
       cur = std::move(y);
     }
     if (rs.spatial) {
-      cur = upsample_spatial(cur);
-      Act y = spatial(cur, rs.c2);
-      add_(y, cur);
+      cur = be->upsample_spatial(cur);
+      Tensor y = spatial(cur, rs.c2);
+      be->add_(y, cur);
       cur = std::move(y);
     }
     return pointwise(cur, rs.c3);
   }
 
   // norm_out -> SiLU -> conv_out; the normalized tensor is only materialized for a tap.
-  Act norm_out_conv(const Act& h, const Norm& n, const Conv& s, const Conv& t, const char* name,
-                    const TapFn& tap) const {
-    ChannelAffine a = norm_affine(h, n, false);
-    if (tap) tap(name, apply_affine(h, a));
-    a.silu = true;
+  Tensor norm_out_conv(const Tensor& h, const Norm& n, const Conv& s, const Conv& t, const char* name,
+                       const TapFn& tap) const {
+    if (tap) tap(name, be->download(be->apply_affine(h, norm_affine(h, n, false))));
+    const NormAffine a = norm_affine(h, n, true);
     return conv_pair(h, s, t, &a);
   }
 
-  Act encode(const Act& x, const TapFn& tap) const {
-    auto t = [&](const std::string& n, const Act& a) {
-      if (tap) tap(n, a);
+  Tensor encode(const Tensor& x, const TapFn& tap) const {
+    auto t = [&](const std::string& n, const Tensor& a) {
+      if (tap) tap(n, be->download(a));
     };
-    Act h = cfg.video ? haar_patch3d(x, cfg.patch_size) : haar_patch2d(x, cfg.patch_size);
+    Tensor h = be->haar_patch(x, cfg.patch_size, cfg.video);
     t(cfg.video ? "encoder.patcher3d" : "encoder.patcher", h);
     h = conv_pair(h, enc_in_s, enc_in_t);
     t("encoder.conv_in", h);
@@ -359,11 +356,11 @@ struct Tokenizer::Impl {
     return h;
   }
 
-  Act decode(const Act& z, const TapFn& tap) const {
-    auto t = [&](const std::string& n, const Act& a) {
-      if (tap) tap(n, a);
+  Tensor decode(const Tensor& z, const TapFn& tap) const {
+    auto t = [&](const std::string& n, const Tensor& a) {
+      if (tap) tap(n, be->download(a));
     };
-    Act h = pointwise(z, post_quant);
+    Tensor h = pointwise(z, post_quant);
     t("post_quant_conv", h);
     h = conv_pair(h, dec_in_s, dec_in_t);
     t("decoder.conv_in", h);
@@ -385,7 +382,7 @@ struct Tokenizer::Impl {
     }
     h = norm_out_conv(h, dnorm, dec_out_s, dec_out_t, "decoder.norm_out", tap);
     t("decoder.conv_out", h);
-    h = cfg.video ? haar_unpatch3d(h, cfg.patch_size) : haar_unpatch2d(h, cfg.patch_size);
+    h = be->haar_unpatch(h, cfg.patch_size, cfg.video);
     t(cfg.video ? "decoder.unpatcher3d" : "decoder.unpatcher", h);
     return h;
   }
@@ -458,6 +455,7 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path) {
     if (!used.count(name)) ++extra;
   if (extra) REEL_VERBOSE("model", "%s: %d tensors not used by this config (ignored)", path.c_str(), extra);
   t->impl_->compute_checksum();
+  t->use_backend(make_backend(Device{}));
   return t;
 }
 
@@ -482,8 +480,17 @@ std::unique_ptr<Tokenizer> Tokenizer::random(const ModelConfig& config, uint64_t
   }
   t->impl_->source = "random:" + std::to_string(seed);
   t->impl_->compute_checksum();
+  t->use_backend(make_backend(Device{}));
   return t;
 }
+
+void Tokenizer::use_backend(std::unique_ptr<Backend> be) {
+  if (!be) throw Error(Code::InvalidArgument, "tokenizer: no backend");
+  impl_->be = std::move(be);
+  impl_->upload_weights();
+}
+
+const Backend& Tokenizer::backend() const { return *impl_->be; }
 
 void Tokenizer::save(const std::string& path) const {
   h5::File f(path, 'w', Code::IoError);
@@ -512,11 +519,11 @@ Act Tokenizer::encode(const Act& x, std::vector<int32_t>* indices, const TapFn& 
     throw Error(Code::InvalidArgument, "encode: H and W must be multiples of " + std::to_string(c.spatial_compression));
   if (c.video && (x.T - 1) % c.temporal_compression)
     throw Error(Code::InvalidArgument, "encode: frames must be 1 + k*" + std::to_string(c.temporal_compression));
-  Act z = impl_->encode(x, tap);
-  if (!c.discrete) return z;
-  Act codes;
+  const Backend& be = *impl_->be;
+  const Tensor z = impl_->encode(be.upload(x), tap);
+  if (!c.discrete) return be.download(z);
   std::vector<int32_t> idx;
-  fsq_quantize(z, c.levels, &codes, &idx);
+  Act codes = be.download(be.fsq_quantize(z, c.levels, &idx));
   if (tap) tap("quantizer#1", codes);
   if (indices) *indices = std::move(idx);
   return codes;
@@ -526,12 +533,14 @@ Act Tokenizer::decode(const Act& latent, const TapFn& tap) const {
   if (latent.C != impl_->cfg.latent_dim())
     throw Error(Code::InvalidArgument, "decode: expected " + std::to_string(impl_->cfg.latent_dim()) + " latent channels, got " +
                                            std::to_string(latent.C));
-  return impl_->decode(latent, tap);
+  const Backend& be = *impl_->be;
+  return be.download(impl_->decode(be.upload(latent), tap));
 }
 
 Act Tokenizer::decode_indices(const std::vector<int32_t>& indices, int t, int h, int w, const TapFn& tap) const {
   if (!impl_->cfg.discrete) throw Error(Code::InvalidArgument, "decode_indices: model is continuous");
-  return impl_->decode(fsq_dequantize(indices, t, h, w, impl_->cfg.levels), tap);
+  const Backend& be = *impl_->be;
+  return be.download(impl_->decode(be.fsq_dequantize(indices, t, h, w, impl_->cfg.levels), tap));
 }
 
 }  // namespace reel

@@ -5,8 +5,12 @@
 // "cuda" or "cuda:N"; an explicit CUDA request without a usable device is an error
 // (Code::DeviceUnavailable, exit 5), never a silent fallback.
 #pragma once
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "reel/core/tensor.h"
 
 namespace reel {
 
@@ -28,5 +32,80 @@ struct Device {
 };
 // Resolves a request string; throws Error(DeviceUnavailable) or Error(InvalidArgument).
 Device resolve_device(const std::string& request);
+
+// ---- The compute backend: the op set the tokenizer network is built from ----
+//
+// One virtual per op (ncnn's Layer, not a graph engine): the tokenizer walks its network and
+// calls these on Tensors the backend owns. A backend instance holds all of its state (threads,
+// weights in its own memory and dtype); nothing is process-wide. The CPU backend
+// (lib/src/backend/cpu) is the reference every other backend is tested against.
+
+// A weight tensor in the backend's memory, uploaded once (Backend::weight) and valid while the
+// backend lives.
+struct Weight {
+  const void* p = nullptr;
+  size_t n = 0;
+  explicit operator bool() const { return p != nullptr; }
+};
+
+// One convolution: weights in PyTorch order (Co, Ci, kt, kh, kw); bias may be empty.
+struct ConvWeights {
+  Weight w, b;
+  int co = 0, ci = 0, kt = 1, kh = 1, kw = 1;
+};
+
+// A GroupNorm's effect once its statistics are known, per frame and channel: v -> scale * v +
+// shift, then SiLU if asked. Kept in the backend's memory, so a convolution can apply it while
+// it reads its input and the normalized tensor is never written out.
+struct NormAffine {
+  int T = 0, C = 0;
+  std::shared_ptr<Storage> state;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+  virtual DType dtype() const = 0;  // of activations and weights in this backend's memory
+  virtual std::string describe() const = 0;
+
+  // Host <-> backend: the only copies between the two.
+  virtual Tensor upload(const Act& host) const = 0;
+  virtual Act download(const Tensor& t) const = 0;
+  // A float32 host tensor into the backend's memory, in its dtype. The CPU backend keeps a
+  // pointer: the caller keeps `data` alive while the backend uses it.
+  virtual Weight weight(const float* data, size_t n) = 0;
+
+  // 2-D convolution of every frame: zero padding (top, left, bottom, right), stride; with
+  // `pre`, of pre(x) (the padding stays zero).
+  virtual Tensor conv2d(const Tensor& x, const ConvWeights& w, int stride, int pad_t, int pad_l, int pad_b, int pad_r,
+                        const NormAffine* pre = nullptr) const = 0;
+  // Causal temporal convolution: frame 0 repeated `time_pad` times in front.
+  virtual Tensor conv_temporal(const Tensor& x, const ConvWeights& w, int time_stride, int time_pad) const = 0;
+  // GroupNorm statistics of each frame (eps, optional SiLU after) as an affine map.
+  virtual NormAffine group_norm(const Tensor& x, const Weight& gamma, const Weight& beta, int groups, float eps,
+                                bool then_silu) const = 0;
+  virtual void apply_affine_(Tensor& x, const NormAffine& a) const = 0;
+  virtual Tensor apply_affine(const Tensor& x, const NormAffine& a) const = 0;
+  virtual void add_(Tensor& x, const Tensor& y) const = 0;
+  virtual Tensor avg_pool_spatial_padded(const Tensor& x) const = 0;
+  virtual Tensor avg_pool_temporal_causal(const Tensor& x) const = 0;
+  virtual Tensor upsample_spatial(const Tensor& x) const = 0;
+  virtual Tensor upsample_temporal(const Tensor& x) const = 0;
+  // x with its first frame once more in front: (T + 1, C, H, W).
+  virtual Tensor prepend_first_frame(const Tensor& x) const = 0;
+  // Single-head attention within each frame, or causal along T at every pixel.
+  virtual Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, bool temporal) const = 0;
+  virtual Tensor haar_patch(const Tensor& x, int patch, bool video) const = 0;
+  virtual Tensor haar_unpatch(const Tensor& x, int patch, bool video) const = 0;
+  // Finite scalar quantisation of z (T, levels.size(), H, W): codes in [-1, 1] and token ids.
+  virtual Tensor fsq_quantize(const Tensor& z, const std::vector<int>& levels, std::vector<int32_t>* indices) const = 0;
+  virtual Tensor fsq_dequantize(const std::vector<int32_t>& indices, int T, int H, int W, const std::vector<int>& levels) const = 0;
+};
+
+// The backend for a resolved device. CPU: `threads` operator threads (0: whatever the calling
+// thread is set to, ops_set_threads). Throws Error(DeviceUnavailable) for a device without a
+// backend.
+std::unique_ptr<Backend> make_backend(const Device& d, int threads = 0);
 
 }  // namespace reel

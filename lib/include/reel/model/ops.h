@@ -7,10 +7,9 @@
 // tested against); the convolutions run on OpenBLAS sgemm.
 #pragma once
 #include <cstdint>
-#include <memory>
-#include <new>
-#include <utility>
 #include <vector>
+
+#include "reel/core/tensor.h"
 
 namespace reel {
 
@@ -22,43 +21,6 @@ void ops_mac_reset();
 void op_profile_reset();
 // Threads used by the CPU operators (OpenMP loops and OpenBLAS).
 void ops_set_threads(int n);
-
-// std::allocator whose value-less construct() leaves floats uninitialised: operators that write
-// every output element skip the zero fill (and its pass over memory) std::vector would do first.
-template <class T>
-struct UninitAllocator : std::allocator<T> {
-  template <class U>
-  struct rebind {
-    using other = UninitAllocator<U>;
-  };
-  UninitAllocator() = default;
-  template <class U>
-  UninitAllocator(const UninitAllocator<U>&) noexcept {}
-  template <class U>
-  void construct(U* p) noexcept {
-    ::new (static_cast<void*>(p)) U;
-  }
-  template <class U, class... A>
-  void construct(U* p, A&&... a) {
-    ::new (static_cast<void*>(p)) U(std::forward<A>(a)...);
-  }
-};
-using Floats = std::vector<float, UninitAllocator<float>>;
-
-struct Act {
-  int T = 0, C = 0, H = 0, W = 0;
-  Floats v;  // (T, C, H, W)
-  // Tag for outputs that the operator overwrites completely: the memory is left as it comes.
-  struct Uninit {};
-  Act() = default;
-  Act(int t, int c, int h, int w) : T(t), C(c), H(h), W(w), v(static_cast<size_t>(t) * c * h * w, 0.0f) {}
-  Act(int t, int c, int h, int w, Uninit) : T(t), C(c), H(h), W(w), v(static_cast<size_t>(t) * c * h * w) {}
-  size_t frame_size() const { return static_cast<size_t>(C) * H * W; }
-  size_t plane() const { return static_cast<size_t>(H) * W; }
-  float* frame(int t) { return v.data() + t * frame_size(); }
-  const float* frame(int t) const { return v.data() + t * frame_size(); }
-  size_t numel() const { return v.size(); }
-};
 
 // Weights of one convolution, PyTorch order (Co, Ci, kt, kh, kw); bias may be null.
 struct ConvW {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The Cosmos-family tokenizer (CV/DV video, CI/DI image) on the CPU.
+// The Cosmos-family tokenizer (CV/DV video, CI/DI image) on a compute backend (the CPU's by
+// default; reel/core/backend.h).
 //
 // A Tokenizer is built from a ModelConfig: the builder lists every tensor the config needs
 // (name and shape, official state_dict names) and the loader checks a weights file against
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "reel/core/backend.h"
 #include "reel/model/config.h"
 #include "reel/model/ops.h"
 
@@ -56,6 +58,11 @@ class Tokenizer {
   // Frames out for `frames_in` input frames (1 + k*tc -> 1 + k), and the reverse.
   int latent_frames(int frames_in) const;
   int output_frames(int latent_frames) const;
+
+  // The backend the network runs on (the CPU backend unless told): the weights are uploaded to
+  // it once, here. Host Acts go in and come out of encode and decode whatever the backend.
+  void use_backend(std::unique_ptr<Backend> be);
+  const Backend& backend() const;
 
   // Saves config + weights (float32) to an HDF5 model file.
   void save(const std::string& path) const;

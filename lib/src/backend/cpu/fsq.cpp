@@ -5,6 +5,7 @@
 //   index = sum_i (q_i + L_i/2) * basis_i, basis = cumulative product of the levels.
 #include <cmath>
 
+#include "backend/device_math.h"
 #include "reel/core/status.h"
 #include "reel/model/ops.h"
 
@@ -13,14 +14,11 @@ namespace reel {
 void fsq_quantize(const Act& z, const std::vector<int>& levels, Act* codes, std::vector<int32_t>* indices) {
   const int D = static_cast<int>(levels.size());
   if (z.C != D) throw Error(Code::Internal, "fsq: channel count != number of levels");
-  std::vector<float> half_l(D), offset(D), shift(D), half_w(D);
+  std::vector<dm::FsqAxis> axis(D);
   std::vector<int64_t> basis(D);
   int64_t b = 1;
   for (int i = 0; i < D; ++i) {
-    half_l[i] = static_cast<float>((levels[i] - 1) * (1.0f + 1e-3f) / 2.0f);
-    offset[i] = levels[i] % 2 == 0 ? 0.5f : 0.0f;
-    shift[i] = std::atanh(offset[i] / half_l[i]);
-    half_w[i] = static_cast<float>(levels[i] / 2);
+    axis[i] = dm::fsq_axis(levels[i]);
     basis[i] = b;
     b *= levels[i];
   }
@@ -31,11 +29,9 @@ void fsq_quantize(const Act& z, const std::vector<int>& levels, Act* codes, std:
     for (size_t p = 0; p < HW; ++p) {
       int64_t idx = 0;
       for (int i = 0; i < D; ++i) {
-        const float v = z.frame(t)[i * HW + p];
-        const float bounded = std::tanh(v + shift[i]) * half_l[i] - offset[i];
-        const float q = std::nearbyint(bounded);  // round half to even (default FE_TONEAREST)
-        codes->frame(t)[i * HW + p] = q / half_w[i];
-        idx += static_cast<int64_t>(q + half_w[i]) * basis[i];
+        const float q = dm::fsq_level(z.frame(t)[i * HW + p], axis[i]);
+        codes->frame(t)[i * HW + p] = q / axis[i].half_w;
+        idx += static_cast<int64_t>(q + axis[i].half_w) * basis[i];
       }
       (*indices)[t * HW + p] = static_cast<int32_t>(idx);
     }

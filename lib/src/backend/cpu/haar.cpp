@@ -7,28 +7,18 @@
 #include <cstring>
 
 #include "backend/cpu/op_profile.h"
+#include "backend/device_math.h"
 #include "reel/model/ops.h"
 
 namespace reel {
 namespace {
-inline int refl(int i, int n) { return i < n ? i : (n >= 2 ? n - 2 : 0); }
+using dm::refl;
 
 // One butterfly stage along a row: lo = a + b, hi = a - b.
 inline void butterfly(const float* a, const float* b, int n, float* lo, float* hi) {
   for (int w = 0; w < n; ++w) {
     lo[w] = a[w] + b[w];
     hi[w] = a[w] - b[w];
-  }
-}
-
-// out[s] = scale * sum_d (-1)^popcount(s & d) in[d]: every subband's butterfly at once. The
-// same map (scale 1) inverts a level, since the sign matrix is its own inverse up to N.
-template <int N>
-inline void signed_sums(const float* in, float scale, float* out) {
-  for (int s = 0; s < N; ++s) {
-    float acc = 0.0f;
-    for (int d = 0; d < N; ++d) acc += (__builtin_popcount(s & d) & 1) ? -in[d] : in[d];
-    out[s] = acc * scale;
   }
 }
 
@@ -146,7 +136,7 @@ Act level2d(const Act& x) {
           for (int dh = 0; dh < 2; ++dh)
             v[2 * dw + dh] = f[static_cast<size_t>(refl(2 * h + dh, x.H)) * x.W + refl(2 * w + dw, x.W)];
         float sb[4];
-        signed_sums<4>(v, 0.25f, sb);
+        dm::haar_block<4>(v, 0.25f, sb);
         for (int s = 0; s < 4; ++s)
           y.frame(t)[(static_cast<size_t>(s) * x.C + c) * y.plane() + static_cast<size_t>(h) * Wo + w] = sb[s];
       }
@@ -167,7 +157,7 @@ Act ilevel2d(const Act& x) {
         for (int s = 0; s < 4; ++s)
           coef[s] = x.frame(t)[(static_cast<size_t>(s) * C + c) * x.plane() + static_cast<size_t>(h) * x.W + w];
         float px[4];
-        signed_sums<4>(coef, 1.0f, px);
+        dm::haar_block<4>(coef, 1.0f, px);
         for (int d = 0; d < 4; ++d) {
           const int dw = d >> 1, dh = d & 1;
           y.frame(t)[static_cast<size_t>(c) * y.plane() + static_cast<size_t>(2 * h + dh) * y.W + 2 * w + dw] = px[d];

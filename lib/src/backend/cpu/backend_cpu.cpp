@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+// The CPU backend: Tensors are host Acts in shared buffers, weights are the caller's float32
+// arrays (no copy), and every op is the reference operator of reel/model/ops.h. The other
+// backends are tested against this one.
+#include <omp.h>
+
+#include "reel/core/backend.h"
+#include "reel/core/status.h"
+#include "reel/model/ops.h"
+
+namespace reel {
+
+const char* dtype_name(DType d) {
+  switch (d) {
+    case DType::F32: return "fp32";
+    case DType::F16: return "fp16";
+    case DType::BF16: return "bf16";
+  }
+  return "?";
+}
+
+namespace {
+
+struct CpuStorage : Storage {
+  Act a;
+  explicit CpuStorage(Act&& x) : a(std::move(x)) {}
+};
+struct CpuAffine : Storage {
+  ChannelAffine a;
+  explicit CpuAffine(ChannelAffine&& x) : a(std::move(x)) {}
+};
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads) : threads_(threads) {}
+
+  Device device() const override { return Device{}; }
+  DType dtype() const override { return DType::F32; }
+  std::string describe() const override {
+    return "cpu (" + std::to_string(threads_ > 0 ? threads_ : omp_get_max_threads()) + " threads, fp32)";
+  }
+
+  Tensor upload(const Act& host) const override { return wrap(Act(host)); }
+  Act download(const Tensor& t) const override { return act(t); }
+  Weight weight(const float* data, size_t n) override { return Weight{data, n}; }
+
+  Tensor conv2d(const Tensor& x, const ConvWeights& w, int stride, int pt, int pl, int pb, int pr,
+                const NormAffine* pre) const override {
+    threads();
+    return wrap(reel::conv2d(act(x), host(w), stride, pt, pl, pb, pr, pre ? &affine(*pre) : nullptr));
+  }
+  Tensor conv_temporal(const Tensor& x, const ConvWeights& w, int stride, int pad) const override {
+    threads();
+    return wrap(reel::conv_temporal(act(x), host(w), stride, pad));
+  }
+  NormAffine group_norm(const Tensor& x, const Weight& gamma, const Weight& beta, int groups, float eps,
+                        bool then_silu) const override {
+    threads();
+    ChannelAffine a = group_norm_affine(act(x), f(gamma), f(beta), groups, eps, then_silu);
+    NormAffine n;
+    n.T = a.T, n.C = a.C;
+    n.state = std::make_shared<CpuAffine>(std::move(a));
+    return n;
+  }
+  void apply_affine_(Tensor& x, const NormAffine& a) const override {
+    threads();
+    reel::apply_affine_(mut(x), affine(a));
+  }
+  Tensor apply_affine(const Tensor& x, const NormAffine& a) const override {
+    threads();
+    return wrap(reel::apply_affine(act(x), affine(a)));
+  }
+  void add_(Tensor& x, const Tensor& y) const override {
+    threads();
+    reel::add_(mut(x), act(y));
+  }
+  Tensor avg_pool_spatial_padded(const Tensor& x) const override { return wrap(reel::avg_pool_spatial_padded(act(x))); }
+  Tensor avg_pool_temporal_causal(const Tensor& x) const override { return wrap(reel::avg_pool_temporal_causal(act(x))); }
+  Tensor upsample_spatial(const Tensor& x) const override { return wrap(reel::upsample_spatial(act(x))); }
+  Tensor upsample_temporal(const Tensor& x) const override { return wrap(reel::upsample_temporal(act(x))); }
+  Tensor prepend_first_frame(const Tensor& x) const override {
+    const Act& a = act(x);
+    Act ext(a.T + 1, a.C, a.H, a.W, Act::Uninit{});
+    std::copy(a.v.begin(), a.v.begin() + static_cast<std::ptrdiff_t>(a.frame_size()), ext.v.begin());
+    std::copy(a.v.begin(), a.v.end(), ext.v.begin() + static_cast<std::ptrdiff_t>(a.frame_size()));
+    return wrap(std::move(ext));
+  }
+  Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, bool temporal) const override {
+    threads();
+    Act o;
+    if (temporal) attention_temporal_causal(act(q), act(k), act(v), o);
+    else attention_spatial(act(q), act(k), act(v), o);
+    return wrap(std::move(o));
+  }
+  Tensor haar_patch(const Tensor& x, int patch, bool video) const override {
+    threads();
+    return wrap(video ? haar_patch3d(act(x), patch) : haar_patch2d(act(x), patch));
+  }
+  Tensor haar_unpatch(const Tensor& x, int patch, bool video) const override {
+    threads();
+    return wrap(video ? haar_unpatch3d(act(x), patch) : haar_unpatch2d(act(x), patch));
+  }
+  Tensor fsq_quantize(const Tensor& z, const std::vector<int>& levels, std::vector<int32_t>* indices) const override {
+    Act codes;
+    std::vector<int32_t> idx;
+    reel::fsq_quantize(act(z), levels, &codes, indices ? indices : &idx);
+    return wrap(std::move(codes));
+  }
+  Tensor fsq_dequantize(const std::vector<int32_t>& indices, int T, int H, int W, const std::vector<int>& levels) const override {
+    return wrap(reel::fsq_dequantize(indices, T, H, W, levels));
+  }
+
+ private:
+  // OpenMP's thread count is a setting of the calling thread: an instance made with a count
+  // sets it for its ops; one made with 0 runs with what the calling thread has.
+  void threads() const {
+    if (threads_ > 0 && omp_get_max_threads() != threads_) ops_set_threads(threads_);
+  }
+  Tensor wrap(Act&& a) const {
+    Tensor t;
+    t.T = a.T, t.C = a.C, t.H = a.H, t.W = a.W;
+    t.backend = this;
+    t.storage = std::make_shared<CpuStorage>(std::move(a));
+    return t;
+  }
+  const Act& act(const Tensor& t) const {
+    if (t.backend != this || !t.storage) throw Error(Code::Internal, "cpu backend: a tensor of another backend (" +
+                                                                       std::string(t.backend ? t.backend->describe() : "none") + ")");
+    return static_cast<const CpuStorage&>(*t.storage).a;
+  }
+  Act& mut(Tensor& t) const { return const_cast<Act&>(act(t)); }
+  static const float* f(const Weight& w) { return static_cast<const float*>(w.p); }
+  static ConvW host(const ConvWeights& w) { return {f(w.w), w.b ? f(w.b) : nullptr, w.co, w.ci, w.kt, w.kh, w.kw}; }
+  static const ChannelAffine& affine(const NormAffine& a) { return static_cast<const CpuAffine&>(*a.state).a; }
+
+  int threads_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+
+}  // namespace reel
