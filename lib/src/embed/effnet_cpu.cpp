@@ -254,17 +254,6 @@ struct EffNetLite0Cpu::Weights {
   Net net;
 };
 
-bool is_effnet_weights(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return false;
-  try {
-    const h5::File f(path, 'r', Code::ModelError);
-    return f.has_attr("/", "format") && f.read_attr_string("/", "format") == kFormat;
-  } catch (const Error&) {
-    return false;
-  }
-}
-
 EffNetLite0Cpu::EffNetLite0Cpu(const std::string& path) : w_(std::make_unique<Weights>()) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))

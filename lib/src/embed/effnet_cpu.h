@@ -28,7 +28,4 @@ class EffNetLite0Cpu {
   std::unique_ptr<Weights> w_;
 };
 
-// Whether a card's model file is one EffNetLite0Cpu reads (HDF5 with that format attribute).
-bool is_effnet_weights(const std::string& path);
-
 }  // namespace reel
