@@ -17,14 +17,8 @@ struct Embedder::Impl {
   std::unique_ptr<EffNetLite0Cpu> effnet;  // a card whose model is reel's HDF5 weights
 };
 
-namespace {
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-}  // namespace
-
 Embedder::Embedder(ModelCard card) : card_(std::move(card)), impl_(std::make_unique<Impl>()) {
-  if (ends_with(card_.model, ".h5")) {
+  if (card_.model.ends_with(".h5")) {
     // HDF5 weights run on reel's own kernels; only EfficientNet-Lite0's exist so far.
     if (card_.layout != "NCHW" || card_.clip_frames > 0)
       throw Error(Code::ModelError, "model card " + card_.path + ": " + card_.model +
