@@ -4,11 +4,14 @@
 // compute, device or not.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <random>
 
 #include "backend/device_math.h"
+#include "reel/model/ops.h"
 
 namespace reel {
 namespace {
@@ -85,6 +88,77 @@ TEST(DeviceMath, Silu) {
   EXPECT_NEAR(dm::silu(1), 1 / (1 + std::exp(-1.0f)), 1e-7f);
   EXPECT_NEAR(dm::silu(30), 30.0f, 1e-5f);
   EXPECT_NEAR(dm::silu(-30), 0.0f, 1e-10f);
+}
+
+// The CUDA backend's causal convolution is two GEMM batches: a copied head for the first j0
+// outputs and x in place for the rest. Every output must read exactly the frames the
+// definition names (causal_tap_frame), for the shapes the tokenizer uses and odd ones.
+TEST(DeviceMath, CausalConvolutionSplitReadsTheDefinedFrames) {
+  for (int T = 1; T <= 12; ++T)
+    for (int kt : {1, 2, 3, 4})
+      for (int stride : {1, 2, 3})
+        for (int pad = 0; pad <= kt; ++pad) {
+          if (T + pad < kt) continue;
+          const int To = (T + pad - kt) / stride + 1;
+          int j0 = 0, head = 0;
+          dm::causal_conv_split(To, stride, pad, kt, &j0, &head);
+          ASSERT_LE(j0, To);
+          for (int j = 0; j < To; ++j)
+            for (int k = 0; k < kt; ++k) {
+              const int want = std::min(dm::causal_tap_frame(j, k, stride, pad), T - 1);
+              int got;
+              if (j < j0) {
+                const int i = j * stride + k;  // row of the head
+                ASSERT_LT(i, head);
+                got = dm::causal_head_frame(i, pad, T);
+              } else {
+                got = j * stride - pad + k;  // x in place
+                ASSERT_GE(got, 0);
+                ASSERT_LT(got, T);
+              }
+              ASSERT_EQ(got, want) << "T " << T << " kt " << kt << " stride " << stride << " pad " << pad << " j " << j << " k " << k;
+            }
+        }
+}
+
+// The causal attention kernel's per-pixel function against the CPU operator.
+TEST(DeviceMath, CausalAttentionPixelIsTheCpuOperator) {
+  for (auto [T, C, H, W] : std::vector<std::array<int, 4>>{{5, 16, 3, 4}, {1, 8, 2, 2}, {9, 32, 2, 3}}) {
+    Act q(T, C, H, W), k(T, C, H, W), v(T, C, H, W);
+    std::mt19937 rng(T * 7 + C);
+    std::uniform_real_distribution<float> u(-2, 2);
+    for (Act* a : {&q, &k, &v})
+      for (auto& x : a->v) x = u(rng);
+    Act ref;
+    attention_temporal_causal(q, k, v, ref);
+    Act got(T, C, H, W);
+    const long HW = static_cast<long>(H) * W, ts = C * HW;
+    for (long p = 0; p < HW; ++p) {
+      auto ld = [&](const Act& a) { return [&a, p, ts, HW](int t, int c) { return a.v[t * ts + c * HW + p]; }; };
+      auto st = [&](int t, int c, float val) { got.v[t * ts + c * HW + p] = val; };
+      dm::causal_attention_pixel(ld(q), ld(k), ld(v), st, T, C, 1.0f / std::sqrt(static_cast<float>(C)));
+    }
+    for (size_t i = 0; i < ref.v.size(); ++i) ASSERT_NEAR(got.v[i], ref.v[i], 2e-6f) << i;
+  }
+}
+
+// The FSQ codebook functions both kernels and the CPU run: a code round-trips through its id.
+TEST(DeviceMath, FsqEncodeDecodeRoundTrip) {
+  const int levels[6] = {8, 8, 8, 5, 5, 5};
+  dm::FsqCodebook cb;
+  ASSERT_TRUE(dm::fsq_codebook(levels, 6, &cb));
+  EXPECT_FALSE(dm::fsq_codebook(levels, 17, &cb));
+  std::mt19937 rng(4);
+  std::uniform_real_distribution<float> u(-3, 3);
+  for (int n = 0; n < 2000; ++n) {
+    float z[6], codes[6], back[6];
+    for (float& x : z) x = u(rng);
+    const int64_t idx = dm::fsq_encode(z, 1, cb, codes);
+    ASSERT_GE(idx, 0);
+    ASSERT_LT(idx, 8 * 8 * 8 * 5 * 5 * 5);
+    dm::fsq_decode(idx, cb, back, 1);
+    for (int i = 0; i < 6; ++i) ASSERT_EQ(back[i], codes[i]) << n << " axis " << i;
+  }
 }
 
 }  // namespace

@@ -62,6 +62,124 @@ REEL_HD float fsq_level(float v, const FsqAxis& a) {  // q, a whole number in [-
 // SiLU: x * sigmoid(x).
 REEL_HD float silu(float x) { return x / (1.0f + expf(-x)); }
 
+// The constants of one FSQ codebook: an axis per latent channel, and each digit's weight in the
+// token id (the cumulative product of the levels). Fixed-size so a kernel takes it by value.
+struct FsqCodebook {
+  static constexpr int kMaxAxes = 16;
+  int D = 0;
+  int levels[kMaxAxes] = {};
+  int64_t basis[kMaxAxes] = {};
+  FsqAxis axis[kMaxAxes];
+};
+inline bool fsq_codebook(const int* levels, int D, FsqCodebook* cb) {  // host only; false if D > kMaxAxes
+  if (D < 1 || D > FsqCodebook::kMaxAxes) return false;
+  cb->D = D;
+  int64_t b = 1;
+  for (int i = 0; i < D; ++i) {
+    cb->levels[i] = levels[i];
+    cb->axis[i] = fsq_axis(levels[i]);
+    cb->basis[i] = b;
+    b *= levels[i];
+  }
+  return true;
+}
+// One latent position: z[i * stride] for the D axes -> codes (same stride) and the token id.
+REEL_HD int64_t fsq_encode(const float* z, long stride, const FsqCodebook& cb, float* codes) {
+  int64_t idx = 0;
+  for (int i = 0; i < cb.D; ++i) {
+    const float q = fsq_level(z[i * stride], cb.axis[i]);
+    codes[i * stride] = q / cb.axis[i].half_w;
+    idx += static_cast<int64_t>(q + cb.axis[i].half_w) * cb.basis[i];
+  }
+  return idx;
+}
+// A token id back to its codes; the caller has checked 0 <= idx < prod(levels).
+REEL_HD void fsq_decode(int64_t idx, const FsqCodebook& cb, float* codes, long stride) {
+  for (int i = 0; i < cb.D; ++i) {
+    const int digit = static_cast<int>(idx % cb.levels[i]);
+    idx /= cb.levels[i];
+    const float hw = static_cast<float>(cb.levels[i] / 2);
+    codes[i * stride] = (digit - hw) / hw;
+  }
+}
+
+// GroupNorm of one channel once its group's mean and 1/sqrt(var + eps) are known:
+// v -> scale * v + shift (then SiLU when asked).
+REEL_HD void gn_channel(float mean, float inv_std, float gamma, float beta, float* scale, float* shift) {
+  *scale = inv_std * gamma;
+  *shift = beta - mean * inv_std * gamma;
+}
+REEL_HD float affine_act(float v, float scale, float shift, bool then_silu) {
+  const float y = v * scale + shift;
+  return then_silu ? silu(y) : y;
+}
+
+// Resampler index maps. The causal temporal average of output j reads frames a and b; the
+// temporal upsample's output j is input frame (j + 1) / 2; a causal convolution's tap k of
+// output j reads input frame max(0, j * stride + k - pad) (frame 0 repeated in front).
+REEL_HD void causal_pool_frames(int j, int T, int* a, int* b) {
+  *a = 2 * j - 1 < 0 ? 0 : 2 * j - 1;
+  *b = 2 * j < T - 1 ? 2 * j : T - 1;
+}
+REEL_HD int upsample_temporal_frame(int j) { return (j + 1) / 2; }
+REEL_HD int causal_tap_frame(int j, int k, int stride, int pad) {
+  const int i = j * stride + k - pad;
+  return i < 0 ? 0 : i;
+}
+// How the CUDA backend runs a causal convolution as GEMMs: from output j0 on, output j's kt
+// input frames are the consecutive frames j*stride - pad ... of x itself; the first j0 outputs
+// read a "head" of `head_frames` frames, head frame i being x's frame
+// causal_head_frame(i, pad, T) (frame 0 repeated in front, clamped at the end).
+REEL_HD void causal_conv_split(int To, int stride, int pad, int kt, int* j0, int* head_frames) {
+  int j = (pad + stride - 1) / stride;
+  *j0 = j < To ? j : To;
+  *head_frames = *j0 > 0 ? (*j0 - 1) * stride + kt : 0;
+}
+REEL_HD int causal_head_frame(int i, int pad, int T) {
+  const int f = i - pad < 0 ? 0 : i - pad;
+  return f < T - 1 ? f : T - 1;
+}
+// 2x2 average after zero padding (0 before, 1 after) of output (oy, ox) of an H x W plane.
+template <class Load>
+REEL_HD float avg_pool2_padded(Load at, int H, int W, int oy, int ox) {
+  float s = 0.0f;
+  for (int dy = 0; dy < 2; ++dy)
+    for (int dx = 0; dx < 2; ++dx) {
+      const int iy = 2 * oy + dy, ix = 2 * ox + dx;
+      if (iy < H && ix < W) s += at(iy, ix);
+    }
+  return s * 0.25f;
+}
+
+// Causal single-head attention along T at one pixel: element (t, c) of q, k, v and out at
+// load(t, c) / store(t, c, value). Scores and sums in float32, the running maximum subtracted
+// before exp. T <= kMaxCausalT (the latent frames of one window).
+constexpr int kMaxCausalT = 64;
+template <class Load, class Store>
+REEL_HD void causal_attention_pixel(Load q, Load k, Load v, Store out, int T, int C, float scale) {
+  float s[kMaxCausalT];
+  for (int t = 0; t < T; ++t) {
+    float m = -3.0e38f;
+    for (int u = 0; u <= t; ++u) {
+      float acc = 0.0f;
+      for (int c = 0; c < C; ++c) acc += q(t, c) * k(u, c);
+      s[u] = acc * scale;
+      m = s[u] > m ? s[u] : m;
+    }
+    float sum = 0.0f;
+    for (int u = 0; u <= t; ++u) {
+      s[u] = expf(s[u] - m);
+      sum += s[u];
+    }
+    const float inv = 1.0f / sum;
+    for (int c = 0; c < C; ++c) {
+      float acc = 0.0f;
+      for (int u = 0; u <= t; ++u) acc += s[u] * v(u, c);
+      out(t, c, acc * inv);
+    }
+  }
+}
+
 // bfloat16: the top 16 bits of a float32, rounded to nearest even (NaN kept quiet), as PyTorch
 // and the CUDA intrinsics __float2bfloat16_rn do.
 REEL_HD uint16_t float_to_bf16(float f) {

@@ -8,6 +8,7 @@
 #include "backend/cpu/affine_row.h"
 #include "backend/cpu/op_profile.h"
 #include "backend/cpu/vec_math.h"
+#include "backend/device_math.h"
 #include "reel/model/ops.h"
 
 namespace reel {
@@ -67,8 +68,7 @@ ChannelAffine group_norm_affine(const Act& x, const float* gamma, const float* b
     for (int c = 0; c < cpg; ++c) {
       const size_t p = g * cpg + c;
       const int ch = static_cast<int>(p % C);
-      a.scale[p] = inv * gamma[ch];
-      a.shift[p] = beta[ch] - mean[g] * inv * gamma[ch];
+      dm::gn_channel(mean[g], inv, gamma[ch], beta[ch], &a.scale[p], &a.shift[p]);
     }
   }
   return a;
@@ -135,16 +135,9 @@ Act avg_pool_spatial_padded(const Act& x) {
   for (int pi = 0; pi < planes; ++pi) {
     const float* in = x.v.data() + static_cast<size_t>(pi) * x.plane();
     float* out = y.v.data() + static_cast<size_t>(pi) * y.plane();
+    auto at = [&](int iy, int ix) { return in[static_cast<size_t>(iy) * x.W + ix]; };
     for (int oy = 0; oy < Ho; ++oy)
-      for (int ox = 0; ox < Wo; ++ox) {
-        float s = 0.0f;
-        for (int dy = 0; dy < 2; ++dy)
-          for (int dx = 0; dx < 2; ++dx) {
-            int iy = 2 * oy + dy, ix = 2 * ox + dx;
-            if (iy < x.H && ix < x.W) s += in[static_cast<size_t>(iy) * x.W + ix];
-          }
-        out[static_cast<size_t>(oy) * Wo + ox] = s * 0.25f;
-      }
+      for (int ox = 0; ox < Wo; ++ox) out[static_cast<size_t>(oy) * Wo + ox] = dm::avg_pool2_padded(at, x.H, x.W, oy, ox);
   }
   return y;
 }
@@ -155,8 +148,9 @@ Act avg_pool_temporal_causal(const Act& x) {
   Act y(To, x.C, x.H, x.W, Act::Uninit{});
   const size_t n = x.frame_size();
   for (int j = 0; j < To; ++j) {
-    const float* a = x.frame(std::max(0, 2 * j - 1));
-    const float* b = x.frame(std::min(x.T - 1, 2 * j));
+    int fa, fb;
+    dm::causal_pool_frames(j, x.T, &fa, &fb);
+    const float *a = x.frame(fa), *b = x.frame(fb);
     float* o = y.frame(j);
     for (size_t i = 0; i < n; ++i) o[i] = 0.5f * (a[i] + b[i]);
   }
@@ -183,7 +177,7 @@ Act upsample_spatial(const Act& x) {
 Act upsample_temporal(const Act& x) {
   OpScope prof_("pool/upsample");
   Act y(2 * x.T - 1, x.C, x.H, x.W, Act::Uninit{});
-  for (int j = 0; j < y.T; ++j) std::memcpy(y.frame(j), x.frame((j + 1) / 2), sizeof(float) * x.frame_size());
+  for (int j = 0; j < y.T; ++j) std::memcpy(y.frame(j), x.frame(dm::upsample_temporal_frame(j)), sizeof(float) * x.frame_size());
   return y;
 }
 

@@ -14,31 +14,21 @@ namespace reel {
 void fsq_quantize(const Act& z, const std::vector<int>& levels, Act* codes, std::vector<int32_t>* indices) {
   const int D = static_cast<int>(levels.size());
   if (z.C != D) throw Error(Code::Internal, "fsq: channel count != number of levels");
-  std::vector<dm::FsqAxis> axis(D);
-  std::vector<int64_t> basis(D);
-  int64_t b = 1;
-  for (int i = 0; i < D; ++i) {
-    axis[i] = dm::fsq_axis(levels[i]);
-    basis[i] = b;
-    b *= levels[i];
-  }
+  dm::FsqCodebook cb;
+  if (!dm::fsq_codebook(levels.data(), D, &cb)) throw Error(Code::Internal, "fsq: " + std::to_string(D) + " axes, at most 16");
   *codes = Act(z.T, D, z.H, z.W);
   indices->assign(static_cast<size_t>(z.T) * z.plane(), 0);
   const size_t HW = z.plane();
   for (int t = 0; t < z.T; ++t)
-    for (size_t p = 0; p < HW; ++p) {
-      int64_t idx = 0;
-      for (int i = 0; i < D; ++i) {
-        const float q = dm::fsq_level(z.frame(t)[i * HW + p], axis[i]);
-        codes->frame(t)[i * HW + p] = q / axis[i].half_w;
-        idx += static_cast<int64_t>(q + axis[i].half_w) * basis[i];
-      }
-      (*indices)[t * HW + p] = static_cast<int32_t>(idx);
-    }
+    for (size_t p = 0; p < HW; ++p)
+      (*indices)[t * HW + p] =
+          static_cast<int32_t>(dm::fsq_encode(z.frame(t) + p, static_cast<long>(HW), cb, codes->frame(t) + p));
 }
 
 Act fsq_dequantize(const std::vector<int32_t>& indices, int T, int H, int W, const std::vector<int>& levels) {
   const int D = static_cast<int>(levels.size());
+  dm::FsqCodebook cb;
+  if (!dm::fsq_codebook(levels.data(), D, &cb)) throw Error(Code::Internal, "fsq: " + std::to_string(D) + " axes, at most 16");
   int64_t total = 1;
   for (int l : levels) total *= l;
   Act codes(T, D, H, W);
@@ -46,15 +36,10 @@ Act fsq_dequantize(const std::vector<int32_t>& indices, int T, int H, int W, con
   if (indices.size() != static_cast<size_t>(T) * HW) throw Error(Code::Internal, "fsq: index count mismatch");
   for (int t = 0; t < T; ++t)
     for (size_t p = 0; p < HW; ++p) {
-      int64_t idx = indices[t * HW + p];
+      const int64_t idx = indices[t * HW + p];
       if (idx < 0 || idx >= total)
         throw Error(Code::InvalidData, "token id " + std::to_string(idx) + " outside [0, " + std::to_string(total) + ")");
-      for (int i = 0; i < D; ++i) {
-        const int digit = static_cast<int>(idx % levels[i]);
-        idx /= levels[i];
-        const float hw = static_cast<float>(levels[i] / 2);
-        codes.frame(t)[i * HW + p] = (digit - hw) / hw;
-      }
+      dm::fsq_decode(idx, cb, codes.frame(t) + p, static_cast<long>(HW));
     }
   return codes;
 }
