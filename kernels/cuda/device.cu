@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Device discovery (cudaGetDeviceCount), treating "no device" and "no/old driver" as zero
-// devices with a reason rather than an error.
-#include "common.cuh"
+// devices with a reason rather than an error, and the module's exported entry point.
+#include "context.cuh"
 #include "reel/cuda/cuda_backend.h"
 
 namespace reel::cuda {
@@ -26,3 +26,14 @@ std::string device_description(int index) {
 }
 
 }  // namespace reel::cuda
+
+extern "C" __attribute__((visibility("default"))) const reel::cuda::Plugin* reel_cuda_plugin() {
+  static const reel::cuda::Plugin table = [] {
+    reel::cuda::Plugin p;
+    p.device_count = reel::cuda::device_count;
+    p.device_description = reel::cuda::device_description;
+    p.make_backend = reel::cuda::make_backend;
+    return p;
+  }();
+  return &table;
+}

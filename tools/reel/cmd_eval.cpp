@@ -19,7 +19,7 @@ void register_eval(CLI::App& app, int* exit_code) {
   struct Opts {
     std::vector<std::string> inputs;
     EvalConfig c;
-    std::string ref_dir, dist_dir, device = "auto", feature_shape, feature_range = "0,1";
+    std::string ref_dir, dist_dir, device = "auto", dtype = "auto", feature_shape, feature_range = "0,1";
     bool per_frame = false, no_ssim = false, no_ms_ssim = false;
     RunnerCli runner;
   };
@@ -32,7 +32,7 @@ void register_eval(CLI::App& app, int* exit_code) {
   cmd->add_option("--dist-dir", o->dist_dir, "Folder of distorted/reconstructed clips");
   cmd->add_option("--window", o->c.window, "Tokenizer window with --model")->capture_default_str();
   cmd->add_flag("--per-frame", o->per_frame, "Include per-frame values");
-  add_device_option(cmd, &o->device);
+  add_device_option(cmd, &o->device, &o->dtype);
   cmd->add_flag("--no-ssim", o->no_ssim, "Skip SSIM (faster)");
   cmd->add_flag("--no-ms-ssim", o->no_ms_ssim, "Skip MS-SSIM (faster)");
   cmd->add_option("--previews", o->c.previews,
@@ -52,7 +52,7 @@ void register_eval(CLI::App& app, int* exit_code) {
       "  reel tokenize roundtrip --model M.h5 clips/ -o rec/ | reel eval" +
       exit_code_footer());
   cmd->callback([o, exit_code] {
-    resolve_tokenizer_device(o->device);
+    if (!o->c.model.empty()) o->c.target = resolve_compute(o->device, o->dtype);
     apply_threads();
     EvalConfig& c = o->c;
     c.ssim = !o->no_ssim;

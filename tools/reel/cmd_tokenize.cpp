@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // reel tokenize encode|decode (+ roundtrip|verify|bench|info): the Cosmos-compatible tokenizer.
+#include <map>
 #include <sstream>
 
 #include "commands.h"
@@ -11,15 +12,22 @@ namespace reel::cli {
 
 void apply_threads() { ops_set_threads(thread_count()); }
 
-void add_device_option(CLI::App* cmd, std::string* device) {
-  cmd->add_option("--device", *device, "auto|cpu|cuda|cuda:N (the tokenizer runs on the CPU for now: auto = cpu)")
+void add_device_option(CLI::App* cmd, std::string* device, std::string* dtype) {
+  cmd->add_option("--device", *device, "auto|cpu|cuda|cuda:N (auto: the first GPU if there is one, else the CPU)")
       ->capture_default_str()
       ->envname("REEL_DEVICE");
+  cmd->add_option("--dtype", *dtype, "auto|fp32|bf16|fp16: activations and weights (auto: bf16 on CUDA, fp32 on the CPU)")
+      ->capture_default_str()
+      ->envname("REEL_DTYPE");
 }
 
 void add_tile_options(CLI::App* cmd, TileOptions* t) {
-  cmd->add_option("--tile", t->tile, "Process frames in spatial tiles of this many pixels (0 = whole frames); bounds memory")
-      ->capture_default_str();
+  cmd->add_option("--tile", t->tile,
+                  "auto|0|N: spatial tiles of N pixels (0 = whole frames); auto = whole frames when they fit the "
+                  "device's free memory, else the largest tile that does")
+      ->transform(CLI::Transformer(std::map<std::string, std::string>{{"auto", std::to_string(kTileAuto)}}))
+      ->check(CLI::Range(kTileAuto, 1 << 20))
+      ->default_str("auto");
   cmd->add_option("--tile-overlap", t->overlap, "Overlap of neighbouring tiles in pixels, blended linearly")->capture_default_str();
 }
 
@@ -28,7 +36,7 @@ namespace {
 struct Opts {
   TokenizeConfig c;
   std::vector<std::string> inputs;
-  std::string device = "auto";
+  std::string device = "auto", dtype = "auto";
   bool fp32 = false, int32 = false;
   RunnerCli runner;
 };
@@ -56,10 +64,10 @@ void register_tokenize(CLI::App& app, int* exit_code) {
   enc->add_flag("--fp32", e->fp32, "Store continuous latents as float32 (default float16)");
   enc->add_flag("--int32", e->int32, "Store token ids as int32 (default uint16)");
   add_tile_options(enc, &e->c.tile);
-  add_device_option(enc, &e->device);
+  add_device_option(enc, &e->device, &e->dtype);
   add_runner_options(enc, &e->runner);
   enc->callback([e, exit_code] {
-    resolve_tokenizer_device(e->device);
+    e->c.target = resolve_compute(e->device, e->dtype);
     apply_threads();
     e->c.write.latent_fp16 = !e->fp32;
     e->c.write.indices_uint16 = !e->int32;
@@ -77,8 +85,10 @@ void register_tokenize(CLI::App& app, int* exit_code) {
                   "Latents files written by `reel tokenize encode`, or - for its records on stdin (default)");
   dec->add_option("-o,--output", d->c.output, "Output directory")->capture_default_str();
   add_tile_options(dec, &d->c.tile);
+  add_device_option(dec, &d->device, &d->dtype);
   add_runner_options(dec, &d->runner);
   dec->callback([d, exit_code] {
+    d->c.target = resolve_compute(d->device, d->dtype);
     apply_threads();
     d->c.compute_threads = thread_count();
     // A latents file stands for the records of its clips.

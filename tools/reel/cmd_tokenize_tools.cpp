@@ -20,10 +20,11 @@ namespace reel::cli {
 namespace {
 
 int run_bench(const std::string& arch, const std::string& model, const std::string& shape_s, int width, int repeat,
-              uint64_t seed, const std::string& only) {
+              uint64_t seed, const std::string& only, const ComputeTarget& target) {
   apply_threads();
   const std::vector<int> shape = parse_bench_shape(shape_s);
   std::unique_ptr<Tokenizer> tok = model.empty() ? Tokenizer::random(config_for_arch(arch, width), seed) : load_model(model);
+  place_tokenizer(*tok, target);
   emit(bench_tokenizer(*tok, shape, repeat, seed, only, thread_count()));
   return kExitOk;
 }
@@ -74,7 +75,7 @@ void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code) {
   struct O {
     TokenizeConfig c;
     std::vector<std::string> inputs;
-    std::string device = "auto";
+    std::string device = "auto", dtype = "auto";
     RunnerCli runner;
   };
   auto o = std::make_shared<O>();
@@ -85,10 +86,10 @@ void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code) {
   c->add_option("-o,--output", o->c.output, "Output directory")->capture_default_str();
   c->add_option("--window", o->c.window, "Frames per causal window (1 + k*tc), 0 = whole clip")->capture_default_str();
   add_tile_options(c, &o->c.tile);
-  add_device_option(c, &o->device);
+  add_device_option(c, &o->device, &o->dtype);
   add_runner_options(c, &o->runner);
   c->callback([o, exit_code] {
-    resolve_tokenizer_device(o->device);
+    o->c.target = resolve_compute(o->device, o->dtype);
     apply_threads();
     o->c.decode_threads = globals().threads;
     o->c.compute_threads = thread_count();
@@ -117,7 +118,7 @@ void register_tokenize_bench(CLI::App* cmd, int* exit_code) {
   struct O {
     std::string arch = "CV8x8x8", model, shape = "1,3,17,256,256";
     int width = 128, repeat = 1;
-    std::string only;
+    std::string only, device = "cpu", dtype = "auto";
     bool random = false;
     uint64_t seed = 0;
   };
@@ -133,9 +134,11 @@ void register_tokenize_bench(CLI::App* cmd, int* exit_code) {
   c->add_option("--only", o->only,
                 "Time only one half (with REEL_PROFILE=1 the table then covers that half; decode still encodes first)")
       ->check(CLI::IsMember({"encode", "decode"}));
+  add_device_option(c, &o->device, &o->dtype);
   c->callback([o, exit_code] {
     if (!o->random && o->model.empty()) throw CLI::ValidationError("bench", "give --model or --random-weights");
-    *exit_code = run_bench(o->arch, o->random ? "" : o->model, o->shape, o->width, o->repeat, o->seed, o->only);
+    *exit_code = run_bench(o->arch, o->random ? "" : o->model, o->shape, o->width, o->repeat, o->seed, o->only,
+                           resolve_compute(o->device, o->dtype));
   });
 }
 

@@ -8,7 +8,7 @@
 
 namespace reel::cli {
 void apply_threads();
-void add_device_option(CLI::App* cmd, std::string* device);
+void add_device_option(CLI::App* cmd, std::string* device, std::string* dtype);
 void add_tile_options(CLI::App* cmd, TileOptions* t);
 
 void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <sstream>
 
+#include "reel/core/backend.h"
 #include "reel/core/status.h"
 #include "reel/model/ops.h"
 
@@ -50,25 +51,26 @@ nlohmann::json bench_tokenizer(const Tokenizer& tok_ref, const std::vector<int>&
   Act z;
   std::vector<int32_t> idx;
   for (int r = 0; r < repeat; ++r) {
-    ops_mac_reset();
+    uint64_t m0 = tok->backend().mac_count();
     auto t0 = clk::now();
     z = tok->encode(x, &idx);
     auto t1 = clk::now();
-    enc_macs = ops_mac_count();
+    enc_macs = tok->backend().mac_count() - m0;
     enc_best = std::min(enc_best, std::chrono::duration<double>(t1 - t0).count());
     if (only == "encode") continue;
     if (only == "decode") op_profile_reset();
-    ops_mac_reset();
+    m0 = tok->backend().mac_count();
     t1 = clk::now();
     Act y = tok->decode(z);
     auto t2 = clk::now();
-    dec_macs = ops_mac_count();
+    dec_macs = tok->backend().mac_count() - m0;
     dec_best = std::min(dec_best, std::chrono::duration<double>(t2 - t1).count());
   }
   nlohmann::json j = {{"arch", tok->config().arch_name()},
                       {"channels", tok->config().channels},
                       {"shape", shape},
                       {"threads", threads},
+                      {"backend", tok->backend().describe()},
                       {"repeat", repeat},
                       {"peak_rss_mb", peak_rss_mb()}};
   if (only != "decode") {

@@ -243,39 +243,42 @@ struct Tokenizer::Impl {
   }
 
   // ---- forward pieces ----
-  Tensor spatial(const Tensor& x, const Conv& cv, const NormAffine* pre = nullptr) const {
+  Tensor spatial(const Tensor& x, const Conv& cv, const NormAffine* pre = nullptr, const Tensor* add = nullptr) const {
     const int pad = cv.kh / 2;
-    return be->conv2d(x, cv.get(dev), 1, pad, pad, pad, pad, pre);
+    return be->conv2d(x, cv.get(dev), 1, pad, pad, pad, pad, pre, add);
   }
-  Tensor temporal(const Tensor& x, const Conv& cv) const { return be->conv_temporal(x, cv.get(dev), 1, cv.kt - 1); }
+  Tensor temporal(const Tensor& x, const Conv& cv, const Tensor* add = nullptr) const {
+    return be->conv_temporal(x, cv.get(dev), 1, cv.kt - 1, add);
+  }
   // A factorized (1,3,3)+(3,1,1) conv pair for video, a single 3x3 conv for images.
-  // `pre`: the norm (+SiLU) in front, applied as the spatial conv reads x.
-  Tensor conv_pair(const Tensor& x, const Conv& s, const Conv& t, const NormAffine* pre = nullptr) const {
-    Tensor y = spatial(x, s, pre);
-    return cfg.video ? temporal(y, t) : y;
+  // `pre`: the norm (+SiLU) in front, applied as the spatial conv reads x; `add`: a residual
+  // added to the pair's output.
+  Tensor conv_pair(const Tensor& x, const Conv& s, const Conv& t, const NormAffine* pre = nullptr,
+                   const Tensor* add = nullptr) const {
+    if (!cfg.video) return spatial(x, s, pre, add);
+    return temporal(spatial(x, s, pre), t, add);
   }
-  Tensor pointwise(const Tensor& x, const Conv& cv) const { return be->conv2d(x, cv.get(dev), 1, 0, 0, 0, 0); }
+  Tensor pointwise(const Tensor& x, const Conv& cv, const Tensor* add = nullptr) const {
+    return be->conv2d(x, cv.get(dev), 1, 0, 0, 0, 0, nullptr, add);
+  }
   NormAffine norm_affine(const Tensor& x, const Norm& n, bool then_silu) const {
     return be->group_norm(x, dev[n.g], dev[n.b], n.groups, 1e-6f, then_silu);
   }
 
-  // The norm -> SiLU -> conv steps run as statistics + a conv that normalizes while it reads.
+  // The norm -> SiLU -> conv steps run as statistics + a conv that normalizes while it reads;
+  // the residual joins the last convolution's output as it is written.
   Tensor block(const Tensor& x, const ResBlock& rb) const {
     const NormAffine n1 = norm_affine(x, rb.n1, true);
     Tensor h = conv_pair(x, rb.c1s, rb.c1t, &n1);
     const NormAffine n2 = norm_affine(h, rb.n2, true);
-    h = conv_pair(h, rb.c2s, rb.c2t, &n2);
-    if (rb.shortcut) be->add_(h, pointwise(x, rb.sc));
-    else be->add_(h, x);
-    return h;
+    const Tensor res = rb.shortcut ? pointwise(x, rb.sc) : x;
+    return conv_pair(h, rb.c2s, rb.c2t, &n2, &res);
   }
 
   Tensor attn(const Tensor& x, const AttnBlock& a) const {
     const Tensor h = be->apply_affine(x, norm_affine(x, a.n, false));  // x itself stays for the residual
     const Tensor q = pointwise(h, a.q), k = pointwise(h, a.k), v = pointwise(h, a.v);
-    Tensor y = pointwise(be->attention(q, k, v, a.temporal), a.proj);
-    be->add_(y, x);
-    return y;
+    return pointwise(be->attention(q, k, v, a.temporal), a.proj, &x);
   }
 
   Tensor downsample(const Tensor& x, const Resample& rs) const {
@@ -283,15 +286,13 @@ struct Tokenizer::Impl {
     Tensor cur = x;
     if (cfg.video) {
       if (rs.spatial) {
-        Tensor a = be->conv2d(cur, rs.c1.get(dev), 2, 0, 0, 1, 1);
-        be->add_(a, be->avg_pool_spatial_padded(cur));
-        cur = std::move(a);
+        const Tensor pool = be->avg_pool_spatial_padded(cur);
+        cur = be->conv2d(cur, rs.c1.get(dev), 2, 0, 0, 1, 1, nullptr, &pool);
       }
       if (rs.temporal) {
         // Prepend one copy of frame 0; the strided conv repeats it once more itself.
-        Tensor a = be->conv_temporal(be->prepend_first_frame(cur), rs.c2.get(dev), 2, 1);
-        be->add_(a, be->avg_pool_temporal_causal(cur));
-        cur = std::move(a);
+        const Tensor pool = be->avg_pool_temporal_causal(cur);
+        cur = be->conv_temporal(be->prepend_first_frame(cur), rs.c2.get(dev), 2, 1, &pool);
       }
       return pointwise(cur, rs.c3);
     }
@@ -303,16 +304,12 @@ struct Tokenizer::Impl {
     if (!cfg.video) return spatial(be->upsample_spatial(x), rs.c1);
     Tensor cur = x;
     if (rs.temporal) {
-      cur = be->upsample_temporal(cur);
-      Tensor y = temporal(cur, rs.c1);
-      be->add_(y, cur);
-      cur = std::move(y);
+      const Tensor u = be->upsample_temporal(cur);
+      cur = temporal(u, rs.c1, &u);
     }
     if (rs.spatial) {
-      cur = be->upsample_spatial(cur);
-      Tensor y = spatial(cur, rs.c2);
-      be->add_(y, cur);
-      cur = std::move(y);
+      const Tensor u = be->upsample_spatial(cur);
+      cur = spatial(u, rs.c2, nullptr, &u);
     }
     return pointwise(cur, rs.c3);
   }

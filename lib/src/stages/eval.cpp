@@ -200,13 +200,13 @@ class EvalStage : public Stage {
               : c_.previews.empty() ? ""
                                     : (fs::path(c_.previews) / ".ledger" / ("eval" + shard.suffix() + ".jsonl")).string();
     if (!c_.model.empty()) {
-      first_ = load_model(c_.model);
+      first_ = load_model(c_.model, c_.target);
       sha_ = first_->checksum();
     }
   }
   std::unique_ptr<Processor> processor(int index) override {
     std::unique_ptr<Tokenizer> tok;
-    if (!c_.model.empty()) tok = index == 0 && first_ ? std::move(first_) : load_model(c_.model);
+    if (!c_.model.empty()) tok = index == 0 && first_ ? std::move(first_) : load_model(c_.model, c_.target);
     std::unique_ptr<FeatureNet> net;
     if (!c_.features.path.empty()) {
       net = FeatureNet::open(c_.features);

@@ -33,15 +33,26 @@ std::unique_ptr<Tokenizer> load_model(const std::string& path) {
   }
 }
 
-void resolve_tokenizer_device(const std::string& request) {
-  if (request == "auto") {
-    REEL_VERBOSE("device", "auto: cpu (the tokenizer has no CUDA path yet)");
-    return;
-  }
-  const Device d = resolve_device(request);  // throws DeviceUnavailable / InvalidArgument
-  if (d.kind == DeviceKind::Cuda)
-    throw Error(Code::DeviceUnavailable,
-                "device " + d.name() + ": the tokenizer has no CUDA path yet (only the Haar patcher kernel); use --device cpu");
+void place_tokenizer(Tokenizer& tok, const ComputeTarget& target) {
+  if (target.device.kind == DeviceKind::Cpu && target.dtype == DType::F32) return;
+  tok.use_backend(make_backend(target.device, 0, target.dtype));
+  REEL_VERBOSE("model", "tokenizer on %s", tok.backend().describe().c_str());
+}
+
+std::unique_ptr<Tokenizer> load_model(const std::string& path, const ComputeTarget& target) {
+  auto t = load_model(path);
+  place_tokenizer(*t, target);
+  return t;
+}
+
+ComputeTarget resolve_compute(const std::string& device, const std::string& dtype) {
+  ComputeTarget t;
+  t.device = resolve_device(device);  // throws DeviceUnavailable / InvalidArgument
+  t.dtype = parse_dtype(dtype, t.device);
+  if (t.device.kind == DeviceKind::Cpu && t.dtype != DType::F32)
+    throw Error(Code::InvalidArgument, std::string("--dtype ") + dtype_name(t.dtype) + " needs a CUDA device: the CPU backend computes in fp32");
+  REEL_INFO("device", "tokenizer: %s", t.describe().c_str());
+  return t;
 }
 
 ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps,
@@ -81,6 +92,13 @@ std::string clip_key(const Json& rec, const std::string& source) {
 }
 
 namespace {
+
+// A resumed run must compute as the first did: 16-bit runs name their dtype (fp32 ledgers of
+// earlier versions stay valid).
+Json with_dtype(Json fp, const ComputeTarget& t) {
+  if (t.dtype != DType::F32) fp["dtype"] = dtype_name(t.dtype);
+  return fp;
+}
 
 Json model_fields(const Tokenizer& tok) {
   return {{"model", tok.config().arch_name()}, {"model_sha256", tok.checksum()}};
@@ -135,7 +153,7 @@ class EncodeStage : public Stage {
   explicit EncodeStage(TokenizeConfig c) : c_(std::move(c)) {}
   std::string name() const override { return "tokenize"; }
   void open(const Shard& shard) override {
-    first_ = load_model(c_.model);
+    first_ = load_model(c_.model, c_.target);
     sha_ = first_->checksum();
     const std::string out = shard.name(c_.output);
     LatentsHeader h{first_->config().arch_name(), first_->checksum(), first_->config().to_json().dump()};
@@ -144,13 +162,14 @@ class EncodeStage : public Stage {
   }
   std::unique_ptr<Processor> processor(int index) override {
     // One model instance per worker: the first is the one open() loaded.
-    auto tok = index == 0 && first_ ? std::move(first_) : load_model(c_.model);
+    auto tok = index == 0 && first_ ? std::move(first_) : load_model(c_.model, c_.target);
     return std::make_unique<EncodeProcessor>(c_, *store_, std::move(tok));
   }
   std::string ledger_path() const override { return ledger_; }
   Json fingerprint() const override {
-    return {{"model_sha256", sha_}, {"window", c_.window}, {"tile", c_.tile.tile}, {"overlap", c_.tile.overlap},
-            {"fp16", c_.write.latent_fp16}, {"uint16", c_.write.indices_uint16}};
+    return with_dtype({{"model_sha256", sha_}, {"window", c_.window}, {"tile", c_.tile.tile}, {"overlap", c_.tile.overlap},
+                       {"fp16", c_.write.latent_fp16}, {"uint16", c_.write.indices_uint16}},
+                      c_.target);
   }
   bool still_there(const StageOutput& done) const override {
     return !done.payload.is_string() || store_->has(done.payload.get<std::string>());
@@ -224,17 +243,18 @@ class ReconStage : public Stage {
   std::string name() const override { return "tokenize"; }
   void open(const Shard& shard) override {
     prepare_output_dir(c_.output, "output folder", "tokenize");
-    first_ = load_model(c_.model);
+    first_ = load_model(c_.model, c_.target);
     sha_ = first_->checksum();
     ledger_ = (fs::path(c_.output) / ".ledger" / ((from_latents_ ? "decode" : "roundtrip") + shard.suffix() + ".jsonl")).string();
   }
   std::unique_ptr<Processor> processor(int index) override {
-    auto tok = index == 0 && first_ ? std::move(first_) : load_model(c_.model);
+    auto tok = index == 0 && first_ ? std::move(first_) : load_model(c_.model, c_.target);
     return std::make_unique<ReconProcessor>(c_, std::move(tok), from_latents_);
   }
   std::string ledger_path() const override { return ledger_; }
   Json fingerprint() const override {
-    return {{"model_sha256", sha_}, {"window", c_.window}, {"tile", c_.tile.tile}, {"overlap", c_.tile.overlap}};
+    return with_dtype({{"model_sha256", sha_}, {"window", c_.window}, {"tile", c_.tile.tile}, {"overlap", c_.tile.overlap}},
+                      c_.target);
   }
   bool still_there(const StageOutput& done) const override {
     std::error_code ec;

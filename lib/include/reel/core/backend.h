@@ -77,11 +77,14 @@ class Backend {
   virtual Weight weight(const float* data, size_t n) = 0;
 
   // 2-D convolution of every frame: zero padding (top, left, bottom, right), stride; with
-  // `pre`, of pre(x) (the padding stays zero).
+  // `pre`, of pre(x) (the padding stays zero). With `add` (the output's shape), the result is
+  // conv + bias + add: a residual joins the convolution's output as it is written (the CUDA
+  // backend prefills the output and accumulates onto it) instead of in a pass of its own.
   virtual Tensor conv2d(const Tensor& x, const ConvWeights& w, int stride, int pad_t, int pad_l, int pad_b, int pad_r,
-                        const NormAffine* pre = nullptr) const = 0;
-  // Causal temporal convolution: frame 0 repeated `time_pad` times in front.
-  virtual Tensor conv_temporal(const Tensor& x, const ConvWeights& w, int time_stride, int time_pad) const = 0;
+                        const NormAffine* pre = nullptr, const Tensor* add = nullptr) const = 0;
+  // Causal temporal convolution: frame 0 repeated `time_pad` times in front; `add` as conv2d's.
+  virtual Tensor conv_temporal(const Tensor& x, const ConvWeights& w, int time_stride, int time_pad,
+                               const Tensor* add = nullptr) const = 0;
   // GroupNorm statistics of each frame (eps, optional SiLU after) as an affine map.
   virtual NormAffine group_norm(const Tensor& x, const Weight& gamma, const Weight& beta, int groups, float eps,
                                 bool then_silu) const = 0;
@@ -101,11 +104,22 @@ class Backend {
   // Finite scalar quantisation of z (T, levels.size(), H, W): codes in [-1, 1] and token ids.
   virtual Tensor fsq_quantize(const Tensor& z, const std::vector<int>& levels, std::vector<int32_t>* indices) const = 0;
   virtual Tensor fsq_dequantize(const std::vector<int32_t>& indices, int T, int H, int W, const std::vector<int>& levels) const = 0;
+
+  // Bytes the backend could still allocate for activations (device memory free plus what its
+  // own pool holds unused); the CPU backend answers SIZE_MAX (the OS decides).
+  virtual size_t memory_available() const = 0;
+  // Multiply-accumulates of the convolutions run so far (for GFLOP/s reports). The CUDA
+  // backend counts per instance; the CPU operators count process-wide (ops_mac_count).
+  virtual uint64_t mac_count() const = 0;
 };
 
 // The backend for a resolved device. CPU: `threads` operator threads (0: whatever the calling
-// thread is set to, ops_set_threads). Throws Error(DeviceUnavailable) for a device without a
-// backend.
-std::unique_ptr<Backend> make_backend(const Device& d, int threads = 0);
+// thread is set to, ops_set_threads), float32 only. CUDA: activations and weights in `dtype`,
+// accumulation in float32 throughout. Throws Error(DeviceUnavailable) for a device without a
+// backend, Error(InvalidArgument) for a dtype the device's backend does not have.
+std::unique_ptr<Backend> make_backend(const Device& d, int threads = 0, DType dtype = DType::F32);
+
+// "fp32" | "bf16" | "fp16" (InvalidArgument otherwise); "auto": bf16 on CUDA, fp32 on the CPU.
+DType parse_dtype(const std::string& name, const Device& d);
 
 }  // namespace reel

@@ -1,25 +1,35 @@
 // SPDX-License-Identifier: Apache-2.0
-// The CUDA backend's host interface (implemented in kernels/, compiled only when nvcc was
-// found). No CUDA types appear here, so the library's headers stay CUDA-free.
+// The CUDA backend's plugin interface. The backend (kernels/) is a loadable module,
+// libreel_cuda.so, that reel opens with dlopen the first time a CUDA device is asked about:
+// cuDNN and cuBLAS weigh about 1 GB of shared libraries, and a binary linked against them
+// would map them on every run, CPU-only runs and `reel --help` included (about 300 MB of
+// resident memory and half a second at start). A machine without the module, without cuDNN
+// or without a driver reports zero CUDA devices with the reason, and every CPU path works.
 //
-// Device discovery never touches the driver from static initialisers; a machine without a
-// driver or device reports zero devices with the reason (cudaErrorNoDevice,
-// cudaErrorInsufficientDriver, ...), and every CPU path keeps working.
+// No CUDA types appear here, so the library's headers stay CUDA-free. The module is built
+// with the binary from the same tree; kCudaPluginAbi guards against a stale module.
 #pragma once
 #include <string>
 
-namespace reel {
-struct Act;
-}
+#include "reel/core/backend.h"
 
 namespace reel::cuda {
 
-int device_count(std::string* why_none);
-std::string device_description(int index);
+// Bump whenever this table, Backend, Tensor or Storage change layout or meaning.
+constexpr int kCudaPluginAbi = 1;
 
-// Haar patcher on the GPU (host in, host out); same contract as haar_patch3d/haar_patch2d.
-// Throws Error(DeviceUnavailable) without a device.
-Act haar_patch3d(const Act& x, int patch, int device = 0);
-Act haar_patch2d(const Act& x, int patch, int device = 0);
+struct Plugin {
+  int abi = kCudaPluginAbi;
+  // Number of usable devices; 0 with *why_none set when there is none (no driver, ...).
+  int (*device_count)(std::string* why_none) = nullptr;
+  std::string (*device_description)(int index) = nullptr;
+  // The compute backend on device `index` (its own stream, cuDNN and cuBLAS handles and memory
+  // pool; activations and weights in `dtype`), owned by the caller. Throws
+  // Error(DeviceUnavailable) without a device.
+  Backend* (*make_backend)(int index, DType dtype) = nullptr;
+};
 
 }  // namespace reel::cuda
+
+// The module's one exported symbol.
+extern "C" const reel::cuda::Plugin* reel_cuda_plugin();

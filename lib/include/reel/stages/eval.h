@@ -13,6 +13,7 @@
 #include "reel/media/feature_net.h"
 #include "reel/model/pipeline.h"
 #include "reel/pipeline/runner.h"
+#include "reel/stages/tokenize.h"
 
 namespace reel {
 
@@ -26,6 +27,7 @@ struct EvalConfig {
   int feature_stride = 4;
   int decode_threads = 0;
   int compute_threads = 0;      // OpenMP/BLAS threads of one record (0 = the library default)
+  ComputeTarget target;         // where --model computes
   std::string ledger;           // resume ledger ("" = <previews>/.ledger/eval.jsonl if previews)
 };
 

@@ -11,18 +11,31 @@
 #include <memory>
 #include <string>
 
+#include "reel/core/backend.h"
 #include "reel/model/latents_io.h"
 #include "reel/model/pipeline.h"
 #include "reel/pipeline/runner.h"
 
 namespace reel {
 
+// tile: pixels per spatial tile; 0 = whole frames; kTileAuto = whole frames when they fit the
+// backend's free memory, else the largest tile that does (reel/model/memory_plan.h). The CPU
+// backend always fits (the OS decides), so auto means whole frames there.
+constexpr int kTileAuto = -1;
 struct TileOptions {
-  int tile = 0, overlap = 64;
+  int tile = kTileAuto, overlap = 64;
+};
+
+// Where the tokenizer computes: --device and --dtype resolved.
+struct ComputeTarget {
+  Device device;
+  DType dtype = DType::F32;
+  std::string describe() const { return device.name() + " " + dtype_name(dtype); }
 };
 
 struct TokenizeConfig {
   std::string model;      // model file (HDF5, weights/FORMAT.md)
+  ComputeTarget target;   // CPU fp32 unless --device/--dtype say otherwise
   std::string output;     // encode: latents index file; decode/roundtrip: folder
   int window = 17;        // frames per causal window (1 + k*tc), 0 = whole clip
   TileOptions tile;
@@ -31,11 +44,16 @@ struct TokenizeConfig {
   int compute_threads = 0; // OpenMP/BLAS threads of one record (0 = the library default)
 };
 
-// Loads a model; a missing or corrupt file is a ModelError (exit 4) naming the file.
+// Loads a model; a missing or corrupt file is a ModelError (exit 4) naming the file. With a
+// target, the weights then go to that device in that dtype.
 std::unique_ptr<Tokenizer> load_model(const std::string& path);
-// --device for the tokenizer: "auto" and "cpu" run on the CPU (logged as such); an explicit
-// CUDA request is DeviceUnavailable (exit 5) while the tokenizer has no CUDA path.
-void resolve_tokenizer_device(const std::string& request);
+std::unique_ptr<Tokenizer> load_model(const std::string& path, const ComputeTarget& target);
+// Moves a tokenizer onto a target (a no-op for CPU fp32, where every tokenizer starts).
+void place_tokenizer(Tokenizer& tok, const ComputeTarget& target);
+// --device auto|cpu|cuda|cuda:N and --dtype auto|fp32|bf16|fp16. "auto" takes the first GPU
+// and logs why it did or did not; an explicit cuda request without a device is
+// DeviceUnavailable (exit 5), never a fallback; a 16-bit dtype on the CPU is InvalidArgument.
+ComputeTarget resolve_compute(const std::string& device, const std::string& dtype);
 
 // Decodes `source` and encodes it window by window.
 ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps,

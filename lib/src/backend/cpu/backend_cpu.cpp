@@ -4,6 +4,8 @@
 // backends are tested against this one.
 #include <omp.h>
 
+#include <cstdint>
+
 #include "reel/core/backend.h"
 #include "reel/core/status.h"
 #include "reel/model/ops.h"
@@ -44,14 +46,14 @@ class CpuBackend final : public Backend {
   Act download(const Tensor& t) const override { return act(t); }
   Weight weight(const float* data, size_t n) override { return Weight{data, n}; }
 
-  Tensor conv2d(const Tensor& x, const ConvWeights& w, int stride, int pt, int pl, int pb, int pr,
-                const NormAffine* pre) const override {
+  Tensor conv2d(const Tensor& x, const ConvWeights& w, int stride, int pt, int pl, int pb, int pr, const NormAffine* pre,
+                const Tensor* add) const override {
     threads();
-    return wrap(reel::conv2d(act(x), host(w), stride, pt, pl, pb, pr, pre ? &affine(*pre) : nullptr));
+    return with_add(reel::conv2d(act(x), host(w), stride, pt, pl, pb, pr, pre ? &affine(*pre) : nullptr), add);
   }
-  Tensor conv_temporal(const Tensor& x, const ConvWeights& w, int stride, int pad) const override {
+  Tensor conv_temporal(const Tensor& x, const ConvWeights& w, int stride, int pad, const Tensor* add) const override {
     threads();
-    return wrap(reel::conv_temporal(act(x), host(w), stride, pad));
+    return with_add(reel::conv_temporal(act(x), host(w), stride, pad), add);
   }
   NormAffine group_norm(const Tensor& x, const Weight& gamma, const Weight& beta, int groups, float eps,
                         bool then_silu) const override {
@@ -109,12 +111,19 @@ class CpuBackend final : public Backend {
   Tensor fsq_dequantize(const std::vector<int32_t>& indices, int T, int H, int W, const std::vector<int>& levels) const override {
     return wrap(reel::fsq_dequantize(indices, T, H, W, levels));
   }
+  size_t memory_available() const override { return SIZE_MAX; }
+  uint64_t mac_count() const override { return ops_mac_count(); }
 
  private:
   // OpenMP's thread count is a setting of the calling thread: an instance made with a count
   // sets it for its ops; one made with 0 runs with what the calling thread has.
   void threads() const {
     if (threads_ > 0 && omp_get_max_threads() != threads_) ops_set_threads(threads_);
+  }
+  // The residual after the convolution, as the operators always did it (speed and bits unchanged).
+  Tensor with_add(Act&& y, const Tensor* add) const {
+    if (add) reel::add_(y, act(*add));
+    return wrap(std::move(y));
   }
   Tensor wrap(Act&& a) const {
     Tensor t;

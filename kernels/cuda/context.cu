@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <cstdint>
+
+#include "context.cuh"
+#include "reel/cuda/cuda_backend.h"
+
+namespace reel::cuda {
+
+void cudnn_fail(cudnnStatus_t s, const char* expr, const char* file, int line) {
+  throw Error(Code::Internal, std::string("cuDNN error ") + cudnnGetErrorString(s) + " in " + expr + " at " + file + ":" +
+                                  std::to_string(line));
+}
+
+void cublas_fail(cublasStatus_t s, const char* expr, const char* file, int line) {
+  const Code c = s == CUBLAS_STATUS_ALLOC_FAILED ? Code::OutOfMemory : Code::Internal;
+  throw Error(c, std::string("cuBLAS error ") + cublasGetStatusName(s) + " (" + cublasGetStatusString(s) + ") in " + expr +
+                     " at " + file + ":" + std::to_string(line));
+}
+
+size_t dtype_size(DType d) { return d == DType::F32 ? 4 : 2; }
+// The module links nothing of reel's library, so it names dtypes itself.
+const char* dtype_label(DType d) { return d == DType::F32 ? "fp32" : d == DType::F16 ? "fp16" : "bf16"; }
+cudaDataType_t cuda_type(DType d) {
+  return d == DType::F32 ? CUDA_R_32F : d == DType::F16 ? CUDA_R_16F : CUDA_R_16BF;
+}
+cudnnDataType_t cudnn_type(DType d) {
+  return d == DType::F32 ? CUDNN_DATA_FLOAT : d == DType::F16 ? CUDNN_DATA_HALF : CUDNN_DATA_BFLOAT16;
+}
+
+Context::Context(int device, DType dtype) : device_(device), dtype_(dtype) {
+  std::string why;
+  const int n = device_count(&why);
+  if (device < 0 || device >= n)
+    throw Error(Code::DeviceUnavailable, "cuda:" + std::to_string(device) + " is not available: " +
+                                             (n == 0 ? why : std::to_string(n) + " CUDA device(s) present"));
+  REEL_CUDA_CHECK(cudaSetDevice(device));
+  REEL_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  REEL_CUDNN_CHECK(cudnnCreate(&cudnn_));
+  REEL_CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
+  REEL_CUBLAS_CHECK(cublasCreate(&cublas_));
+  REEL_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+  // Plain fp32 arithmetic for fp32 (no TF32): the fp32 backend is held to 1e-5 of the CPU.
+  REEL_CUBLAS_CHECK(cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH));
+  // Freed blocks stay in the pool for the next window instead of going back to the driver.
+  REEL_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool_, device));
+  uint64_t keep = UINT64_MAX;
+  REEL_CUDA_CHECK(cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrReleaseThreshold, &keep));
+  description_ = "cuda:" + std::to_string(device) + " (" + device_description(device) + ", " + dtype_label(dtype) + ")";
+}
+
+Context::~Context() {
+  cudaSetDevice(device_);
+  if (ws_) cudaFreeAsync(ws_, stream_);
+  if (stream_) cudaStreamSynchronize(stream_);
+  if (cublas_) cublasDestroy(cublas_);
+  if (cudnn_) cudnnDestroy(cudnn_);
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+void Context::enter() const { REEL_CUDA_CHECK(cudaSetDevice(device_)); }
+
+void* Context::alloc(size_t bytes, const char* what) const {
+  void* p = nullptr;
+  const cudaError_t e = cudaMallocAsync(&p, bytes ? bytes : 1, stream_);
+  if (e == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    size_t free_b = 0, total_b = 0;
+    cudaMemGetInfo(&free_b, &total_b);
+    throw Error(Code::OutOfMemory, "cuda:" + std::to_string(device_) + ": out of memory: " + std::to_string(bytes >> 20) +
+                                       " MiB for " + what + " (" + std::to_string(free_b >> 20) + " MiB free of " +
+                                       std::to_string(total_b >> 20) + " MiB); a smaller --tile or --window needs less");
+  }
+  if (e != cudaSuccess) cuda_fail(e, "cudaMallocAsync", __FILE__, __LINE__);
+  return p;
+}
+
+void Context::free(void* p) const {
+  cudaSetDevice(device_);
+  cudaFreeAsync(p, stream_);  // never throws from a destructor; a fault shows at the next sync
+}
+
+void* Context::workspace(size_t bytes) const {
+  if (bytes <= ws_bytes_) return ws_;
+  if (ws_) REEL_CUDA_CHECK(cudaFreeAsync(ws_, stream_));
+  ws_ = nullptr;
+  ws_bytes_ = 0;
+  ws_ = alloc(bytes, "a convolution or attention workspace");
+  ws_bytes_ = bytes;
+  return ws_;
+}
+
+size_t Context::available() const {
+  enter();
+  size_t free_b = 0, total_b = 0;
+  REEL_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  size_t reserved = 0, used = 0;
+  REEL_CUDA_CHECK(cudaMemPoolGetAttribute(pool_, cudaMemPoolAttrReservedMemCurrent, &reserved));
+  REEL_CUDA_CHECK(cudaMemPoolGetAttribute(pool_, cudaMemPoolAttrUsedMemCurrent, &used));
+  return free_b + (reserved > used ? reserved - used : 0);
+}
+
+void Context::sync() const { REEL_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+}  // namespace reel::cuda

