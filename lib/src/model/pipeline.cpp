@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "reel/core/status.h"
+#include "reel/model/memory_plan.h"
 #include "reel/model/tiling.h"
 
 namespace reel {
@@ -73,7 +74,8 @@ void ClipEncoder::flush() {
     rgb_to_act_frame(pending_[src].data(), out_.width, out_.height, x, t, out_.pad_top, out_.pad_left);
   }
   std::vector<int32_t> idx;
-  Act z = (tile_ > 0 && !c.discrete) ? encode_tiled(tok_, x, tile_, overlap_) : tok_.encode(x, c.discrete ? &idx : nullptr);
+  const int tile = tile_ < 0 ? plan_tile(tok_, true, x.T, x.H, x.W, overlap_) : tile_;
+  Act z = (tile > 0 && !c.discrete) ? encode_tiled(tok_, x, tile, overlap_) : tok_.encode(x, c.discrete ? &idx : nullptr);
   // Kept per window; finish() lays them out as (C, t_total, h, w) once.
   windows_.push_back(std::move(z));
   out_.indices.insert(out_.indices.end(), idx.begin(), idx.end());
@@ -119,7 +121,8 @@ void decode_clip(const Tokenizer& tok, const ClipLatents& lat, const std::functi
       for (int ch = 0; ch < lat.channels; ++ch)
         for (int t = 0; t < tl; ++t)
           std::copy_n(lat.latent.data() + (static_cast<size_t>(ch) * T + t0 + t) * plane, plane, z.frame(t) + ch * plane);
-      out = decode_tiled(tok, z, tile, tile_overlap);
+      const int t = tile < 0 ? plan_tile(tok, false, tok.output_frames(tl), lat.padded_h, lat.padded_w, tile_overlap) : tile;
+      out = decode_tiled(tok, z, t, tile_overlap);
     }
     const int front = lat.window_pad_front[w];
     for (int t = 0; t < lat.window_frames[w]; ++t) {
