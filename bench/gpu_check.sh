@@ -1,0 +1,77 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# The prepared device check of the CUDA backend: on a machine with an NVIDIA GPU, builds reel
+# (the CUDA module for the present card only, to keep the build short), runs every GPU test
+# with skips turned into failures, and the GPU benchmark (full-width CV8x8x8 and DV8x16x16,
+# 1x3x17x720x1280, bf16, encode and decode, against PyTorch eager bf16 of the project's
+# definition in the same run), and writes everything to one folder:
+#
+#   bash bench/gpu_check.sh OUT        # OUT/summary.json, OUT/gpu_tests.{log,json}, OUT/bench_*.json, ...
+#
+# It needs what the README's set-up installs (Debian 12's libraries: FFmpeg, HDF5, OpenBLAS,
+# ...; `bash .ci/deps.sh` as root) plus the CUDA toolkit with cuDNN 9, and a PyTorch with CUDA
+# for the baseline (REEL_TORCH_PYTHON, default: the first python3 whose torch sees a GPU).
+# On 16 cores the build takes about 2 minutes, the tests about 1 and the benchmark 1-2.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:?usage: bench/gpu_check.sh OUT}
+mkdir -p "$OUT"
+exec > >(tee "$OUT/gpu_check.log") 2>&1
+step() { echo "== $(date +%T) $*"; }
+
+step "device"
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv | tee "$OUT/nvidia-smi.csv"
+cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d .)
+
+step "build (sm_${cc})"
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH=/usr/local/cuda/bin:$PATH; fi
+cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DREEL_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$cc" >"$OUT/build.log" 2>&1 &&
+  cmake --build build-gpu -j"$(nproc)" --target reel reel_cuda reel_tests >>"$OUT/build.log" 2>&1
+build_rc=$?
+tail -3 "$OUT/build.log"
+[ $build_rc -eq 0 ] || { echo "build failed (build.log)"; echo '{"build": "failed"}' >"$OUT/summary.json"; exit 1; }
+REEL=build-gpu/tools/reel
+$REEL info devices | tee "$OUT/devices.txt"
+
+step "GPU tests"
+REEL_TEST_REQUIRE_CUDA=1 build-gpu/tests/reel_tests --gtest_filter='*Cuda*:*CudaPlugin*:Backend*:MemoryPlan*:DeviceMath*' \
+  --gtest_output=json:"$OUT/gpu_tests.json" | tee "$OUT/gpu_tests.log"
+tests_rc=${PIPESTATUS[0]}
+
+step "benchmark"
+PY=${REEL_TORCH_PYTHON:-}
+if [ -z "$PY" ]; then
+  for p in python3 /usr/bin/python3; do
+    if "$p" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then PY=$p; break; fi
+  done
+fi
+for arch in CV8x8x8 DV8x16x16; do
+  if [ -n "$PY" ]; then
+    timeout 300 "$PY" bench/tokenizer_gpu_vs_torch.py --reel "$REEL" --arch $arch --shape 1,3,17,720,1280 --dtype bf16 \
+      >"$OUT/bench_$arch.json" || echo "{\"arch\": \"$arch\", \"error\": \"baseline script failed\"}" >"$OUT/bench_$arch.json"
+  else
+    timeout 300 $REEL --log-level error tokenize bench --device cuda --dtype bf16 --arch $arch --random-weights \
+      --shape 1,3,17,720,1280 --repeat 3 >"$OUT/bench_$arch.json"
+  fi
+  cat "$OUT/bench_$arch.json"
+done
+
+step "summary"
+/usr/bin/env python3 - "$OUT" "$tests_rc" <<'PY'
+import glob, json, os, sys
+out, rc = sys.argv[1], int(sys.argv[2])
+s = {"gpu_tests_exit": rc}
+try:
+    t = json.load(open(os.path.join(out, "gpu_tests.json")))
+    s["gpu_tests"] = {"tests": t.get("tests"), "failures": t.get("failures"), "disabled": t.get("disabled")}
+except Exception as e:  # noqa: BLE001
+    s["gpu_tests"] = f"no report: {e}"
+for f in sorted(glob.glob(os.path.join(out, "bench_*.json"))):
+    try:
+        s[os.path.basename(f)[:-5]] = json.load(open(f))
+    except Exception as e:  # noqa: BLE001
+        s[os.path.basename(f)[:-5]] = f"unreadable: {e}"
+json.dump(s, open(os.path.join(out, "summary.json"), "w"), indent=1)
+print(json.dumps(s, indent=1))
+PY
+exit $tests_rc
