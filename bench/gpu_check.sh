@@ -4,7 +4,9 @@
 # (the CUDA module for the present card only, to keep the build short), runs every GPU test
 # with skips turned into failures, and the GPU benchmark (full-width CV8x8x8 and DV8x16x16,
 # 1x3x17x720x1280, bf16, encode and decode, against PyTorch eager bf16 of the project's
-# definition in the same run), and writes everything to one folder:
+# definition in the same run), the end-to-end pipeline benchmark (bench/pipeline_gpu.py: 720p
+# clips decoded on NVDEC and tokenized with --batch 1 and auto, GPU utilisation sampled, against
+# an FFmpeg + PyTorch pipeline), and writes everything to one folder:
 #
 #   bash bench/gpu_check.sh OUT        # OUT/summary.json, OUT/gpu_tests.{log,json}, OUT/bench_*.json, ...
 #
@@ -55,6 +57,13 @@ for arch in CV8x8x8 DV8x16x16; do
   fi
   cat "$OUT/bench_$arch.json"
 done
+
+step "pipeline: decode + tokenize + write, 720p clips (batched vs unbatched vs PyTorch)"
+if [ -n "$PY" ]; then
+  timeout 420 "$PY" bench/pipeline_gpu.py --reel "$REEL" >"$OUT/bench_pipeline.json" ||
+    echo '{"error": "pipeline benchmark failed or timed out"}' >"$OUT/bench_pipeline.json"
+  cat "$OUT/bench_pipeline.json"
+fi
 
 step "summary"
 /usr/bin/env python3 - "$OUT" "$tests_rc" <<'PY'

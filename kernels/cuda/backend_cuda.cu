@@ -245,6 +245,34 @@ class CudaBackend final : public Backend {
     return y;
   }
 
+  Tensor slice_frames(const Tensor& x, int t0, int n) const override {
+    ctx_->enter();
+    check(x);
+    if (t0 < 0 || n < 0 || t0 + n > x.T) throw Error(Code::Internal, "cuda backend: frames out of range");
+    Tensor y = make(n, x.C, x.H, x.W);
+    copy_frames(*ctx_, at(cptr(x), static_cast<long>(t0 * frame(x))), ptr(y), n, frame(x));
+    return y;
+  }
+
+  Tensor concat_frames(const std::vector<Tensor>& parts) const override {
+    ctx_->enter();
+    if (parts.empty()) throw Error(Code::Internal, "cuda backend: nothing to concatenate");
+    int T = 0;
+    for (const Tensor& p : parts) {
+      check(p);
+      if (p.C != parts[0].C || p.H != parts[0].H || p.W != parts[0].W)
+        throw Error(Code::Internal, "cuda backend: frames of different shapes");
+      T += p.T;
+    }
+    Tensor y = make(T, parts[0].C, parts[0].H, parts[0].W);
+    long off = 0;
+    for (const Tensor& p : parts) {
+      copy_frames(*ctx_, cptr(p), at(ptr(y), off), p.T, frame(p));
+      off += static_cast<long>(p.T * frame(p));
+    }
+    return y;
+  }
+
   Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, bool temporal) const override {
     ctx_->enter();
     check(q), check(k), check(v);

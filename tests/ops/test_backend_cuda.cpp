@@ -301,7 +301,7 @@ TEST(CudaTokenizer, ShippedModelBf16PsnrWithinFiveHundredthsOfADecibel) {
   auto psnr_of = [&](const ComputeTarget& t) {
     auto tok = load_model(model, t);
     double fps = 0;
-    const ClipLatents lat = encode_source(*tok, clip, 17, &fps, TileOptions{}, 0);
+    const ClipLatents lat = encode_source(*tok, clip, 17, &fps, PassOptions{}, 0);
     std::vector<uint8_t> ref;
     {
       auto dec = VideoDecoder::open(clip, DecodeOptions{});
@@ -316,7 +316,7 @@ TEST(CudaTokenizer, ShippedModelBf16PsnrWithinFiveHundredthsOfADecibel) {
         const double d = static_cast<double>(rgb[i]) - ref[n];
         se += d * d;
       }
-    }, 0, 64);
+    }, PassOptions{0, 64, 1});
     return psnr_from_mse(se / static_cast<double>(n));
   };
   const double p_cpu = psnr_of(ComputeTarget{});

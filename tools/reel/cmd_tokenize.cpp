@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // reel tokenize encode|decode (+ roundtrip|verify|bench|info): the Cosmos-compatible tokenizer.
+#include <cstdlib>
 #include <map>
 #include <sstream>
 
@@ -21,14 +22,45 @@ void add_device_option(CLI::App* cmd, std::string* device, std::string* dtype) {
       ->envname("REEL_DTYPE");
 }
 
-void add_tile_options(CLI::App* cmd, TileOptions* t) {
-  cmd->add_option("--tile", t->tile,
+void add_batch_option(CLI::App* cmd, int* batch) {
+  cmd->add_option("--batch", *batch,
+                  "auto|N: windows of a clip per forward pass; auto = as many as fit the device's free memory (at most " +
+                      std::to_string(kMaxBatch) + "), 1 on the CPU. Each window's latents are what it gives alone, to float32 rounding")
+      ->transform(CLI::Transformer(std::map<std::string, std::string>{{"auto", std::to_string(kBatchAuto)}}))
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            const int n = std::atoi(v.c_str());
+            return n == kBatchAuto || (n >= 1 && n <= 1024) ? std::string() : "--batch wants auto or 1..1024, got " + v;
+          },
+          "auto|1..1024"))
+      ->default_str("auto");
+}
+
+void add_pass_options(CLI::App* cmd, PassOptions* p) {
+  cmd->add_option("--tile", p->tile,
                   "auto|0|N: spatial tiles of N pixels (0 = whole frames); auto = whole frames when they fit the "
                   "device's free memory, else the largest tile that does")
       ->transform(CLI::Transformer(std::map<std::string, std::string>{{"auto", std::to_string(kTileAuto)}}))
       ->check(CLI::Range(kTileAuto, 1 << 20))
       ->default_str("auto");
-  cmd->add_option("--tile-overlap", t->overlap, "Overlap of neighbouring tiles in pixels, blended linearly")->capture_default_str();
+  cmd->add_option("--tile-overlap", p->overlap, "Overlap of neighbouring tiles in pixels, blended linearly")->capture_default_str();
+  add_batch_option(cmd, &p->batch);
+}
+
+void add_devices_option(CLI::App* cmd, std::string* devices) {
+  auto* opt = cmd->add_option("--devices", *devices,
+                              "all|cpu|cuda:0,cuda:1,...: one worker per device, each with its own model instance, records "
+                              "in input order (all = every CUDA device; with cpu, --workers N sets the pool)")
+                  ->envname("REEL_DEVICES");
+  if (auto* one = cmd->get_option_no_throw("--device")) opt->excludes(one);
+}
+
+void apply_devices(const CLI::App* cmd, const std::string& devices, const std::string& dtype,
+                   std::vector<ComputeTarget>* targets, RunnerCli* runner) {
+  if (devices.empty()) return;
+  *targets = resolve_computes(devices, dtype);
+  if (cmd->count("--workers") == 0 && std::getenv("REEL_WORKERS") == nullptr)
+    runner->workers = static_cast<int>(targets->size());
 }
 
 namespace {
@@ -36,7 +68,7 @@ namespace {
 struct Opts {
   TokenizeConfig c;
   std::vector<std::string> inputs;
-  std::string device = "auto", dtype = "auto";
+  std::string device = "auto", dtype = "auto", devices;
   bool fp32 = false, int32 = false;
   RunnerCli runner;
 };
@@ -63,11 +95,13 @@ void register_tokenize(CLI::App& app, int* exit_code) {
   enc->add_option("--window", e->c.window, "Frames per causal window (1 + k*tc), 0 = whole clip")->capture_default_str();
   enc->add_flag("--fp32", e->fp32, "Store continuous latents as float32 (default float16)");
   enc->add_flag("--int32", e->int32, "Store token ids as int32 (default uint16)");
-  add_tile_options(enc, &e->c.tile);
+  add_pass_options(enc, &e->c.passes);
   add_device_option(enc, &e->device, &e->dtype);
+  add_devices_option(enc, &e->devices);
   add_runner_options(enc, &e->runner);
-  enc->callback([e, exit_code] {
-    e->c.target = resolve_compute(e->device, e->dtype);
+  enc->callback([e, enc, exit_code] {
+    if (e->devices.empty()) e->c.target = resolve_compute(e->device, e->dtype);
+    apply_devices(enc, e->devices, e->dtype, &e->c.devices, &e->runner);
     apply_threads();
     e->c.write.latent_fp16 = !e->fp32;
     e->c.write.indices_uint16 = !e->int32;
@@ -84,11 +118,13 @@ void register_tokenize(CLI::App& app, int* exit_code) {
   dec->add_option("latents", d->inputs,
                   "Latents files written by `reel tokenize encode`, or - for its records on stdin (default)");
   dec->add_option("-o,--output", d->c.output, "Output directory")->capture_default_str();
-  add_tile_options(dec, &d->c.tile);
+  add_pass_options(dec, &d->c.passes);
   add_device_option(dec, &d->device, &d->dtype);
+  add_devices_option(dec, &d->devices);
   add_runner_options(dec, &d->runner);
-  dec->callback([d, exit_code] {
-    d->c.target = resolve_compute(d->device, d->dtype);
+  dec->callback([d, dec, exit_code] {
+    if (d->devices.empty()) d->c.target = resolve_compute(d->device, d->dtype);
+    apply_devices(dec, d->devices, d->dtype, &d->c.devices, &d->runner);
     apply_threads();
     d->c.compute_threads = thread_count();
     // A latents file stands for the records of its clips.

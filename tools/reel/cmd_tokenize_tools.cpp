@@ -75,7 +75,7 @@ void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code) {
   struct O {
     TokenizeConfig c;
     std::vector<std::string> inputs;
-    std::string device = "auto", dtype = "auto";
+    std::string device = "auto", dtype = "auto", devices;
     RunnerCli runner;
   };
   auto o = std::make_shared<O>();
@@ -85,11 +85,13 @@ void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code) {
   c->add_option("inputs", o->inputs, "Videos, directories, record files, or - for clip records on stdin (default)");
   c->add_option("-o,--output", o->c.output, "Output directory")->capture_default_str();
   c->add_option("--window", o->c.window, "Frames per causal window (1 + k*tc), 0 = whole clip")->capture_default_str();
-  add_tile_options(c, &o->c.tile);
+  add_pass_options(c, &o->c.passes);
   add_device_option(c, &o->device, &o->dtype);
+  add_devices_option(c, &o->devices);
   add_runner_options(c, &o->runner);
-  c->callback([o, exit_code] {
-    o->c.target = resolve_compute(o->device, o->dtype);
+  c->callback([o, c, exit_code] {
+    if (o->devices.empty()) o->c.target = resolve_compute(o->device, o->dtype);
+    apply_devices(c, o->devices, o->dtype, &o->c.devices, &o->runner);
     apply_threads();
     o->c.decode_threads = globals().threads;
     o->c.compute_threads = thread_count();

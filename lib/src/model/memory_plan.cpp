@@ -69,6 +69,20 @@ int plan_tile(const ModelConfig& c, bool encode, int frames, int h, int w, int o
                                      " are free: use a shorter --window or another device");
 }
 
+int plan_batch(const ModelConfig& c, bool encode, int frames, int h, int w, size_t element_bytes, size_t available,
+               int max_batch, std::string* why) {
+  if (available == SIZE_MAX) return 1;
+  const size_t usable = available - available / 10;
+  const MemoryPlan one = plan_window(c, encode, frames, h, w, element_bytes, available);
+  // n windows hold n times one window's tensors, plus, while an op along T runs window by
+  // window, the joined result beside its parts: a sixth more of the batch's largest.
+  auto need = [&](int n) { return n == 1 ? one.total() : n * one.activations / 5 * 6 + one.workspace; };
+  int n = 1;
+  while (n < max_batch && need(n + 1) <= usable) ++n;
+  if (why) *why = std::to_string(n) + (n == 1 ? " window needs " : " windows need ") + mib(need(n)) + " of " + mib(available) + " free";
+  return n;
+}
+
 int plan_tile(const Tokenizer& tok, bool encode, int frames, int h, int w, int overlap) {
   const Backend& be = tok.backend();
   const size_t avail = be.memory_available();

@@ -5,9 +5,11 @@
 #include <cmath>
 #include <numeric>
 
+#include "reel/core/log.h"
 #include "reel/core/status.h"
 #include "reel/model/memory_plan.h"
 #include "reel/model/tiling.h"
+#include "reel/model/window_batcher.h"
 
 namespace reel {
 
@@ -36,8 +38,26 @@ void act_frame_to_rgb(const Act& a, int t, int pad_top, int pad_left, int w, int
       }
 }
 
-ClipEncoder::ClipEncoder(const Tokenizer& tok, int width, int height, int window, int tile, int tile_overlap)
-    : tok_(tok), tile_(tile), overlap_(tile_overlap) {
+PassOptions resolve_passes(const Tokenizer& tok, bool encode, int frames, int h, int w, const PassOptions& asked) {
+  PassOptions p = asked;
+  if (p.tile < 0) p.tile = plan_tile(tok, encode, frames, h, w, p.overlap);
+  if (p.tile > 0) {
+    if (asked.batch > 1)
+      REEL_INFO("tokenize", "--batch %d: windows are tiled (%d px), so they go through one at a time", asked.batch, p.tile);
+    p.batch = 1;
+  } else if (p.batch < 0) {
+    const Backend& be = tok.backend();
+    std::string why;
+    p.batch = plan_batch(tok.config(), encode, frames, h, w, be.dtype() == DType::F32 ? 4 : 2, be.memory_available(), kMaxBatch, &why);
+    if (be.memory_available() != SIZE_MAX)
+      REEL_VERBOSE("tokenize", "--batch auto, %s on %s: %s", encode ? "encode" : "decode", be.describe().c_str(), why.c_str());
+  }
+  p.batch = std::max(p.batch, 1);
+  return p;
+}
+
+ClipEncoder::ClipEncoder(const Tokenizer& tok, int width, int height, int window, const PassOptions& passes)
+    : tok_(tok), passes_(passes) {
   const ModelConfig& c = tok.config();
   const int tc = c.video ? c.temporal_compression : 1;
   if (window < 0 || (window > 0 && c.video && (window - 1) % tc))
@@ -55,39 +75,84 @@ ClipEncoder::ClipEncoder(const Tokenizer& tok, int width, int height, int window
   out_.lat_w = out_.padded_w / c.spatial_compression;
 }
 
+ClipEncoder::ClipEncoder(WindowBatcher& batcher, int width, int height, int window)
+    : ClipEncoder(batcher.tokenizer(), width, height, window) {
+  batcher_ = &batcher;
+}
+
 void ClipEncoder::push(const uint8_t* rgb) {
   pending_.emplace_back(rgb, rgb + static_cast<size_t>(out_.width) * out_.height * 3);
   ++out_.frames;
-  if (out_.window > 0 && static_cast<int>(pending_.size()) == out_.window) flush();
+  if (out_.window > 0 && static_cast<int>(pending_.size()) == out_.window) stage_window();
 }
 
-void ClipEncoder::flush() {
+// The window being filled becomes a padded Act waiting for its pass; a pass runs when the batch
+// is full or a window of another length comes (the clip's short last one).
+void ClipEncoder::stage_window() {
   if (pending_.empty()) return;
   const ModelConfig& c = tok_.config();
   const int tc = c.video ? c.temporal_compression : 1;
   const int L = static_cast<int>(pending_.size());
   const int pad = c.video ? (tc - (L - 1) % tc) % tc : 0;
   const int front = pad / 2, back = pad - front;
+  if (!staged_.empty() && staged_.front().T != L + pad) encode_staged();
   Act x(L + pad, 3, out_.padded_h, out_.padded_w);
   for (int t = 0; t < L + pad; ++t) {
     int src = std::clamp(t - front, 0, L - 1);
     rgb_to_act_frame(pending_[src].data(), out_.width, out_.height, x, t, out_.pad_top, out_.pad_left);
   }
-  std::vector<int32_t> idx;
-  const int tile = tile_ < 0 ? plan_tile(tok_, true, x.T, x.H, x.W, overlap_) : tile_;
-  Act z = (tile > 0 && !c.discrete) ? encode_tiled(tok_, x, tile, overlap_) : tok_.encode(x, c.discrete ? &idx : nullptr);
-  // Kept per window; finish() lays them out as (C, t_total, h, w) once.
-  windows_.push_back(std::move(z));
-  out_.indices.insert(out_.indices.end(), idx.begin(), idx.end());
+  pending_.clear();
   out_.window_frames.push_back(L);
   out_.window_pad_front.push_back(front);
   out_.window_pad_back.push_back(back);
-  out_.window_latent_frames.push_back(windows_.back().T);
-  pending_.clear();
+  out_.window_latent_frames.push_back(tok_.latent_frames(x.T));
+  if (batcher_) {
+    handed_.push_back(batcher_->encode(std::move(x)));
+    return;
+  }
+  // Passes are planned once per window length (the last window may be shorter).
+  if (resolved_t_ != x.T) {
+    resolved_ = resolve_passes(tok_, true, x.T, x.H, x.W, passes_);
+    resolved_t_ = x.T;
+  }
+  staged_.push_back(std::move(x));
+  if (static_cast<int>(staged_.size()) >= resolved_.batch) encode_staged();
+}
+
+void ClipEncoder::encode_staged() {
+  for (; !handed_.empty(); handed_.pop_front()) {
+    EncodedWindow e = handed_.front().get();  // rethrows the pass's error
+    out_.indices.insert(out_.indices.end(), e.ids.begin(), e.ids.end());
+    windows_.push_back(std::move(e.z));
+  }
+  if (staged_.empty()) return;
+  const ModelConfig& c = tok_.config();
+  const int n = static_cast<int>(staged_.size());
+  std::vector<int32_t> idx;
+  if (resolved_.tile > 0 && !c.discrete) {
+    for (const Act& x : staged_) windows_.push_back(encode_tiled(tok_, x, resolved_.tile, resolved_.overlap));
+  } else if (n == 1) {
+    windows_.push_back(tok_.encode(staged_[0], c.discrete ? &idx : nullptr));
+  } else {
+    const Act& f = staged_[0];
+    Act x(n * f.T, f.C, f.H, f.W, Act::Uninit{});
+    for (int i = 0; i < n; ++i) std::copy(staged_[i].v.begin(), staged_[i].v.end(), x.frame(i * f.T));
+    const Act z = tok_.encode_batch(x, n, c.discrete ? &idx : nullptr);
+    const int tl = z.T / n;
+    for (int i = 0; i < n; ++i) {
+      Act zi(tl, z.C, z.H, z.W, Act::Uninit{});
+      std::copy_n(z.frame(i * tl), static_cast<size_t>(tl) * z.frame_size(), zi.v.begin());
+      windows_.push_back(std::move(zi));
+    }
+  }
+  // Token ids are (t, h, w) with the batch's windows one after another: already in clip order.
+  out_.indices.insert(out_.indices.end(), idx.begin(), idx.end());
+  staged_.clear();
 }
 
 ClipLatents ClipEncoder::finish() {
-  flush();
+  stage_window();
+  encode_staged();
   const int T = out_.latent_t();
   const size_t plane = static_cast<size_t>(out_.lat_h) * out_.lat_w;
   out_.latent.assign(static_cast<size_t>(out_.channels) * T * plane, 0.0f);
@@ -102,34 +167,96 @@ ClipLatents ClipEncoder::finish() {
   return std::move(out_);
 }
 
-void decode_clip(const Tokenizer& tok, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink,
-                 int tile, int tile_overlap) {
-  const ModelConfig& c = tok.config();
+namespace {
+
+// Latent frames [t0, t0 + n) of a clip, out of its (C, t, h, w) layout.
+Act latent_frames(const ClipLatents& lat, int t0, int n) {
   const int T = lat.latent_t();
   const size_t plane = static_cast<size_t>(lat.lat_h) * lat.lat_w;
+  Act z(n, lat.channels, lat.lat_h, lat.lat_w, Act::Uninit{});
+  for (int ch = 0; ch < lat.channels; ++ch)
+    for (int t = 0; t < n; ++t)
+      std::copy_n(lat.latent.data() + (static_cast<size_t>(ch) * T + t0 + t) * plane, plane, z.frame(t) + ch * plane);
+  return z;
+}
+
+std::vector<int32_t> token_frames(const ClipLatents& lat, int t0, int n) {
+  const size_t plane = static_cast<size_t>(lat.lat_h) * lat.lat_w;
+  return std::vector<int32_t>(lat.indices.begin() + static_cast<std::ptrdiff_t>(t0 * plane),
+                              lat.indices.begin() + static_cast<std::ptrdiff_t>((t0 + n) * plane));
+}
+
+// Whether decode reads token ids; a continuous latent must have the model's channels.
+bool check_latents(const ModelConfig& c, const ClipLatents& lat) {
   if (lat.indices.empty() && lat.channels != c.latent_dim()) throw Error(Code::InvalidData, "latent channels do not match the model");
+  return c.discrete && !lat.indices.empty();
+}
+
+}  // namespace
+
+void decode_clip(const Tokenizer& tok, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink,
+                 const PassOptions& passes) {
+  const bool ids = check_latents(tok.config(), lat);
   std::vector<uint8_t> rgb(static_cast<size_t>(lat.width) * lat.height * 3);
+  const size_t nw = lat.window_latent_frames.size();
+  PassOptions pass;
+  int planned_for = -1;
   int t0 = 0;
-  for (size_t w = 0; w < lat.window_latent_frames.size(); ++w) {
+  for (size_t w = 0; w < nw;) {
     const int tl = lat.window_latent_frames[w];
-    Act out;
-    if (c.discrete && !lat.indices.empty()) {
-      std::vector<int32_t> idx(lat.indices.begin() + t0 * plane, lat.indices.begin() + (t0 + tl) * plane);
-      out = tok.decode_indices(idx, tl, lat.lat_h, lat.lat_w);
-    } else {
-      Act z(tl, lat.channels, lat.lat_h, lat.lat_w);
-      for (int ch = 0; ch < lat.channels; ++ch)
-        for (int t = 0; t < tl; ++t)
-          std::copy_n(lat.latent.data() + (static_cast<size_t>(ch) * T + t0 + t) * plane, plane, z.frame(t) + ch * plane);
-      const int t = tile < 0 ? plan_tile(tok, false, tok.output_frames(tl), lat.padded_h, lat.padded_w, tile_overlap) : tile;
-      out = decode_tiled(tok, z, t, tile_overlap);
+    if (planned_for != tl) {
+      pass = resolve_passes(tok, false, tok.output_frames(tl), lat.padded_h, lat.padded_w, passes);
+      planned_for = tl;
     }
-    const int front = lat.window_pad_front[w];
-    for (int t = 0; t < lat.window_frames[w]; ++t) {
-      act_frame_to_rgb(out, front + t, lat.pad_top, lat.pad_left, lat.width, lat.height, rgb.data());
+    // The run of windows of this length that goes through in one pass.
+    int n = 1;
+    if (pass.tile <= 0)
+      while (n < pass.batch && w + n < nw && lat.window_latent_frames[w + n] == tl) ++n;
+    Act out;
+    if (ids) {
+      out = tok.decode_indices_batch(token_frames(lat, t0, n * tl), n, n * tl, lat.lat_h, lat.lat_w);
+    } else {
+      const Act z = latent_frames(lat, t0, n * tl);
+      out = pass.tile > 0 ? decode_tiled(tok, z, pass.tile, pass.overlap) : tok.decode_batch(z, n);
+    }
+    const int to = out.T / n;
+    for (int i = 0; i < n; ++i, ++w) {
+      const int front = lat.window_pad_front[w];
+      for (int t = 0; t < lat.window_frames[w]; ++t) {
+        act_frame_to_rgb(out, i * to + front + t, lat.pad_top, lat.pad_left, lat.width, lat.height, rgb.data());
+        sink(rgb.data());
+      }
+    }
+    t0 += n * tl;
+  }
+}
+
+// At most this many windows of one clip are with the batcher at once: decoded windows are
+// large (17 frames of 720p are 188 MB of floats), and other clips' windows fill the passes.
+constexpr size_t kClipWindowsInFlight = 4;
+
+void decode_clip(WindowBatcher& batcher, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink) {
+  const bool ids = check_latents(batcher.tokenizer().config(), lat);
+  std::vector<uint8_t> rgb(static_cast<size_t>(lat.width) * lat.height * 3);
+  const size_t nw = lat.window_latent_frames.size();
+  std::deque<std::future<Act>> flight;
+  size_t next = 0, done = 0;
+  int t0 = 0;
+  while (done < nw) {
+    while (next < nw && flight.size() < kClipWindowsInFlight) {
+      const int tl = lat.window_latent_frames[next];
+      if (ids) flight.push_back(batcher.decode_ids(token_frames(lat, t0, tl), tl, lat.lat_h, lat.lat_w));
+      else flight.push_back(batcher.decode(latent_frames(lat, t0, tl)));
+      t0 += tl;
+      ++next;
+    }
+    const Act out = flight.front().get();
+    flight.pop_front();
+    for (int t = 0; t < lat.window_frames[done]; ++t) {
+      act_frame_to_rgb(out, lat.window_pad_front[done] + t, lat.pad_top, lat.pad_left, lat.width, lat.height, rgb.data());
       sink(rgb.data());
     }
-    t0 += tl;
+    ++done;
   }
 }
 

@@ -243,20 +243,40 @@ struct Tokenizer::Impl {
   }
 
   // ---- forward pieces ----
+  // A forward pass carries `n` windows of equal length, their frames one after another. Ops
+  // that work frame by frame (every 2-D convolution, the norms, spatial attention, FSQ) take the
+  // whole batch at once; the ops along T run on each window alone, so no window ever sees
+  // another's frames and a batch computes exactly what its windows would one at a time.
+  template <class Op>
+  Tensor per_window(int n, const Tensor& x, Op op) const {
+    if (n == 1) return op(x, 0);
+    const int T = x.T / n;
+    std::vector<Tensor> parts;
+    parts.reserve(n);
+    for (int i = 0; i < n; ++i) parts.push_back(op(be->slice_frames(x, i * T, T), i));
+    return be->concat_frames(parts);
+  }
+  // Window i's frames of a tensor that holds n windows.
+  Tensor window_of(const Tensor& x, int n, int i) const { return n == 1 ? x : be->slice_frames(x, i * (x.T / n), x.T / n); }
+
   Tensor spatial(const Tensor& x, const Conv& cv, const NormAffine* pre = nullptr, const Tensor* add = nullptr) const {
     const int pad = cv.kh / 2;
     return be->conv2d(x, cv.get(dev), 1, pad, pad, pad, pad, pre, add);
   }
-  Tensor temporal(const Tensor& x, const Conv& cv, const Tensor* add = nullptr) const {
-    return be->conv_temporal(x, cv.get(dev), 1, cv.kt - 1, add);
+  Tensor temporal(int n, const Tensor& x, const Conv& cv, const Tensor* add = nullptr) const {
+    return per_window(n, x, [&](const Tensor& xi, int i) {
+      if (!add) return be->conv_temporal(xi, cv.get(dev), 1, cv.kt - 1);
+      const Tensor ai = window_of(*add, n, i);
+      return be->conv_temporal(xi, cv.get(dev), 1, cv.kt - 1, &ai);
+    });
   }
   // A factorized (1,3,3)+(3,1,1) conv pair for video, a single 3x3 conv for images.
   // `pre`: the norm (+SiLU) in front, applied as the spatial conv reads x; `add`: a residual
   // added to the pair's output.
-  Tensor conv_pair(const Tensor& x, const Conv& s, const Conv& t, const NormAffine* pre = nullptr,
+  Tensor conv_pair(int n, const Tensor& x, const Conv& s, const Conv& t, const NormAffine* pre = nullptr,
                    const Tensor* add = nullptr) const {
     if (!cfg.video) return spatial(x, s, pre, add);
-    return temporal(spatial(x, s, pre), t, add);
+    return temporal(n, spatial(x, s, pre), t, add);
   }
   Tensor pointwise(const Tensor& x, const Conv& cv, const Tensor* add = nullptr) const {
     return be->conv2d(x, cv.get(dev), 1, 0, 0, 0, 0, nullptr, add);
@@ -267,21 +287,24 @@ struct Tokenizer::Impl {
 
   // The norm -> SiLU -> conv steps run as statistics + a conv that normalizes while it reads;
   // the residual joins the last convolution's output as it is written.
-  Tensor block(const Tensor& x, const ResBlock& rb) const {
+  Tensor block(int n, const Tensor& x, const ResBlock& rb) const {
     const NormAffine n1 = norm_affine(x, rb.n1, true);
-    Tensor h = conv_pair(x, rb.c1s, rb.c1t, &n1);
+    Tensor h = conv_pair(n, x, rb.c1s, rb.c1t, &n1);
     const NormAffine n2 = norm_affine(h, rb.n2, true);
     const Tensor res = rb.shortcut ? pointwise(x, rb.sc) : x;
-    return conv_pair(h, rb.c2s, rb.c2t, &n2, &res);
+    return conv_pair(n, h, rb.c2s, rb.c2t, &n2, &res);
   }
 
-  Tensor attn(const Tensor& x, const AttnBlock& a) const {
+  Tensor attn(int n, const Tensor& x, const AttnBlock& a) const {
     const Tensor h = be->apply_affine(x, norm_affine(x, a.n, false));  // x itself stays for the residual
     const Tensor q = pointwise(h, a.q), k = pointwise(h, a.k), v = pointwise(h, a.v);
-    return pointwise(be->attention(q, k, v, a.temporal), a.proj, &x);
+    const Tensor o = !a.temporal ? be->attention(q, k, v, false) : per_window(n, q, [&](const Tensor& qi, int i) {
+      return be->attention(qi, window_of(k, n, i), window_of(v, n, i), true);
+    });
+    return pointwise(o, a.proj, &x);
   }
 
-  Tensor downsample(const Tensor& x, const Resample& rs) const {
+  Tensor downsample(int n, const Tensor& x, const Resample& rs) const {
     if (!rs.spatial && !rs.temporal) return x;
     Tensor cur = x;
     if (cfg.video) {
@@ -291,21 +314,25 @@ struct Tokenizer::Impl {
       }
       if (rs.temporal) {
         // Prepend one copy of frame 0; the strided conv repeats it once more itself.
-        const Tensor pool = be->avg_pool_temporal_causal(cur);
-        cur = be->conv_temporal(be->prepend_first_frame(cur), rs.c2.get(dev), 2, 1, &pool);
+        cur = per_window(n, cur, [&](const Tensor& xi, int) {
+          const Tensor pool = be->avg_pool_temporal_causal(xi);
+          return be->conv_temporal(be->prepend_first_frame(xi), rs.c2.get(dev), 2, 1, &pool);
+        });
       }
       return pointwise(cur, rs.c3);
     }
     return be->conv2d(cur, rs.c1.get(dev), 2, 0, 0, 1, 1);
   }
 
-  Tensor upsample(const Tensor& x, const Resample& rs) const {
+  Tensor upsample(int n, const Tensor& x, const Resample& rs) const {
     if (!rs.spatial && !rs.temporal) return x;
     if (!cfg.video) return spatial(be->upsample_spatial(x), rs.c1);
     Tensor cur = x;
     if (rs.temporal) {
-      const Tensor u = be->upsample_temporal(cur);
-      cur = temporal(u, rs.c1, &u);
+      cur = per_window(n, cur, [&](const Tensor& xi, int) {
+        const Tensor u = be->upsample_temporal(xi);
+        return temporal(1, u, rs.c1, &u);
+      });
     }
     if (rs.spatial) {
       const Tensor u = be->upsample_spatial(cur);
@@ -315,71 +342,74 @@ struct Tokenizer::Impl {
   }
 
   // norm_out -> SiLU -> conv_out; the normalized tensor is only materialized for a tap.
-  Tensor norm_out_conv(const Tensor& h, const Norm& n, const Conv& s, const Conv& t, const char* name,
+  Tensor norm_out_conv(int nw, const Tensor& h, const Norm& n, const Conv& s, const Conv& t, const char* name,
                        const TapFn& tap) const {
     if (tap) tap(name, be->download(be->apply_affine(h, norm_affine(h, n, false))));
     const NormAffine a = norm_affine(h, n, true);
-    return conv_pair(h, s, t, &a);
+    return conv_pair(nw, h, s, t, &a);
   }
 
-  Tensor encode(const Tensor& x, const TapFn& tap) const {
-    auto t = [&](const std::string& n, const Tensor& a) {
-      if (tap) tap(n, be->download(a));
+  // n windows of equal length, their frames one after another.
+  Tensor encode(int n, const Tensor& x, const TapFn& tap) const {
+    auto t = [&](const std::string& name, const Tensor& a) {
+      if (tap) tap(name, be->download(a));
     };
-    Tensor h = be->haar_patch(x, cfg.patch_size, cfg.video);
+    Tensor h = !cfg.video ? be->haar_patch(x, cfg.patch_size, false)
+                          : per_window(n, x, [&](const Tensor& xi, int) { return be->haar_patch(xi, cfg.patch_size, true); });
     t(cfg.video ? "encoder.patcher3d" : "encoder.patcher", h);
-    h = conv_pair(h, enc_in_s, enc_in_t);
+    h = conv_pair(n, h, enc_in_s, enc_in_t);
     t("encoder.conv_in", h);
     for (size_t i = 0; i < down.size(); ++i) {
       for (auto& rb : down[i].blocks) {
-        h = block(h, rb);
+        h = block(n, h, rb);
         t(rb.name, h);
       }
       if (i + 1 < down.size()) {
-        h = downsample(h, down[i].resample);
+        h = downsample(n, h, down[i].resample);
         t(down[i].resample.name, h);
       }
     }
-    h = block(h, emid1);
+    h = block(n, h, emid1);
     t("encoder.mid.block_1", h);
-    for (auto& a : eattn) h = attn(h, a);
+    for (auto& a : eattn) h = attn(n, h, a);
     t("encoder.mid.attn_1", h);
-    h = block(h, emid2);
+    h = block(n, h, emid2);
     t("encoder.mid.block_2", h);
-    h = norm_out_conv(h, enorm, enc_out_s, enc_out_t, "encoder.norm_out", tap);
+    h = norm_out_conv(n, h, enorm, enc_out_s, enc_out_t, "encoder.norm_out", tap);
     t("encoder.conv_out", h);
     h = pointwise(h, quant);
     t("quant_conv", h);
     return h;
   }
 
-  Tensor decode(const Tensor& z, const TapFn& tap) const {
-    auto t = [&](const std::string& n, const Tensor& a) {
-      if (tap) tap(n, be->download(a));
+  Tensor decode(int n, const Tensor& z, const TapFn& tap) const {
+    auto t = [&](const std::string& name, const Tensor& a) {
+      if (tap) tap(name, be->download(a));
     };
     Tensor h = pointwise(z, post_quant);
     t("post_quant_conv", h);
-    h = conv_pair(h, dec_in_s, dec_in_t);
+    h = conv_pair(n, h, dec_in_s, dec_in_t);
     t("decoder.conv_in", h);
-    h = block(h, dmid1);
+    h = block(n, h, dmid1);
     t("decoder.mid.block_1", h);
-    for (auto& a : dattn) h = attn(h, a);
+    for (auto& a : dattn) h = attn(n, h, a);
     t("decoder.mid.attn_1", h);
-    h = block(h, dmid2);
+    h = block(n, h, dmid2);
     t("decoder.mid.block_2", h);
     for (int i = static_cast<int>(up.size()) - 1; i >= 0; --i) {
       for (auto& rb : up[i].blocks) {
-        h = block(h, rb);
+        h = block(n, h, rb);
         t(rb.name, h);
       }
       if (i != 0) {
-        h = upsample(h, up[i].resample);
+        h = upsample(n, h, up[i].resample);
         t(up[i].resample.name, h);
       }
     }
-    h = norm_out_conv(h, dnorm, dec_out_s, dec_out_t, "decoder.norm_out", tap);
+    h = norm_out_conv(n, h, dnorm, dec_out_s, dec_out_t, "decoder.norm_out", tap);
     t("decoder.conv_out", h);
-    h = be->haar_unpatch(h, cfg.patch_size, cfg.video);
+    h = !cfg.video ? be->haar_unpatch(h, cfg.patch_size, false)
+                   : per_window(n, h, [&](const Tensor& hi, int) { return be->haar_unpatch(hi, cfg.patch_size, true); });
     t(cfg.video ? "decoder.unpatcher3d" : "decoder.unpatcher", h);
     return h;
   }
@@ -510,14 +540,22 @@ int Tokenizer::output_frames(int lat) const {
 }
 
 Act Tokenizer::encode(const Act& x, std::vector<int32_t>* indices, const TapFn& tap) const {
+  return encode_batch(x, 1, indices, tap);
+}
+
+Act Tokenizer::encode_batch(const Act& x, int windows, std::vector<int32_t>* indices, const TapFn& tap) const {
   const ModelConfig& c = impl_->cfg;
+  if (windows < 1 || x.T % windows)
+    throw Error(Code::InvalidArgument, "encode: " + std::to_string(x.T) + " frames are not " + std::to_string(windows) +
+                                           " windows of equal length");
+  const int T = x.T / windows;
   if (x.C != c.in_channels) throw Error(Code::InvalidArgument, "encode: expected " + std::to_string(c.in_channels) + " channels");
   if (x.H % c.spatial_compression || x.W % c.spatial_compression)
     throw Error(Code::InvalidArgument, "encode: H and W must be multiples of " + std::to_string(c.spatial_compression));
-  if (c.video && (x.T - 1) % c.temporal_compression)
+  if (c.video && (T - 1) % c.temporal_compression)
     throw Error(Code::InvalidArgument, "encode: frames must be 1 + k*" + std::to_string(c.temporal_compression));
   const Backend& be = *impl_->be;
-  const Tensor z = impl_->encode(be.upload(x), tap);
+  const Tensor z = impl_->encode(c.video ? windows : 1, be.upload(x), tap);
   if (!c.discrete) return be.download(z);
   std::vector<int32_t> idx;
   Act codes = be.download(be.fsq_quantize(z, c.levels, &idx));
@@ -526,18 +564,36 @@ Act Tokenizer::encode(const Act& x, std::vector<int32_t>* indices, const TapFn& 
   return codes;
 }
 
-Act Tokenizer::decode(const Act& latent, const TapFn& tap) const {
+Act Tokenizer::decode(const Act& latent, const TapFn& tap) const { return decode_batch(latent, 1, tap); }
+
+namespace {
+void check_windows(const char* what, int frames, int windows) {
+  if (windows < 1 || frames % windows)
+    throw Error(Code::InvalidArgument, std::string(what) + ": " + std::to_string(frames) + " latent frames are not " +
+                                           std::to_string(windows) + " windows of equal length");
+}
+}  // namespace
+
+Act Tokenizer::decode_batch(const Act& latent, int windows, const TapFn& tap) const {
   if (latent.C != impl_->cfg.latent_dim())
     throw Error(Code::InvalidArgument, "decode: expected " + std::to_string(impl_->cfg.latent_dim()) + " latent channels, got " +
                                            std::to_string(latent.C));
+  check_windows("decode", latent.T, windows);
   const Backend& be = *impl_->be;
-  return be.download(impl_->decode(be.upload(latent), tap));
+  return be.download(impl_->decode(impl_->cfg.video ? windows : 1, be.upload(latent), tap));
 }
 
 Act Tokenizer::decode_indices(const std::vector<int32_t>& indices, int t, int h, int w, const TapFn& tap) const {
+  return decode_indices_batch(indices, 1, t, h, w, tap);
+}
+
+Act Tokenizer::decode_indices_batch(const std::vector<int32_t>& indices, int windows, int t, int h, int w,
+                                    const TapFn& tap) const {
   if (!impl_->cfg.discrete) throw Error(Code::InvalidArgument, "decode_indices: model is continuous");
+  check_windows("decode_indices", t, windows);
   const Backend& be = *impl_->be;
-  return be.download(impl_->decode(be.fsq_dequantize(indices, t, h, w, impl_->cfg.levels), tap));
+  return be.download(
+      impl_->decode(impl_->cfg.video ? windows : 1, be.fsq_dequantize(indices, t, h, w, impl_->cfg.levels), tap));
 }
 
 }  // namespace reel

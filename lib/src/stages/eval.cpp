@@ -108,7 +108,8 @@ Json eval_files(const std::string& ref, const std::string& dist, const EvalConfi
 
 // Tokenizer round trip, one causal window at a time: windows are encoded independently, so
 // encoding window by window gives the same latents as the whole clip at once.
-Json eval_roundtrip(const Tokenizer& tok, const std::string& src, const EvalConfig& c, ClipExtras& extras) {
+Json eval_roundtrip(const TokenizerUse& use, const std::string& src, const EvalConfig& c, ClipExtras& extras) {
+  const Tokenizer& tok = *use.tok;
   ClipMetrics m(c.ssim, c.ms_ssim);
   DecodeOptions o;
   o.threads = c.decode_threads;
@@ -119,28 +120,39 @@ Json eval_roundtrip(const Tokenizer& tok, const std::string& src, const EvalConf
   int64_t frames = 0, latent_t = 0;
   double values = 0;
   int channels = 0, lat_h = 0, lat_w = 0;
+  // Windows go through `batch` at a time; the originals of one batch are kept for the metrics.
+  const int align = std::max(16, tok.config().spatial_compression);
+  const int win = tok.config().video ? c.window : 1;
+  // Through a batcher, windows go over one by one as they fill and it makes the passes;
+  // otherwise as many windows as one pass takes are held.
+  const PassOptions passes = win > 0 && !use.batcher ? resolve_passes(tok, true, win, (h + align - 1) / align * align,
+                                                                      (w + align - 1) / align * align, PassOptions{0, 0, c.batch})
+                                                     : PassOptions{};
+  const size_t held = win > 0 ? static_cast<size_t>(win) * passes.batch : 0;
   auto run_window = [&] {
-    ClipEncoder enc(tok, w, h, c.window);
+    ClipEncoder enc = use.batcher ? ClipEncoder(*use.batcher, w, h, c.window) : ClipEncoder(tok, w, h, c.window, passes);
     for (const auto& f : orig) enc.push(f.data());
     const ClipLatents lat = enc.finish();
     values += lat.indices.empty() ? double(lat.latent.size()) : double(lat.indices.size());
     latent_t += lat.latent_t();
     channels = lat.channels, lat_h = lat.lat_h, lat_w = lat.lat_w;
     size_t i = 0;
-    decode_clip(tok, lat, [&](const uint8_t* rgb) {
+    auto sink = [&](const uint8_t* rgb) {
       const uint8_t* r = orig[i++].data();
       for (size_t p = 0; p < ya.size(); ++p) ya[p] = luma601(r + 3 * p), yb[p] = luma601(rgb + 3 * p);
       m.add_luma(ya.data(), yb.data(), w, h);
       m.add_rgb(r, rgb, w, h);
       extras.frame(frames++, m.last_psnr_y(), r, rgb, w, h);
-    });
+    };
+    if (use.batcher) decode_clip(*use.batcher, lat, sink);
+    else decode_clip(tok, lat, sink, passes);
     orig.clear();
   };
   Frame f;
   while (dec->next(&f)) {
     throw_if_cancelled();
     orig.push_back(std::move(f.data));
-    if (c.window > 0 && static_cast<int>(orig.size()) == c.window) run_window();
+    if (held > 0 && orig.size() == held) run_window();
   }
   if (!orig.empty()) run_window();
   if (frames == 0) throw Error(Code::InvalidData, "no decodable video frame in " + src);
@@ -165,20 +177,20 @@ Json eval_roundtrip(const Tokenizer& tok, const std::string& src, const EvalConf
 
 class EvalProcessor : public Processor {
  public:
-  EvalProcessor(const EvalConfig& c, std::unique_ptr<Tokenizer> tok, std::unique_ptr<FeatureNet> net)
-      : c_(c), tok_(std::move(tok)), net_(std::move(net)) {}
+  EvalProcessor(const EvalConfig& c, TokenizerUse use, std::unique_ptr<Tokenizer> own, std::unique_ptr<FeatureNet> net)
+      : c_(c), use_(use), own_(std::move(own)), net_(std::move(net)) {}
   StageOutput process(const InputItem& item) override {
     ops_set_threads(c_.compute_threads);  // a per-thread setting in OpenMP
     Json rec = item.record;
     std::string dist;
-    if (!tok_) {
+    if (!use_.tok) {
       dist = rec.value("/reconstruction/path"_json_pointer, std::string());
       if (dist.empty())
         throw Error(Code::InvalidArgument, "record has no reconstruction.path to compare with (or give --model)");
     }
     const std::string key = clip_key(rec, item.media + (dist.empty() ? "" : "\n" + dist));
     ClipExtras extras(net_.get(), c_.feature_stride, c_.previews, key);
-    Json q = tok_ ? eval_roundtrip(*tok_, item.media, c_, extras) : eval_files(item.media, dist, c_, extras);
+    Json q = use_.tok ? eval_roundtrip(use_, item.media, c_, extras) : eval_files(item.media, dist, c_, extras);
     Json payload = extras.finish(q);
     rec["eval"] = q;
     return {{rec}, payload};
@@ -186,7 +198,8 @@ class EvalProcessor : public Processor {
 
  private:
   const EvalConfig& c_;
-  std::unique_ptr<Tokenizer> tok_;
+  TokenizerUse use_;
+  std::unique_ptr<Tokenizer> own_;
   std::unique_ptr<FeatureNet> net_;
 };
 
@@ -200,19 +213,21 @@ class EvalStage : public Stage {
               : c_.previews.empty() ? ""
                                     : (fs::path(c_.previews) / ".ledger" / ("eval" + shard.suffix() + ".jsonl")).string();
     if (!c_.model.empty()) {
-      first_ = load_model(c_.model, c_.target);
-      sha_ = first_->checksum();
+      pool_ = std::make_unique<DevicePool>(c_.model, c_.devices.empty() ? std::vector<ComputeTarget>{c_.target} : c_.devices,
+                                           PassOptions{0, 0, c_.batch}, c_.compute_threads);
+      sha_ = pool_->first().checksum();
     }
   }
   std::unique_ptr<Processor> processor(int index) override {
-    std::unique_ptr<Tokenizer> tok;
-    if (!c_.model.empty()) tok = index == 0 && first_ ? std::move(first_) : load_model(c_.model, c_.target);
+    std::unique_ptr<Tokenizer> own;
+    TokenizerUse use;
+    if (pool_) use = pool_->worker(index, &own);
     std::unique_ptr<FeatureNet> net;
     if (!c_.features.path.empty()) {
       net = FeatureNet::open(c_.features);
       if (net_sha_.empty()) net_sha_ = net->sha256();
     }
-    return std::make_unique<EvalProcessor>(c_, std::move(tok), std::move(net));
+    return std::make_unique<EvalProcessor>(c_, use, std::move(own), std::move(net));
   }
   std::string ledger_path() const override { return ledger_; }
   bool still_there(const StageOutput& done) const override {
@@ -282,7 +297,7 @@ class EvalStage : public Stage {
   }
 
   EvalConfig c_;
-  std::unique_ptr<Tokenizer> first_;
+  std::unique_ptr<DevicePool> pool_;
   std::string ledger_, sha_, net_sha_;
   std::map<std::string, std::vector<double>> agg_;
   int64_t clips_ = 0, failed_ = 0, passed_ = 0;

@@ -55,13 +55,58 @@ ComputeTarget resolve_compute(const std::string& device, const std::string& dtyp
   return t;
 }
 
+std::vector<ComputeTarget> resolve_computes(const std::string& devices, const std::string& dtype) {
+  std::vector<std::string> names;
+  for (size_t a = 0; a <= devices.size();) {
+    const size_t b = std::min(devices.find(',', a), devices.size());
+    if (b > a) names.push_back(devices.substr(a, b - a));
+    a = b + 1;
+  }
+  if (names.empty()) throw Error(Code::InvalidArgument, "--devices is empty (all, cpu, or cuda:0,cuda:1,...)");
+  std::vector<ComputeTarget> out;
+  if (names.size() == 1 && names[0] == "all") {
+    std::string why;
+    const int n = cuda_device_count(&why);
+    if (n == 0) throw Error(Code::DeviceUnavailable, "--devices all: no CUDA device (" + why + ")");
+    for (int i = 0; i < n; ++i) names.push_back("cuda:" + std::to_string(i));
+    names.erase(names.begin());
+  }
+  for (const auto& name : names) {
+    if (name == "all" || name == "auto")
+      throw Error(Code::InvalidArgument, "--devices " + devices + ": '" + name + "' stands alone, not in a list");
+    ComputeTarget t;
+    t.device = resolve_device(name);
+    t.dtype = parse_dtype(dtype, t.device);
+    if (t.device.kind == DeviceKind::Cpu && t.dtype != DType::F32)
+      throw Error(Code::InvalidArgument, std::string("--dtype ") + dtype_name(t.dtype) + " needs a CUDA device: the CPU backend computes in fp32");
+    for (const auto& o : out)
+      if (o.device.name() == t.device.name()) throw Error(Code::InvalidArgument, "--devices names " + name + " twice");
+    out.push_back(t);
+  }
+  std::string list;
+  for (const auto& t : out) list += (list.empty() ? "" : ", ") + t.describe();
+  // A clip's result must not depend on which worker took it.
+  for (const auto& t : out)
+    if (t.dtype != out[0].dtype)
+      throw Error(Code::InvalidArgument, "--devices " + devices + " computes in different dtypes (" + list +
+                                             "): give one --dtype for all");
+  REEL_INFO("device", "tokenizer workers on %zu device%s: %s", out.size(), out.size() == 1 ? "" : "s", list.c_str());
+  return out;
+}
+
 ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps,
-                          const TileOptions& tile, int decode_threads) {
+                          const PassOptions& passes, int decode_threads) {
+  return encode_source(TokenizerUse{&tok, nullptr}, source, window, fps, passes, decode_threads);
+}
+
+ClipLatents encode_source(const TokenizerUse& use, const std::string& source, int window, double* fps,
+                          const PassOptions& passes, int decode_threads) {
   DecodeOptions d;
   d.threads = decode_threads;
   auto dec = VideoDecoder::open(source, d);
   const VideoInfo& info = dec->info();
-  ClipEncoder enc(tok, info.display_width, info.display_height, window, tile.tile, tile.overlap);
+  ClipEncoder enc = use.batcher ? ClipEncoder(*use.batcher, info.display_width, info.display_height, window)
+                                : ClipEncoder(*use.tok, info.display_width, info.display_height, window, passes);
   Frame f;
   while (dec->next(&f)) {
     throw_if_cancelled();
@@ -74,14 +119,21 @@ ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int w
 }
 
 int64_t write_reconstruction(const Tokenizer& tok, const ClipLatents& lat, double fps, const std::string& out,
-                             const TileOptions& tile) {
+                             const PassOptions& passes) {
+  return write_reconstruction(TokenizerUse{&tok, nullptr}, lat, fps, out, passes);
+}
+
+int64_t write_reconstruction(const TokenizerUse& use, const ClipLatents& lat, double fps, const std::string& out,
+                             const PassOptions& passes) {
   // fps as a rational in thousandths; 24 when the source had none.
   const int fn = static_cast<int>(std::lround(fps * 1000));
   VideoWriter w(out, lat.width, lat.height, fn > 0 ? fn : 24000, 1000);
-  decode_clip(tok, lat, [&](const uint8_t* rgb) {
+  auto sink = [&](const uint8_t* rgb) {
     throw_if_cancelled();
     w.write(rgb);
-  }, tile.tile, tile.overlap);
+  };
+  if (use.batcher) decode_clip(*use.batcher, lat, sink);
+  else decode_clip(*use.tok, lat, sink, passes);
   w.close();
   return w.frames();
 }
@@ -89,6 +141,46 @@ int64_t write_reconstruction(const Tokenizer& tok, const ClipLatents& lat, doubl
 std::string clip_key(const Json& rec, const std::string& source) {
   if (rec.contains("id") && rec["id"].is_string()) return sanitize_key(rec["id"].get<std::string>());
   return uuid_v5(kReelClipNamespace, source);
+}
+
+bool shares_device(const ComputeTarget& t, const PassOptions& passes) {
+  return t.device.kind == DeviceKind::Cuda || passes.batch > 1;
+}
+
+DevicePool::DevicePool(std::string model, std::vector<ComputeTarget> targets, PassOptions passes, int compute_threads)
+    : model_(std::move(model)), targets_(std::move(targets)), passes_(passes), threads_(compute_threads) {
+  if (targets_.empty()) targets_.push_back(ComputeTarget{});
+}
+
+DevicePool::~DevicePool() {
+  for (auto& s : slots_)
+    if (s.batcher && s.batcher->passes() > 0)
+      REEL_INFO("tokenize", "%s: %llu windows in %llu passes (%.2f a pass)", s.tok->backend().describe().c_str(),
+                static_cast<unsigned long long>(s.batcher->windows()), static_cast<unsigned long long>(s.batcher->passes()),
+                double(s.batcher->windows()) / double(s.batcher->passes()));
+}
+
+const Tokenizer& DevicePool::first() {
+  if (slots_.empty()) slots_.resize(targets_.size());
+  Slot& s = slots_[0];
+  if (!s.tok) s.tok = load_model(model_, targets_[0]);
+  return *s.tok;
+}
+
+TokenizerUse DevicePool::worker(int index, std::unique_ptr<Tokenizer>* own) {
+  if (slots_.empty()) slots_.resize(targets_.size());
+  const size_t d = static_cast<size_t>(index) % targets_.size();
+  Slot& s = slots_[d];
+  if (shares_device(targets_[d], passes_)) {
+    // The device's workers share one model instance behind one batcher.
+    if (!s.tok) s.tok = load_model(model_, targets_[d]);
+    if (!s.batcher) s.batcher = std::make_unique<WindowBatcher>(*s.tok, passes_, threads_);
+    return TokenizerUse{s.tok.get(), s.batcher.get()};
+  }
+  // A model instance per worker (the CPU's default: workers compute in parallel).
+  *own = s.tok && !s.handed ? std::move(s.tok) : load_model(model_, targets_[d]);
+  s.handed = true;
+  return TokenizerUse{own->get(), nullptr};
 }
 
 namespace {
@@ -100,6 +192,11 @@ Json with_dtype(Json fp, const ComputeTarget& t) {
   return fp;
 }
 
+std::unique_ptr<DevicePool> make_pool(const TokenizeConfig& c) {
+  return std::make_unique<DevicePool>(c.model, c.devices.empty() ? std::vector<ComputeTarget>{c.target} : c.devices,
+                                      c.passes, c.compute_threads);
+}
+
 Json model_fields(const Tokenizer& tok) {
   return {{"model", tok.config().arch_name()}, {"model_sha256", tok.checksum()}};
 }
@@ -108,8 +205,8 @@ Json model_fields(const Tokenizer& tok) {
 
 class EncodeProcessor : public Processor {
  public:
-  EncodeProcessor(const TokenizeConfig& c, LatentsStore& store, std::unique_ptr<Tokenizer> tok)
-      : c_(c), store_(store), tok_(std::move(tok)) {}
+  EncodeProcessor(const TokenizeConfig& c, LatentsStore& store, TokenizerUse use, std::unique_ptr<Tokenizer> own)
+      : c_(c), store_(store), use_(use), own_(std::move(own)), tok_(use.tok) {}
 
   StageOutput process(const InputItem& item) override {
     // OpenMP's thread count is a per-thread setting: set it on this worker thread.
@@ -121,7 +218,7 @@ class EncodeProcessor : public Processor {
       lat = store_.read(key, nullptr);  // finished by a killed run after its last printed record
     } else {
       double fps = 0;
-      lat = encode_source(*tok_, item.media, c_.window, &fps, c_.tile, c_.decode_threads);
+      lat = encode_source(use_, item.media, c_.window, &fps, c_.passes, c_.decode_threads);
       Json attrs = model_fields(*tok_);
       attrs["source"] = rec.value("source", item.media);
       attrs["fps"] = fps;
@@ -145,7 +242,9 @@ class EncodeProcessor : public Processor {
  private:
   const TokenizeConfig& c_;
   LatentsStore& store_;
-  std::unique_ptr<Tokenizer> tok_;
+  TokenizerUse use_;
+  std::unique_ptr<Tokenizer> own_;  // this worker's own instance, unless the device's is shared
+  const Tokenizer* tok_;
 };
 
 class EncodeStage : public Stage {
@@ -153,23 +252,24 @@ class EncodeStage : public Stage {
   explicit EncodeStage(TokenizeConfig c) : c_(std::move(c)) {}
   std::string name() const override { return "tokenize"; }
   void open(const Shard& shard) override {
-    first_ = load_model(c_.model, c_.target);
-    sha_ = first_->checksum();
+    pool_ = make_pool(c_);
+    const Tokenizer& first = pool_->first();
+    sha_ = first.checksum();
     const std::string out = shard.name(c_.output);
-    LatentsHeader h{first_->config().arch_name(), first_->checksum(), first_->config().to_json().dump()};
+    LatentsHeader h{first.config().arch_name(), first.checksum(), first.config().to_json().dump()};
     store_ = std::make_unique<LatentsStore>(out, h);
     ledger_ = store_->index_path() + ".ledger.jsonl";
   }
   std::unique_ptr<Processor> processor(int index) override {
-    // One model instance per worker: the first is the one open() loaded.
-    auto tok = index == 0 && first_ ? std::move(first_) : load_model(c_.model, c_.target);
-    return std::make_unique<EncodeProcessor>(c_, *store_, std::move(tok));
+    std::unique_ptr<Tokenizer> own;
+    const TokenizerUse use = pool_->worker(index, &own);
+    return std::make_unique<EncodeProcessor>(c_, *store_, use, std::move(own));
   }
   std::string ledger_path() const override { return ledger_; }
   Json fingerprint() const override {
-    return with_dtype({{"model_sha256", sha_}, {"window", c_.window}, {"tile", c_.tile.tile}, {"overlap", c_.tile.overlap},
+    return with_dtype({{"model_sha256", sha_}, {"window", c_.window}, {"tile", c_.passes.tile}, {"overlap", c_.passes.overlap},
                        {"fp16", c_.write.latent_fp16}, {"uint16", c_.write.indices_uint16}},
-                      c_.target);
+                      c_.target_of(0));
   }
   bool still_there(const StageOutput& done) const override {
     return !done.payload.is_string() || store_->has(done.payload.get<std::string>());
@@ -185,7 +285,7 @@ class EncodeStage : public Stage {
 
  private:
   TokenizeConfig c_;
-  std::unique_ptr<Tokenizer> first_;
+  std::unique_ptr<DevicePool> pool_;
   std::unique_ptr<LatentsStore> store_;
   std::string ledger_, sha_;
 };
@@ -194,8 +294,8 @@ class EncodeStage : public Stage {
 
 class ReconProcessor : public Processor {
  public:
-  ReconProcessor(const TokenizeConfig& c, std::unique_ptr<Tokenizer> tok, bool from_latents)
-      : c_(c), tok_(std::move(tok)), from_latents_(from_latents) {}
+  ReconProcessor(const TokenizeConfig& c, TokenizerUse use, std::unique_ptr<Tokenizer> own, bool from_latents)
+      : c_(c), use_(use), own_(std::move(own)), tok_(use.tok), from_latents_(from_latents) {}
 
   StageOutput process(const InputItem& item) override {
     ops_set_threads(c_.compute_threads);
@@ -220,10 +320,10 @@ class ReconProcessor : public Processor {
       fps = attrs.value("fps", 24.0);
     } else {
       key = clip_key(rec, item.media);
-      lat = encode_source(*tok_, item.media, c_.window, &fps, c_.tile, c_.decode_threads);
+      lat = encode_source(use_, item.media, c_.window, &fps, c_.passes, c_.decode_threads);
     }
     const fs::path out = fs::path(c_.output) / (sanitize_key(key) + ".mp4");
-    const int64_t n = write_reconstruction(*tok_, lat, fps, out.string(), c_.tile);
+    const int64_t n = write_reconstruction(use_, lat, fps, out.string(), c_.passes);
     Json r = model_fields(*tok_);
     r["path"] = fs::absolute(out).string();
     r["frames"] = n;
@@ -233,7 +333,9 @@ class ReconProcessor : public Processor {
 
  private:
   const TokenizeConfig& c_;
-  std::unique_ptr<Tokenizer> tok_;
+  TokenizerUse use_;
+  std::unique_ptr<Tokenizer> own_;
+  const Tokenizer* tok_;
   bool from_latents_;
 };
 
@@ -243,18 +345,19 @@ class ReconStage : public Stage {
   std::string name() const override { return "tokenize"; }
   void open(const Shard& shard) override {
     prepare_output_dir(c_.output, "output folder", "tokenize");
-    first_ = load_model(c_.model, c_.target);
-    sha_ = first_->checksum();
+    pool_ = make_pool(c_);
+    sha_ = pool_->first().checksum();
     ledger_ = (fs::path(c_.output) / ".ledger" / ((from_latents_ ? "decode" : "roundtrip") + shard.suffix() + ".jsonl")).string();
   }
   std::unique_ptr<Processor> processor(int index) override {
-    auto tok = index == 0 && first_ ? std::move(first_) : load_model(c_.model, c_.target);
-    return std::make_unique<ReconProcessor>(c_, std::move(tok), from_latents_);
+    std::unique_ptr<Tokenizer> own;
+    const TokenizerUse use = pool_->worker(index, &own);
+    return std::make_unique<ReconProcessor>(c_, use, std::move(own), from_latents_);
   }
   std::string ledger_path() const override { return ledger_; }
   Json fingerprint() const override {
-    return with_dtype({{"model_sha256", sha_}, {"window", c_.window}, {"tile", c_.tile.tile}, {"overlap", c_.tile.overlap}},
-                      c_.target);
+    return with_dtype({{"model_sha256", sha_}, {"window", c_.window}, {"tile", c_.passes.tile}, {"overlap", c_.passes.overlap}},
+                      c_.target_of(0));
   }
   bool still_there(const StageOutput& done) const override {
     std::error_code ec;
@@ -266,7 +369,7 @@ class ReconStage : public Stage {
  private:
   TokenizeConfig c_;
   bool from_latents_;
-  std::unique_ptr<Tokenizer> first_;
+  std::unique_ptr<DevicePool> pool_;
   std::string ledger_, sha_;
 };
 

@@ -97,6 +97,11 @@ class Backend {
   virtual Tensor upsample_temporal(const Tensor& x) const = 0;
   // x with its first frame once more in front: (T + 1, C, H, W).
   virtual Tensor prepend_first_frame(const Tensor& x) const = 0;
+  // Frames [t0, t0 + n) of x as a tensor of their own, and tensors of one frame shape joined
+  // along T: how a batch of windows (their frames one after another) is cut into its windows
+  // for the ops that run along T, and put back together.
+  virtual Tensor slice_frames(const Tensor& x, int t0, int n) const = 0;
+  virtual Tensor concat_frames(const std::vector<Tensor>& parts) const = 0;
   // Single-head attention within each frame, or causal along T at every pixel.
   virtual Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, bool temporal) const = 0;
   virtual Tensor haar_patch(const Tensor& x, int patch, bool video) const = 0;

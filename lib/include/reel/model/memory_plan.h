@@ -37,6 +37,12 @@ MemoryPlan plan_window(const ModelConfig& c, bool encode, int frames, int h, int
 int plan_tile(const ModelConfig& c, bool encode, int frames, int h, int w, int overlap, size_t element_bytes,
               size_t available, std::string* why = nullptr);
 
+// The windows per pass for `--batch auto`: the most, up to max_batch, whose activations fit
+// `available` together (a batch of n windows holds n times one window's activations; the
+// workspace is shared), at least 1. The CPU (available = SIZE_MAX) answers 1.
+int plan_batch(const ModelConfig& c, bool encode, int frames, int h, int w, size_t element_bytes, size_t available,
+               int max_batch, std::string* why = nullptr);
+
 // plan_tile for a tokenizer on its backend (its dtype and memory_available()); a CPU backend
 // answers "whole frames".
 int plan_tile(const Tokenizer& tok, bool encode, int frames, int h, int w, int overlap);

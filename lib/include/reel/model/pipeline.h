@@ -9,7 +9,9 @@
 // Pixels map to [-1, 1] as x/255*2-1 and back as round((y+1)/2*255) clamped.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -30,26 +32,65 @@ struct ClipLatents {
   int latent_t() const;
 };
 
-// Streams RGB24 frames of one clip into windows and encodes them.
+// How a clip's windows go through the network. tile: pixels per spatial tile (tiling.h), 0 =
+// whole frames, kTileAuto = whole frames when they fit the backend's free memory, else the
+// largest tile that does. batch: windows of equal length per forward pass (Tokenizer::
+// encode_batch), kBatchAuto = as many as fit the backend's free memory, at most kMaxBatch, and 1
+// on the CPU, where a batch runs the same per-frame GEMMs and only holds more memory. Tiles are
+// encoded one window at a time. Neither changes the result: a batch computes what its windows
+// would alone, and the tile is chosen per window from the same plan every run.
+constexpr int kTileAuto = -1;
+constexpr int kBatchAuto = -1;
+constexpr int kMaxBatch = 16;
+struct PassOptions {
+  int tile = 0, overlap = 0, batch = 1;
+};
+
+// One window's encoding: the latent or FSQ codes (t, C, h, w), and a discrete model's
+// (t, h, w) token ids.
+struct EncodedWindow {
+  Act z;
+  std::vector<int32_t> ids;
+};
+
+class WindowBatcher;  // reel/model/window_batcher.h
+
+// Streams RGB24 frames of one clip into windows and encodes them: `passes.batch` at a time on
+// the tokenizer, or through a WindowBatcher shared with other clips (then each window is handed
+// over as soon as it is complete, so decoding the next window overlaps the network).
 class ClipEncoder {
  public:
-  // tile > 0: encode each window in overlapping spatial tiles (see tiling.h).
-  ClipEncoder(const Tokenizer& tok, int width, int height, int window, int tile = 0, int tile_overlap = 0);
+  ClipEncoder(const Tokenizer& tok, int width, int height, int window, const PassOptions& passes = {});
+  ClipEncoder(WindowBatcher& batcher, int width, int height, int window);
   void push(const uint8_t* rgb);  // width*height*3 bytes
   ClipLatents finish();
 
  private:
-  void flush();
+  void stage_window();
+  void encode_staged();
   const Tokenizer& tok_;
+  WindowBatcher* batcher_ = nullptr;
+  std::deque<std::future<EncodedWindow>> handed_;  // windows with the batcher, in clip order
   ClipLatents out_;
-  std::vector<std::vector<uint8_t>> pending_;
-  std::vector<Act> windows_;  // encoded windows, (t, C, h, w) each
-  int tile_ = 0, overlap_ = 0;
+  PassOptions passes_;    // as asked
+  PassOptions resolved_;  // for windows of resolved_t_ frames
+  int resolved_t_ = -1;
+  std::vector<std::vector<uint8_t>> pending_;  // frames of the window being filled
+  std::vector<Act> staged_;                    // padded windows waiting for their pass
+  std::vector<Act> windows_;                   // encoded windows, (t, C, h, w) each
 };
 
-// Decodes a clip window by window; `sink` receives each output RGB24 frame (cropped).
+// Decodes a clip, `passes.batch` windows of equal length at a time; `sink` receives each output
+// RGB24 frame (cropped), in order.
 void decode_clip(const Tokenizer& tok, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink,
-                 int tile = 0, int tile_overlap = 0);
+                 const PassOptions& passes = {});
+// The same through a batcher shared with other clips (a few windows of this clip in flight).
+void decode_clip(WindowBatcher& batcher, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink);
+
+// The passes for a window of `frames` x h x w (padded input pixels) on the tokenizer's backend:
+// kTileAuto and kBatchAuto resolved from its free memory (memory_plan.h); an explicit batch
+// that needs tiles runs one window at a time, and says so in the log.
+PassOptions resolve_passes(const Tokenizer& tok, bool encode, int frames, int h, int w, const PassOptions& asked);
 
 // Pixel conversions used by the pipeline (exposed for tests and eval).
 void rgb_to_act_frame(const uint8_t* rgb, int w, int h, Act& a, int t, int pad_top, int pad_left);

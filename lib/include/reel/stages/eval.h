@@ -28,6 +28,8 @@ struct EvalConfig {
   int decode_threads = 0;
   int compute_threads = 0;      // OpenMP/BLAS threads of one record (0 = the library default)
   ComputeTarget target;         // where --model computes
+  std::vector<ComputeTarget> devices;  // --devices: worker i on devices[i % n]; empty: target
+  int batch = kBatchAuto;       // windows per pass (reel/model/pipeline.h)
   std::string ledger;           // resume ledger ("" = <previews>/.ledger/eval.jsonl if previews)
 };
 

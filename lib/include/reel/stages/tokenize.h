@@ -10,21 +10,19 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "reel/core/backend.h"
 #include "reel/model/latents_io.h"
 #include "reel/model/pipeline.h"
+#include "reel/model/window_batcher.h"
 #include "reel/pipeline/runner.h"
 
 namespace reel {
 
-// tile: pixels per spatial tile; 0 = whole frames; kTileAuto = whole frames when they fit the
-// backend's free memory, else the largest tile that does (reel/model/memory_plan.h). The CPU
-// backend always fits (the OS decides), so auto means whole frames there.
-constexpr int kTileAuto = -1;
-struct TileOptions {
-  int tile = kTileAuto, overlap = 64;
-};
+// --tile, --tile-overlap and --batch (reel/model/pipeline.h): by default whole frames when they
+// fit the backend's free memory, and as many windows per pass as fit (one on the CPU).
+inline PassOptions default_passes() { return PassOptions{kTileAuto, 64, kBatchAuto}; }
 
 // Where the tokenizer computes: --device and --dtype resolved.
 struct ComputeTarget {
@@ -36,9 +34,12 @@ struct ComputeTarget {
 struct TokenizeConfig {
   std::string model;      // model file (HDF5, weights/FORMAT.md)
   ComputeTarget target;   // CPU fp32 unless --device/--dtype say otherwise
+  // --devices: worker i computes on devices[i % n] (a model instance each); empty: on target.
+  std::vector<ComputeTarget> devices;
+  const ComputeTarget& target_of(int worker) const { return devices.empty() ? target : devices[worker % devices.size()]; }
   std::string output;     // encode: latents index file; decode/roundtrip: folder
   int window = 17;        // frames per causal window (1 + k*tc), 0 = whole clip
-  TileOptions tile;
+  PassOptions passes = default_passes();
   LatentWriteOptions write;
   int decode_threads = 0; // FFmpeg decoder threads
   int compute_threads = 0; // OpenMP/BLAS threads of one record (0 = the library default)
@@ -55,12 +56,58 @@ void place_tokenizer(Tokenizer& tok, const ComputeTarget& target);
 // DeviceUnavailable (exit 5), never a fallback; a 16-bit dtype on the CPU is InvalidArgument.
 ComputeTarget resolve_compute(const std::string& device, const std::string& dtype);
 
+// --devices all|cpu|cuda:N,...: a target per device, the dtype applied to each. "all" is every
+// CUDA device (none is DeviceUnavailable, exit 5, like any explicit GPU request); a device
+// named twice or mixed with "all" is InvalidArgument.
+std::vector<ComputeTarget> resolve_computes(const std::string& devices, const std::string& dtype);
+
+// How a worker reaches its tokenizer: directly, or through its device's batcher (whose
+// tokenizer `tok` then is, read only for its config and checksum).
+struct TokenizerUse {
+  const Tokenizer* tok = nullptr;
+  WindowBatcher* batcher = nullptr;
+};
+
+// Whether the workers of a target share one model instance behind a WindowBatcher: on a GPU
+// (one copy of the weights, windows of several clips in a pass, decode overlapping compute), or
+// when --batch N > 1 asks for batches on the CPU. Otherwise each worker has its own instance
+// (the CPU's default: its workers compute in parallel).
+bool shares_device(const ComputeTarget& t, const PassOptions& passes);
+
+// The model instances of a stage's workers over its devices: worker i on targets[i % n].
+class DevicePool {
+ public:
+  DevicePool(std::string model, std::vector<ComputeTarget> targets, PassOptions passes, int compute_threads);
+  ~DevicePool();  // logs each batcher's windows per pass
+  // Device 0's instance (open() reads its checksum; a lone worker then takes it over).
+  const Tokenizer& first();
+  // Worker `index`'s tokenizer; `own` receives the instance when the worker has one of its own.
+  // Called on the runner's thread before the run.
+  TokenizerUse worker(int index, std::unique_ptr<Tokenizer>* own);
+
+ private:
+  struct Slot {
+    std::unique_ptr<Tokenizer> tok;
+    std::unique_ptr<WindowBatcher> batcher;  // destroyed before tok
+    bool handed = false;
+  };
+  std::string model_;
+  std::vector<ComputeTarget> targets_;
+  PassOptions passes_;
+  int threads_;
+  std::vector<Slot> slots_;
+};
+
 // Decodes `source` and encodes it window by window.
 ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps,
-                          const TileOptions& tile, int decode_threads);
+                          const PassOptions& passes, int decode_threads);
+ClipLatents encode_source(const TokenizerUse& use, const std::string& source, int window, double* fps,
+                          const PassOptions& passes, int decode_threads);
 // Decodes latents into an mp4 at `fps` (atomically); returns the frames written.
 int64_t write_reconstruction(const Tokenizer& tok, const ClipLatents& lat, double fps, const std::string& out,
-                             const TileOptions& tile);
+                             const PassOptions& passes);
+int64_t write_reconstruction(const TokenizerUse& use, const ClipLatents& lat, double fps, const std::string& out,
+                             const PassOptions& passes);
 // The name a clip's outputs are stored under: its record id (sanitised) or UUIDv5(source).
 std::string clip_key(const Json& rec, const std::string& source);
 

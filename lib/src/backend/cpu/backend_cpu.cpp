@@ -4,6 +4,7 @@
 // backends are tested against this one.
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "reel/core/backend.h"
@@ -86,6 +87,27 @@ class CpuBackend final : public Backend {
     std::copy(a.v.begin(), a.v.begin() + static_cast<std::ptrdiff_t>(a.frame_size()), ext.v.begin());
     std::copy(a.v.begin(), a.v.end(), ext.v.begin() + static_cast<std::ptrdiff_t>(a.frame_size()));
     return wrap(std::move(ext));
+  }
+  Tensor slice_frames(const Tensor& x, int t0, int n) const override {
+    const Act& a = act(x);
+    if (t0 < 0 || n < 0 || t0 + n > a.T) throw Error(Code::Internal, "cpu backend: frames out of range");
+    Act s(n, a.C, a.H, a.W, Act::Uninit{});
+    std::copy_n(a.frame(t0), static_cast<size_t>(n) * a.frame_size(), s.v.begin());
+    return wrap(std::move(s));
+  }
+  Tensor concat_frames(const std::vector<Tensor>& parts) const override {
+    if (parts.empty()) throw Error(Code::Internal, "cpu backend: nothing to concatenate");
+    const Act& p0 = act(parts[0]);
+    int T = 0;
+    for (const Tensor& p : parts) {
+      const Act& a = act(p);
+      if (a.C != p0.C || a.H != p0.H || a.W != p0.W) throw Error(Code::Internal, "cpu backend: frames of different shapes");
+      T += a.T;
+    }
+    Act out(T, p0.C, p0.H, p0.W, Act::Uninit{});
+    auto dst = out.v.begin();
+    for (const Tensor& p : parts) dst = std::copy(act(p).v.begin(), act(p).v.end(), dst);
+    return wrap(std::move(out));
   }
   Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, bool temporal) const override {
     threads();

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "reel/model/window_batcher.h"
+
+#include <algorithm>
+
+#include "reel/core/status.h"
+#include "reel/model/ops.h"
+#include "reel/model/tiling.h"
+
+namespace reel {
+
+WindowBatcher::WindowBatcher(const Tokenizer& tok, const PassOptions& passes, int compute_threads)
+    : tok_(tok), asked_(passes), threads_(compute_threads), thread_([this] { loop(); }) {}
+
+WindowBatcher::~WindowBatcher() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  room_.notify_all();
+  thread_.join();
+}
+
+std::future<WindowBatcher::Encoded> WindowBatcher::encode(Act window) {
+  Job j{Kind::Encode, {window.T, window.C, window.H, window.W}, std::move(window), {}, {}, {}};
+  auto f = j.encoded.get_future();
+  submit(std::move(j));
+  return f;
+}
+
+std::future<Act> WindowBatcher::decode(Act latent) {
+  Job j{Kind::Decode, {latent.T, latent.C, latent.H, latent.W}, std::move(latent), {}, {}, {}};
+  auto f = j.act.get_future();
+  submit(std::move(j));
+  return f;
+}
+
+std::future<Act> WindowBatcher::decode_ids(std::vector<int32_t> ids, int t, int h, int w) {
+  Job j{Kind::DecodeIds, {t, 0, h, w}, Act(), std::move(ids), {}, {}};
+  auto f = j.act.get_future();
+  submit(std::move(j));
+  return f;
+}
+
+uint64_t WindowBatcher::passes() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return passes_;
+}
+
+uint64_t WindowBatcher::windows() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return windows_;
+}
+
+void WindowBatcher::submit(Job&& j) {
+  std::unique_lock<std::mutex> lk(mu_);
+  room_.wait(lk, [&] { return stop_ || queue_.size() < cap_; });
+  if (stop_) throw Error(Code::Cancelled, "the window batcher has stopped");
+  queue_.push_back(std::move(j));
+  wake_.notify_one();
+}
+
+// The passes for a job's shape, planned once per shape.
+const PassOptions& WindowBatcher::plan_for(const Job& j) {
+  const auto [T, C, H, W] = j.shape;
+  const auto key = std::make_tuple(static_cast<int>(j.kind), T, C, H, W);
+  auto it = planned_.find(key);
+  if (it != planned_.end()) return it->second;
+  const ModelConfig& c = tok_.config();
+  const bool enc = j.kind == Kind::Encode;
+  const int frames = enc ? T : tok_.output_frames(T);
+  const int h = enc ? H : H * c.spatial_compression, w = enc ? W : W * c.spatial_compression;
+  PassOptions asked = asked_;
+  if (j.kind == Kind::DecodeIds) asked.tile = 0;  // token ids are never tiled
+  return planned_[key] = resolve_passes(tok_, enc, frames, h, w, asked);
+}
+
+void WindowBatcher::loop() {
+  ops_set_threads(threads_);  // OpenMP's thread count is a per-thread setting
+  for (;;) {
+    std::vector<Job> jobs;
+    PassOptions plan;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      wake_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) {
+        for (Job& j : queue_) {
+          const auto e = std::make_exception_ptr(Error(Code::Cancelled, "the window batcher stopped before this window ran"));
+          if (j.kind == Kind::Encode) j.encoded.set_exception(e);
+          else j.act.set_exception(e);
+        }
+        queue_.clear();
+        return;
+      }
+      // The first queued job, and every later one of its kind and shape, up to its batch.
+      try {
+        plan = plan_for(queue_.front());
+      } catch (...) {  // too little memory even for tiles, say: that window's error
+        Job j = std::move(queue_.front());
+        queue_.pop_front();
+        if (j.kind == Kind::Encode) j.encoded.set_exception(std::current_exception());
+        else j.act.set_exception(std::current_exception());
+        room_.notify_all();
+        continue;
+      }
+      const int n = plan.batch;
+      cap_ = std::max<size_t>(cap_, 2 * static_cast<size_t>(n));
+      jobs.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+      for (auto it = queue_.begin(); it != queue_.end() && static_cast<int>(jobs.size()) < n;) {
+        if (it->kind == jobs[0].kind && it->shape == jobs[0].shape) {
+          jobs.push_back(std::move(*it));
+          it = queue_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      ++passes_;
+      windows_ += jobs.size();
+    }
+    room_.notify_all();
+    run_batch(jobs, plan);
+  }
+}
+
+namespace {
+Act join_frames(const std::vector<Act*>& parts) {
+  const Act& f = *parts[0];
+  Act x(static_cast<int>(parts.size()) * f.T, f.C, f.H, f.W, Act::Uninit{});
+  for (size_t i = 0; i < parts.size(); ++i) std::copy(parts[i]->v.begin(), parts[i]->v.end(), x.frame(static_cast<int>(i) * f.T));
+  return x;
+}
+Act frames_of(const Act& a, int t0, int n) {
+  Act s(n, a.C, a.H, a.W, Act::Uninit{});
+  std::copy_n(a.frame(t0), static_cast<size_t>(n) * a.frame_size(), s.v.begin());
+  return s;
+}
+}  // namespace
+
+void WindowBatcher::run_batch(std::vector<Job>& jobs, const PassOptions& plan) {
+  const int n = static_cast<int>(jobs.size());
+  const Kind kind = jobs[0].kind;
+  try {
+    if (kind == Kind::Encode) {
+      std::vector<int32_t> ids;
+      const bool discrete = tok_.config().discrete;
+      Act z;
+      if (plan.tile > 0 && !discrete) {  // batch 1 (resolve_passes); ids are never blended
+        z = encode_tiled(tok_, jobs[0].x, plan.tile, plan.overlap);
+      } else if (n == 1) {
+        z = tok_.encode(jobs[0].x, discrete ? &ids : nullptr);
+      } else {
+        std::vector<Act*> xs;
+        for (Job& j : jobs) xs.push_back(&j.x);
+        z = tok_.encode_batch(join_frames(xs), n, discrete ? &ids : nullptr);
+      }
+      const int tl = z.T / n;
+      const size_t per = ids.size() / n;
+      for (int i = 0; i < n; ++i) {
+        Encoded e;
+        e.z = n == 1 ? std::move(z) : frames_of(z, i * tl, tl);
+        if (discrete) e.ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(i * per), ids.begin() + static_cast<std::ptrdiff_t>((i + 1) * per));
+        jobs[i].encoded.set_value(std::move(e));
+      }
+      return;
+    }
+    Act y;
+    if (kind == Kind::Decode) {
+      if (plan.tile > 0) {
+        y = decode_tiled(tok_, jobs[0].x, plan.tile, plan.overlap);
+      } else if (n == 1) {
+        y = tok_.decode(jobs[0].x);
+      } else {
+        std::vector<Act*> zs;
+        for (Job& j : jobs) zs.push_back(&j.x);
+        y = tok_.decode_batch(join_frames(zs), n);
+      }
+    } else {
+      const auto [t, c0, h, w] = jobs[0].shape;
+      (void)c0;
+      std::vector<int32_t> ids;
+      for (Job& j : jobs) ids.insert(ids.end(), j.ids.begin(), j.ids.end());
+      y = tok_.decode_indices_batch(ids, n, n * t, h, w);
+    }
+    const int to = y.T / n;
+    for (int i = 0; i < n; ++i) jobs[i].act.set_value(n == 1 ? std::move(y) : frames_of(y, i * to, to));
+  } catch (...) {
+    // A failed pass fails each of its windows (each worker's record gets the error).
+    const auto e = std::current_exception();
+    for (Job& j : jobs) {
+      try {
+        if (j.kind == Kind::Encode) j.encoded.set_exception(e);
+        else j.act.set_exception(e);
+      } catch (const std::future_error&) {  // already satisfied before the throw
+      }
+    }
+  }
+}
+
+}  // namespace reel
