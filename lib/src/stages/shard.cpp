@@ -280,7 +280,7 @@ class ShardStage : public Stage {
     if (std::string t = caption_text(s.record, c_.text); !t.empty()) add(".txt", std::move(t));
     if (c_.latents) {
       const Json& tok = s.record["tokens"];
-      h5::File f(tok.value("file", ""), 'r', Code::InvalidData);
+      h5::File f(local_copy(tok.value("file", "")), 'r', Code::InvalidData);  // s3:// latents: fetched once
       std::string group = tok.value("group", "");
       const std::string key = group.rfind("clips/", 0) == 0 ? group.substr(6) : sanitize_key(s.key);
       const ClipLatents lat = read_clip_latents(f, key, nullptr);

@@ -14,6 +14,8 @@
 #include "reel/media/video_writer.h"
 #include "reel/model/latents_store.h"
 #include "reel/model/ops.h"
+#include "reel/storage/output_target.h"
+#include "reel/storage/remote_file.h"
 
 namespace fs = std::filesystem;
 
@@ -205,8 +207,9 @@ Json model_fields(const Tokenizer& tok) {
 
 class EncodeProcessor : public Processor {
  public:
-  EncodeProcessor(const TokenizeConfig& c, LatentsStore& store, TokenizerUse use, std::unique_ptr<Tokenizer> own)
-      : c_(c), store_(store), use_(use), own_(std::move(own)), tok_(use.tok) {}
+  EncodeProcessor(const TokenizeConfig& c, LatentsStore& store, const OutputTarget& target, TokenizerUse use,
+                  std::unique_ptr<Tokenizer> own)
+      : c_(c), store_(store), target_(target), use_(use), own_(std::move(own)), tok_(use.tok) {}
 
   StageOutput process(const InputItem& item) override {
     // OpenMP's thread count is a per-thread setting: set it on this worker thread.
@@ -216,6 +219,10 @@ class EncodeProcessor : public Processor {
     ClipLatents lat;
     if (store_.has(key)) {
       lat = store_.read(key, nullptr);  // finished by a killed run after its last printed record
+      // That run may have died between writing the clip and uploading it.
+      const std::string file = store_.clip_file(key);
+      if (target_.remote() && !target_.present(target_.published(file), static_cast<int64_t>(fs::file_size(file))))
+        target_.publish(file, false);
     } else {
       double fps = 0;
       lat = encode_source(use_, item.media, c_.window, &fps, c_.passes, c_.decode_threads);
@@ -226,11 +233,13 @@ class EncodeProcessor : public Processor {
       attrs["record"] = rec.dump();
       if (rec.contains("span")) attrs["span"] = rec["span"].dump();
       store_.write(key, lat, attrs, c_.write);
+      // An s3:// output: the clip's file goes up whole now (its staged copy stays for resume).
+      if (target_.remote()) target_.publish(store_.clip_file(key), false);
     }
     Json tokens = model_fields(*tok_);
-    tokens["path"] = store_.index_path();
+    tokens["path"] = target_.published(store_.index_path());
     tokens["group"] = "clips/" + key;
-    tokens["file"] = store_.clip_file(key);
+    tokens["file"] = target_.published(store_.clip_file(key));
     tokens["window"] = lat.window;
     tokens["frames"] = lat.frames;
     if (tok_->config().discrete) tokens["indices_shape"] = {lat.latent_t(), lat.lat_h, lat.lat_w};
@@ -242,6 +251,7 @@ class EncodeProcessor : public Processor {
  private:
   const TokenizeConfig& c_;
   LatentsStore& store_;
+  const OutputTarget& target_;
   TokenizerUse use_;
   std::unique_ptr<Tokenizer> own_;  // this worker's own instance, unless the device's is shared
   const Tokenizer* tok_;
@@ -255,15 +265,20 @@ class EncodeStage : public Stage {
     pool_ = make_pool(c_);
     const Tokenizer& first = pool_->first();
     sha_ = first.checksum();
+    // An s3:// output is written in the staging folder: each clip's file is uploaded when it is
+    // written, the index when the run completes.
     const std::string out = shard.name(c_.output);
+    const size_t slash = out.rfind('/');
+    target_ = OutputTarget(slash == std::string::npos ? std::string(".") : out.substr(0, slash));
+    const std::string index = target_.remote() ? (fs::path(target_.local_dir()) / out.substr(slash + 1)).string() : out;
     LatentsHeader h{first.config().arch_name(), first.checksum(), first.config().to_json().dump()};
-    store_ = std::make_unique<LatentsStore>(out, h);
+    store_ = std::make_unique<LatentsStore>(index, h);
     ledger_ = store_->index_path() + ".ledger.jsonl";
   }
   std::unique_ptr<Processor> processor(int index) override {
     std::unique_ptr<Tokenizer> own;
     const TokenizerUse use = pool_->worker(index, &own);
-    return std::make_unique<EncodeProcessor>(c_, *store_, use, std::move(own));
+    return std::make_unique<EncodeProcessor>(c_, *store_, target_, use, std::move(own));
   }
   std::string ledger_path() const override { return ledger_; }
   Json fingerprint() const override {
@@ -278,14 +293,16 @@ class EncodeStage : public Stage {
     if (out.payload.is_string()) store_->add(out.payload.get<std::string>());
   }
   void commit() override { store_->commit(); }
-  std::vector<Json> finish(bool) override {
+  std::vector<Json> finish(bool complete) override {
     store_->commit();
+    if (complete && target_.remote()) target_.publish(store_->index_path(), false);
     return {};
   }
 
  private:
   TokenizeConfig c_;
   std::unique_ptr<DevicePool> pool_;
+  OutputTarget target_;
   std::unique_ptr<LatentsStore> store_;
   std::string ledger_, sha_;
 };
@@ -311,7 +328,11 @@ class ReconProcessor : public Processor {
       key = group.substr(6);
       Json attrs;
       {
-        h5::File f(path, 'r', Code::InvalidData);
+        // Latents on an object store: the clip's own file, fetched once (HDF5 reads local files).
+        const std::string file = t.value("file", std::string());
+        if (is_remote_url(path) && !is_remote_url(file))
+          throw Error(Code::InvalidData, "record's tokens.path is remote (" + path + ") but tokens.file is not");
+        h5::File f(is_remote_url(path) ? local_copy(file) : path, 'r', Code::InvalidData);
         lat = read_clip_latents(f, key, &attrs);
       }
       if (attrs.contains("model_sha256") && attrs["model_sha256"] != tok_->checksum())
