@@ -246,7 +246,8 @@ struct Tokenizer::Impl {
   // A forward pass carries `n` windows of equal length, their frames one after another. Ops
   // that work frame by frame (every 2-D convolution, the norms, spatial attention, FSQ) take the
   // whole batch at once; the ops along T run on each window alone, so no window ever sees
-  // another's frames and a batch computes exactly what its windows would one at a time.
+  // another's frames and a batch computes what its windows would one at a time (to float32
+  // rounding: the frame-wise GEMMs are wider).
   template <class Op>
   Tensor per_window(int n, const Tensor& x, Op op) const {
     if (n == 1) return op(x, 0);

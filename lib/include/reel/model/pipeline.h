@@ -37,8 +37,8 @@ struct ClipLatents {
 // largest tile that does. batch: windows of equal length per forward pass (Tokenizer::
 // encode_batch), kBatchAuto = as many as fit the backend's free memory, at most kMaxBatch, and 1
 // on the CPU, where a batch runs the same per-frame GEMMs and only holds more memory. Tiles are
-// encoded one window at a time. Neither changes the result: a batch computes what its windows
-// would alone, and the tile is chosen per window from the same plan every run.
+// encoded one window at a time. A batch computes what its windows would alone, to float32
+// rounding (Tokenizer::encode_batch); the tile is chosen per window from the same plan every run.
 constexpr int kTileAuto = -1;
 constexpr int kBatchAuto = -1;
 constexpr int kMaxBatch = 16;

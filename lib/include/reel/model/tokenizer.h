@@ -56,9 +56,10 @@ class Tokenizer {
   Act decode_indices(const std::vector<int32_t>& indices, int t, int h, int w, const TapFn& tap = nullptr) const;
 
   // Batched: `windows` independent windows of equal length in one pass, their frames one after
-  // another in x (windows * T frames) and in the result. Each window's output is exactly what
-  // encode/decode of that window alone gives (the CPU backend: bit for bit), while the frame-wise
-  // ops see the whole batch at once (bigger GEMMs and kernel launches on a GPU).
+  // another in x (windows * T frames) and in the result. Each window's output is what encode/decode
+  // of that window alone gives, to float32 rounding: the ops along T run window by window, while
+  // the frame-wise ops see the whole batch at once (bigger GEMMs and kernel launches on a GPU,
+  // whose blocking, like the CPU's shared Winograd GEMMs, may round differently).
   Act encode_batch(const Act& x, int windows, std::vector<int32_t>* indices = nullptr, const TapFn& tap = nullptr) const;
   Act decode_batch(const Act& latent, int windows, const TapFn& tap = nullptr) const;
   Act decode_indices_batch(const std::vector<int32_t>& indices, int windows, int t, int h, int w,
