@@ -86,7 +86,7 @@ TEST(HwAccel, NvdecDecodesH264OnTheGpu) {
 }
 
 // The CLI: the same records either way, and a machine without a device says why it decodes
-// on the CPU instead (once, on stderr).
+// on the CPU instead, a line per file on stderr.
 TEST(HwAccel, CliScenesSameRecordsAndLoggedFallback) {
   const auto dir = test::temp_dir("hwaccel_cli");
   const std::string v = test::q(test::video("moviepy_big_buck_bunny_0_30.webm"));
@@ -108,6 +108,13 @@ TEST(HwAccel, CliScenesSameRecordsAndLoggedFallback) {
   if (!cuda_decode_available()) {
     EXPECT_NE(err.find("--hwaccel cuda: no CUDA device"), std::string::npos) << err;
     EXPECT_NE(err.find("decoding on the CPU"), std::string::npos) << err;
+    // A line per file, never silently: the second file with the same reason is named too.
+    const std::string w = test::video("pyscenedetect_delayed_start.mp4");
+    const auto two = test::run(reel + " --hwaccel cuda scenes " + v + " " + test::q(w) + " 2>" + test::q(log.string()));
+    ASSERT_EQ(two.code, 0);
+    const std::string err2 = test::slurp(log);
+    EXPECT_NE(err2.find("moviepy_big_buck_bunny_0_30.webm"), std::string::npos) << err2;
+    EXPECT_NE(err2.find("pyscenedetect_delayed_start.mp4"), std::string::npos) << err2;
   }
   EXPECT_EQ(test::run(reel + " --hwaccel vdpau scenes " + v + " 2>/dev/null").code, 2);
 }

@@ -95,7 +95,10 @@ class FfmpegDecoder final : public VideoDecoder {
       throw Error(Code::InvalidData, std::to_string(st_->nb_frames) + " frames exceed --max-frames " + std::to_string(lim.max_frames) +
                                          " in " + url);
     const HwAccel hw = opt.hwaccel == HwAccel::Default ? default_hwaccel() : opt.hwaccel;
-    if (hw == HwAccel::Cuda) use_cuda(codec);
+    if (hw == HwAccel::Cuda) {
+      hw_source_ = url;
+      use_cuda(codec);
+    }
     AVDictionary* dopts = nullptr;
     if (opt.motion_vectors) av_dict_set(&dopts, "flags2", "+export_mvs", 0);
     // A stream may change its frame size midway: the decoder refuses frames over the bound too.
@@ -220,7 +223,7 @@ class FfmpegDecoder final : public VideoDecoder {
   // and one line in the log.
   void use_cuda(const AVCodec* codec) {
     if (opt_.motion_vectors) {
-      av::note_cpu_fallback("NVDEC exports no motion vectors (they are read from the bitstream on the CPU)");
+      fallback("NVDEC exports no motion vectors (they are read from the bitstream on the CPU)");
       return;
     }
     bool nvdec = false;
@@ -230,13 +233,13 @@ class FfmpegDecoder final : public VideoDecoder {
       if ((c->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) && c->device_type == AV_HWDEVICE_TYPE_CUDA) nvdec = true;
     }
     if (!nvdec) {
-      av::note_cpu_fallback(std::string("FFmpeg has no NVDEC decoding of ") + codec->name);
+      fallback(std::string("FFmpeg has no NVDEC decoding of ") + codec->name);
       return;
     }
     std::string why;
     AVBufferRef* device = av::cuda_device(&why);
     if (!device) {
-      av::note_cpu_fallback(why);
+      fallback(why);
       return;
     }
     dec_->hw_device_ctx = av_buffer_ref(device);
@@ -259,8 +262,8 @@ class FfmpegDecoder final : public VideoDecoder {
         return *p;
       }
     const char* profile = avcodec_profile_name(c->codec_id, c->profile);
-    av::note_cpu_fallback(std::string("NVDEC does not decode ") + avcodec_get_name(c->codec_id) + (profile ? std::string(" ") + profile : "") +
-                          " streams");
+    self->fallback(std::string("NVDEC does not decode ") + avcodec_get_name(c->codec_id) + (profile ? std::string(" ") + profile : "") +
+                   " streams");
     for (const AVPixelFormat* p = formats; *p != AV_PIX_FMT_NONE; ++p) {
       const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(*p);
       if (d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL)) return *p;
@@ -526,6 +529,12 @@ class FfmpegDecoder final : public VideoDecoder {
   bool eof_sent_ = false;
   bool done_ = false;
   bool on_gpu_ = false;
+  std::string hw_source_;        // the file, for the fallback's log line
+  bool fallback_said_ = false;  // get_format may run again on a stream change
+  void fallback(const std::string& why) {
+    if (!fallback_said_) av::note_cpu_fallback(hw_source_, why);
+    fallback_said_ = true;
+  }
 };
 
 }  // namespace

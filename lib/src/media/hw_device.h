@@ -12,7 +12,8 @@ namespace reel::av {
 // own reference (av_buffer_ref) and may not unref this one.
 AVBufferRef* cuda_device(std::string* why);
 
-// Logs, once per process, that a decoder asked for NVDEC and decodes on the CPU, and why.
-void note_cpu_fallback(const std::string& why);
+// Logs that a decoder asked for NVDEC and decodes `source` on the CPU, and why: a line per file,
+// never silently (a warning the first time a reason comes up, then at info level).
+void note_cpu_fallback(const std::string& source, const std::string& why);
 
 }  // namespace reel::av

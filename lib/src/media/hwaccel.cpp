@@ -49,11 +49,12 @@ AVBufferRef* cuda_device(std::string* why) {
   return device;
 }
 
-void note_cpu_fallback(const std::string& why) {
+void note_cpu_fallback(const std::string& source, const std::string& why) {
   static std::mutex mu;
-  static std::set<std::string> said;  // each reason once: a batch of a million files logs a line, not a million
+  static std::set<std::string> said;  // reasons warned about already
   std::lock_guard<std::mutex> lock(mu);
-  if (said.insert(why).second) REEL_WARN("decode", "--hwaccel cuda: %s; decoding on the CPU", why.c_str());
+  if (said.insert(why).second) REEL_WARN("decode", "--hwaccel cuda: %s; decoding on the CPU: %s", why.c_str(), source.c_str());
+  else REEL_INFO("decode", "--hwaccel cuda: decoding on the CPU (%s): %s", why.c_str(), source.c_str());
 }
 
 }  // namespace av

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Hardware video decoding (NVDEC through FFmpeg's hwaccel). A decode that asks for it and
 // cannot have it (no device, a codec or profile NVDEC does not take) decodes on the CPU and says
-// so once in the log: a batch job must not fail because one node lacks a GPU.
+// so in the log for every file: a batch job must not fail because one node lacks a GPU, nor
+// slow down without a word.
 #pragma once
 #include <string>
 
