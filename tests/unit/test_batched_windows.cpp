@@ -221,3 +221,24 @@ TEST(WindowBatcher, ClipsThroughTheBatcherEqualTheDirectPath) {
 }
 
 }  // namespace
+
+namespace {
+
+// A pass that fails fails its windows' futures (each worker's record gets the error) and the
+// batcher goes on with the next ones.
+TEST(WindowBatcher, AFailedPassFailsItsWindowsOnly) {
+  auto tok = Tokenizer::random(config_for_arch("CV4x8x8", 8, 1), 17);
+  WindowBatcher b(*tok, PassOptions{0, 0, 4}, 0);
+  auto bad = b.encode(random_act(9, 4, 32, 32, 1));  // four channels: the model takes three
+  auto good = b.encode(random_act(9, 3, 32, 32, 2));
+  try {
+    bad.get();
+    ADD_FAILURE() << "a 4-channel window was encoded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("channels"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(good.get().z.T, 3);
+}
+
+}  // namespace
