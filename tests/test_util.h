@@ -37,4 +37,13 @@ inline Act random_act(int T, int C, int H, int W, uint32_t seed) {
   return a;
 }
 
+// `frames` RGB24 frames of w x h random bytes from a seed: a clip for the window plumbing.
+inline std::vector<std::vector<uint8_t>> random_clip(int frames, int w, int h, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::vector<uint8_t>> clip(frames, std::vector<uint8_t>(static_cast<size_t>(w) * h * 3));
+  for (auto& f : clip)
+    for (auto& p : f) p = static_cast<uint8_t>(rng());
+  return clip;
+}
+
 }  // namespace reel::test

@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "../test_util.h"
 #include "reel/core/status.h"
 #include "reel/model/memory_plan.h"
 #include "reel/model/pipeline.h"
@@ -24,14 +25,6 @@ using namespace reel;
 namespace {
 
 constexpr double kRel = 1e-4;
-
-Act random_act(int T, int C, int H, int W, uint32_t seed) {
-  Act a(T, C, H, W);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (auto& v : a.v) v = u(rng);
-  return a;
-}
 
 Act frames_of(const Act& a, int t0, int n) {
   Act s(n, a.C, a.H, a.W);
@@ -62,7 +55,7 @@ TEST(BatchedWindows, EncodeAndDecodeEqualOneWindowAtATime) {
   // Temporal compression 4: 9-frame windows go down to 3 latent frames, through every op along T.
   auto tok = Tokenizer::random(config_for_arch("CV4x8x8", 8, 1), 11);
   const int n = 3, T = 9, H = 32, W = 48;
-  const Act x = random_act(n * T, 3, H, W, 5);
+  const Act x = test::random_act(n * T, 3, H, W, 5);
   const Act zb = tok->encode_batch(x, n);
   ASSERT_EQ(zb.T, n * 3);
   for (int i = 0; i < n; ++i) expect_close(frames_of(zb, 3 * i, 3), tok->encode(frames_of(x, i * T, T)), "encode, window " + std::to_string(i));
@@ -74,7 +67,7 @@ TEST(BatchedWindows, EncodeAndDecodeEqualOneWindowAtATime) {
 TEST(BatchedWindows, TokenIdsEqualOneWindowAtATime) {
   auto tok = Tokenizer::random(config_for_arch("DV4x8x8", 8, 1), 12);
   const int n = 2, T = 9, H = 32, W = 32;
-  const Act x = random_act(n * T, 3, H, W, 6);
+  const Act x = test::random_act(n * T, 3, H, W, 6);
   std::vector<int32_t> ids;
   const Act codes = tok->encode_batch(x, n, &ids);
   const size_t per = ids.size() / n;
@@ -96,7 +89,7 @@ TEST(BatchedWindows, TokenIdsEqualOneWindowAtATime) {
 
 TEST(BatchedWindows, UnequalWindowsAreRefused) {
   auto tok = Tokenizer::random(config_for_arch("CV4x8x8", 8, 1), 13);
-  EXPECT_THROW(tok->encode_batch(random_act(17, 3, 16, 16, 1), 2), Error);
+  EXPECT_THROW(tok->encode_batch(test::random_act(17, 3, 16, 16, 1), 2), Error);
   EXPECT_THROW(tok->decode_batch(Act(5, tok->config().latent_dim(), 2, 2), 2), Error);
 }
 
@@ -105,10 +98,7 @@ TEST(BatchedWindows, UnequalWindowsAreRefused) {
 TEST(BatchedWindows, ClipLatentsAndFramesDoNotDependOnTheBatch) {
   auto tok = Tokenizer::random(config_for_arch("CV4x8x8", 8, 1), 14);
   const int w = 40, h = 24, frames = 58, window = 9;
-  std::mt19937 rng(9);
-  std::vector<std::vector<uint8_t>> clip(frames, std::vector<uint8_t>(w * h * 3));
-  for (auto& f : clip)
-    for (auto& p : f) p = static_cast<uint8_t>(rng());
+  const auto clip = test::random_clip(frames, w, h, 9);
   auto run = [&](int batch, std::vector<uint8_t>* out) {
     ClipEncoder enc(*tok, w, h, window, PassOptions{0, 0, batch});
     for (const auto& f : clip) enc.push(f.data());
@@ -164,7 +154,7 @@ TEST(WindowBatcher, PassesGatherWindowsOfSeveralClips) {
   const int T = 9, H = 32, W = 32, per_thread = 4, threads = 3;
   std::vector<std::vector<Act>> xs(threads);
   for (int t = 0; t < threads; ++t)
-    for (int i = 0; i < per_thread; ++i) xs[t].push_back(random_act(T, 3, H, W, 100 + 10 * t + i));
+    for (int i = 0; i < per_thread; ++i) xs[t].push_back(test::random_act(T, 3, H, W, 100 + 10 * t + i));
   std::vector<std::vector<Act>> got(threads);
   {
     WindowBatcher b(*tok, PassOptions{0, 0, 4}, 0);
@@ -191,10 +181,7 @@ TEST(WindowBatcher, PassesGatherWindowsOfSeveralClips) {
 TEST(WindowBatcher, ClipsThroughTheBatcherEqualTheDirectPath) {
   auto tok = Tokenizer::random(config_for_arch("DV4x8x8", 8, 1), 16);
   const int w = 40, h = 24, frames = 30, window = 9;  // windows 9, 9, 9 and 3 (padded to 5)
-  std::mt19937 rng(4);
-  std::vector<std::vector<uint8_t>> clip(frames, std::vector<uint8_t>(w * h * 3));
-  for (auto& f : clip)
-    for (auto& p : f) p = static_cast<uint8_t>(rng());
+  const auto clip = test::random_clip(frames, w, h, 4);
   ClipEncoder direct(*tok, w, h, window);
   for (const auto& f : clip) direct.push(f.data());
   const ClipLatents a = direct.finish();
@@ -229,8 +216,8 @@ namespace {
 TEST(WindowBatcher, AFailedPassFailsItsWindowsOnly) {
   auto tok = Tokenizer::random(config_for_arch("CV4x8x8", 8, 1), 17);
   WindowBatcher b(*tok, PassOptions{0, 0, 4}, 0);
-  auto bad = b.encode(random_act(9, 4, 32, 32, 1));  // four channels: the model takes three
-  auto good = b.encode(random_act(9, 3, 32, 32, 2));
+  auto bad = b.encode(test::random_act(9, 4, 32, 32, 1));  // four channels: the model takes three
+  auto good = b.encode(test::random_act(9, 3, 32, 32, 2));
   try {
     bad.get();
     ADD_FAILURE() << "a 4-channel window was encoded";

@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "../test_util.h"
 #include "reel/model/pipeline.h"
 
 using namespace reel;
@@ -14,10 +15,7 @@ namespace {
 TEST(ClipWindows, WindowByWindowEqualsWholeClip) {
   auto tok = Tokenizer::random(config_for_arch("CV4x8x8", 8, 1), 4);
   const int w = 40, h = 24, frames = 40, window = 17;  // windows of 17, 17 and 6 (padded to 9)
-  std::mt19937 rng(3);
-  std::vector<std::vector<uint8_t>> clip(frames, std::vector<uint8_t>(w * h * 3));
-  for (auto& f : clip)
-    for (auto& p : f) p = static_cast<uint8_t>(rng());
+  const auto clip = test::random_clip(frames, w, h, 3);
   ClipEncoder whole(*tok, w, h, window);
   for (const auto& f : clip) whole.push(f.data());
   const ClipLatents all = whole.finish();
