@@ -26,12 +26,6 @@ namespace {
 
 constexpr double kRel = 1e-4;
 
-Act frames_of(const Act& a, int t0, int n) {
-  Act s(n, a.C, a.H, a.W);
-  std::copy_n(a.frame(t0), static_cast<size_t>(n) * a.frame_size(), s.v.begin());
-  return s;
-}
-
 template <class V>
 void expect_close(const V& got, const V& want, const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;

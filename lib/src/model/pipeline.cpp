@@ -56,28 +56,51 @@ PassOptions resolve_passes(const Tokenizer& tok, bool encode, int frames, int h,
   return p;
 }
 
-ClipEncoder::ClipEncoder(const Tokenizer& tok, int width, int height, int window, const PassOptions& passes)
-    : tok_(tok), passes_(passes) {
-  const ModelConfig& c = tok.config();
+TokenizerUse::TokenizerUse(WindowBatcher& b) : tok(&b.tokenizer()), batcher(&b) {}
+
+int padded_extent(const ModelConfig& c, int pixels) {
+  const int align = std::max(16, c.spatial_compression);
+  return (pixels + align - 1) / align * align;
+}
+
+Act frames_of(const Act& a, int t0, int n) {
+  Act s(n, a.C, a.H, a.W, Act::Uninit{});
+  std::copy_n(a.frame(t0), static_cast<size_t>(n) * a.frame_size(), s.v.begin());
+  return s;
+}
+
+Act join_frames(const std::vector<const Act*>& parts) {
+  const Act& f = *parts[0];
+  Act x(static_cast<int>(parts.size()) * f.T, f.C, f.H, f.W, Act::Uninit{});
+  for (size_t i = 0; i < parts.size(); ++i) std::copy(parts[i]->v.begin(), parts[i]->v.end(), x.frame(static_cast<int>(i) * f.T));
+  return x;
+}
+
+Act encode_pass(const Tokenizer& tok, const Act& x, int n, const PassOptions& plan, std::vector<int32_t>* ids) {
+  if (plan.tile > 0 && !tok.config().discrete) return encode_tiled(tok, x, plan.tile, plan.overlap);
+  return tok.encode_batch(x, n, ids);
+}
+
+Act decode_pass(const Tokenizer& tok, const Act& z, int n, const PassOptions& plan) {
+  return plan.tile > 0 ? decode_tiled(tok, z, plan.tile, plan.overlap) : tok.decode_batch(z, n);
+}
+
+ClipEncoder::ClipEncoder(TokenizerUse use, int width, int height, int window, const PassOptions& passes)
+    : tok_(*use.tok), batcher_(use.batcher), passes_(passes) {
+  const ModelConfig& c = tok_.config();
   const int tc = c.video ? c.temporal_compression : 1;
   if (window < 0 || (window > 0 && c.video && (window - 1) % tc))
     throw Error(Code::InvalidArgument, "--window must be 0 or 1 + k*" + std::to_string(tc));
   out_.window = c.video ? window : 1;
   out_.width = width;
   out_.height = height;
-  const int align = std::max(16, c.spatial_compression);
-  out_.padded_h = (height + align - 1) / align * align;
-  out_.padded_w = (width + align - 1) / align * align;
+  out_.padded_h = padded_extent(c, height);
+  out_.padded_w = padded_extent(c, width);
   out_.pad_top = (out_.padded_h - height) / 2;
   out_.pad_left = (out_.padded_w - width) / 2;
   out_.channels = c.latent_dim();
   out_.lat_h = out_.padded_h / c.spatial_compression;
   out_.lat_w = out_.padded_w / c.spatial_compression;
-}
-
-ClipEncoder::ClipEncoder(WindowBatcher& batcher, int width, int height, int window)
-    : ClipEncoder(batcher.tokenizer(), width, height, window) {
-  batcher_ = &batcher;
 }
 
 void ClipEncoder::push(const uint8_t* rgb) {
@@ -126,25 +149,17 @@ void ClipEncoder::encode_staged() {
     windows_.push_back(std::move(e.z));
   }
   if (staged_.empty()) return;
-  const ModelConfig& c = tok_.config();
   const int n = static_cast<int>(staged_.size());
-  std::vector<int32_t> idx;
-  if (resolved_.tile > 0 && !c.discrete) {
-    for (const Act& x : staged_) windows_.push_back(encode_tiled(tok_, x, resolved_.tile, resolved_.overlap));
-  } else if (n == 1) {
-    windows_.push_back(tok_.encode(staged_[0], c.discrete ? &idx : nullptr));
-  } else {
-    const Act& f = staged_[0];
-    Act x(n * f.T, f.C, f.H, f.W, Act::Uninit{});
-    for (int i = 0; i < n; ++i) std::copy(staged_[i].v.begin(), staged_[i].v.end(), x.frame(i * f.T));
-    const Act z = tok_.encode_batch(x, n, c.discrete ? &idx : nullptr);
-    const int tl = z.T / n;
-    for (int i = 0; i < n; ++i) {
-      Act zi(tl, z.C, z.H, z.W, Act::Uninit{});
-      std::copy_n(z.frame(i * tl), static_cast<size_t>(tl) * z.frame_size(), zi.v.begin());
-      windows_.push_back(std::move(zi));
-    }
+  Act joined;  // a lone window goes as it is
+  if (n > 1) {
+    std::vector<const Act*> parts;
+    for (const Act& x : staged_) parts.push_back(&x);
+    joined = join_frames(parts);
   }
+  std::vector<int32_t> idx;
+  Act z = encode_pass(tok_, n == 1 ? staged_[0] : joined, n, resolved_, tok_.config().discrete ? &idx : nullptr);
+  const int tl = z.T / n;
+  for (int i = 0; i < n; ++i) windows_.push_back(n == 1 ? std::move(z) : frames_of(z, i * tl, tl));
   // Token ids are (t, h, w) with the batch's windows one after another: already in clip order.
   out_.indices.insert(out_.indices.end(), idx.begin(), idx.end());
   staged_.clear();
@@ -192,10 +207,8 @@ bool check_latents(const ModelConfig& c, const ClipLatents& lat) {
   return c.discrete && !lat.indices.empty();
 }
 
-}  // namespace
-
-void decode_clip(const Tokenizer& tok, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink,
-                 const PassOptions& passes) {
+void decode_direct(const Tokenizer& tok, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink,
+                   const PassOptions& passes) {
   const bool ids = check_latents(tok.config(), lat);
   std::vector<uint8_t> rgb(static_cast<size_t>(lat.width) * lat.height * 3);
   const size_t nw = lat.window_latent_frames.size();
@@ -212,13 +225,8 @@ void decode_clip(const Tokenizer& tok, const ClipLatents& lat, const std::functi
     int n = 1;
     if (pass.tile <= 0)
       while (n < pass.batch && w + n < nw && lat.window_latent_frames[w + n] == tl) ++n;
-    Act out;
-    if (ids) {
-      out = tok.decode_indices_batch(token_frames(lat, t0, n * tl), n, n * tl, lat.lat_h, lat.lat_w);
-    } else {
-      const Act z = latent_frames(lat, t0, n * tl);
-      out = pass.tile > 0 ? decode_tiled(tok, z, pass.tile, pass.overlap) : tok.decode_batch(z, n);
-    }
+    const Act out = ids ? tok.decode_indices_batch(token_frames(lat, t0, n * tl), n, n * tl, lat.lat_h, lat.lat_w)
+                        : decode_pass(tok, latent_frames(lat, t0, n * tl), n, pass);
     const int to = out.T / n;
     for (int i = 0; i < n; ++i, ++w) {
       const int front = lat.window_pad_front[w];
@@ -235,7 +243,7 @@ void decode_clip(const Tokenizer& tok, const ClipLatents& lat, const std::functi
 // large (17 frames of 720p are 188 MB of floats), and other clips' windows fill the passes.
 constexpr size_t kClipWindowsInFlight = 4;
 
-void decode_clip(WindowBatcher& batcher, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink) {
+void decode_batched(WindowBatcher& batcher, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink) {
   const bool ids = check_latents(batcher.tokenizer().config(), lat);
   std::vector<uint8_t> rgb(static_cast<size_t>(lat.width) * lat.height * 3);
   const size_t nw = lat.window_latent_frames.size();
@@ -258,6 +266,14 @@ void decode_clip(WindowBatcher& batcher, const ClipLatents& lat, const std::func
     }
     ++done;
   }
+}
+
+}  // namespace
+
+void decode_clip(TokenizerUse use, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink,
+                 const PassOptions& passes) {
+  if (use.batcher) decode_batched(*use.batcher, lat, sink);
+  else decode_direct(*use.tok, lat, sink, passes);
 }
 
 }  // namespace reel

@@ -5,7 +5,6 @@
 
 #include "reel/core/status.h"
 #include "reel/model/ops.h"
-#include "reel/model/tiling.h"
 
 namespace reel {
 
@@ -124,37 +123,22 @@ void WindowBatcher::loop() {
   }
 }
 
-namespace {
-Act join_frames(const std::vector<Act*>& parts) {
-  const Act& f = *parts[0];
-  Act x(static_cast<int>(parts.size()) * f.T, f.C, f.H, f.W, Act::Uninit{});
-  for (size_t i = 0; i < parts.size(); ++i) std::copy(parts[i]->v.begin(), parts[i]->v.end(), x.frame(static_cast<int>(i) * f.T));
-  return x;
-}
-Act frames_of(const Act& a, int t0, int n) {
-  Act s(n, a.C, a.H, a.W, Act::Uninit{});
-  std::copy_n(a.frame(t0), static_cast<size_t>(n) * a.frame_size(), s.v.begin());
-  return s;
-}
-}  // namespace
-
 void WindowBatcher::run_batch(std::vector<Job>& jobs, const PassOptions& plan) {
   const int n = static_cast<int>(jobs.size());
   const Kind kind = jobs[0].kind;
   try {
+    // The pass's input: the lone window as it is, or the windows joined along T.
+    Act joined;
+    if (n > 1 && kind != Kind::DecodeIds) {
+      std::vector<const Act*> parts;
+      for (const Job& j : jobs) parts.push_back(&j.x);
+      joined = join_frames(parts);
+    }
+    const Act& x = n == 1 ? jobs[0].x : joined;
     if (kind == Kind::Encode) {
-      std::vector<int32_t> ids;
       const bool discrete = tok_.config().discrete;
-      Act z;
-      if (plan.tile > 0 && !discrete) {  // batch 1 (resolve_passes); ids are never blended
-        z = encode_tiled(tok_, jobs[0].x, plan.tile, plan.overlap);
-      } else if (n == 1) {
-        z = tok_.encode(jobs[0].x, discrete ? &ids : nullptr);
-      } else {
-        std::vector<Act*> xs;
-        for (Job& j : jobs) xs.push_back(&j.x);
-        z = tok_.encode_batch(join_frames(xs), n, discrete ? &ids : nullptr);
-      }
+      std::vector<int32_t> ids;
+      Act z = encode_pass(tok_, x, n, plan, discrete ? &ids : nullptr);
       const int tl = z.T / n;
       const size_t per = ids.size() / n;
       for (int i = 0; i < n; ++i) {
@@ -167,15 +151,7 @@ void WindowBatcher::run_batch(std::vector<Job>& jobs, const PassOptions& plan) {
     }
     Act y;
     if (kind == Kind::Decode) {
-      if (plan.tile > 0) {
-        y = decode_tiled(tok_, jobs[0].x, plan.tile, plan.overlap);
-      } else if (n == 1) {
-        y = tok_.decode(jobs[0].x);
-      } else {
-        std::vector<Act*> zs;
-        for (Job& j : jobs) zs.push_back(&j.x);
-        y = tok_.decode_batch(join_frames(zs), n);
-      }
+      y = decode_pass(tok_, x, n, plan);
     } else {
       const auto [t, c0, h, w] = jobs[0].shape;
       (void)c0;

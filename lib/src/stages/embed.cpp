@@ -136,11 +136,8 @@ class EmbedStage : public Stage {
       return;
     }
     // An s3:// output is written in the staging folder and uploaded when complete.
-    const std::string out = shard.name(c_.output);
-    const size_t slash = out.rfind('/');
-    target_ = OutputTarget(slash == std::string::npos ? std::string(".") : out.substr(0, slash));
-    const std::string path = target_.remote() ? (fs::path(target_.local_dir()) / out.substr(slash + 1)).string()
-                                              : fs::absolute(out).lexically_normal().string();
+    std::string path;
+    target_ = OutputTarget::for_file(shard.name(c_.output), &path);
     prepare_output_dir(fs::path(path).parent_path(), "folder of the embeddings file", "embed");
     std::ifstream card_text(c_.card);
     Json card_json = Json::parse(card_text, nullptr, false);

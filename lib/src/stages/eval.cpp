@@ -121,31 +121,28 @@ Json eval_roundtrip(const TokenizerUse& use, const std::string& src, const EvalC
   double values = 0;
   int channels = 0, lat_h = 0, lat_w = 0;
   // Windows go through `batch` at a time; the originals of one batch are kept for the metrics.
-  const int align = std::max(16, tok.config().spatial_compression);
   const int win = tok.config().video ? c.window : 1;
   // Through a batcher, windows go over one by one as they fill and it makes the passes;
   // otherwise as many windows as one pass takes are held.
-  const PassOptions passes = win > 0 && !use.batcher ? resolve_passes(tok, true, win, (h + align - 1) / align * align,
-                                                                      (w + align - 1) / align * align, PassOptions{0, 0, c.batch})
+  const PassOptions passes = win > 0 && !use.batcher ? resolve_passes(tok, true, win, padded_extent(tok.config(), h),
+                                                                      padded_extent(tok.config(), w), PassOptions{0, 0, c.batch})
                                                      : PassOptions{};
   const size_t held = win > 0 ? static_cast<size_t>(win) * passes.batch : 0;
   auto run_window = [&] {
-    ClipEncoder enc = use.batcher ? ClipEncoder(*use.batcher, w, h, c.window) : ClipEncoder(tok, w, h, c.window, passes);
+    ClipEncoder enc(use, w, h, c.window, passes);
     for (const auto& f : orig) enc.push(f.data());
     const ClipLatents lat = enc.finish();
     values += lat.indices.empty() ? double(lat.latent.size()) : double(lat.indices.size());
     latent_t += lat.latent_t();
     channels = lat.channels, lat_h = lat.lat_h, lat_w = lat.lat_w;
     size_t i = 0;
-    auto sink = [&](const uint8_t* rgb) {
+    decode_clip(use, lat, [&](const uint8_t* rgb) {
       const uint8_t* r = orig[i++].data();
       for (size_t p = 0; p < ya.size(); ++p) ya[p] = luma601(r + 3 * p), yb[p] = luma601(rgb + 3 * p);
       m.add_luma(ya.data(), yb.data(), w, h);
       m.add_rgb(r, rgb, w, h);
       extras.frame(frames++, m.last_psnr_y(), r, rgb, w, h);
-    };
-    if (use.batcher) decode_clip(*use.batcher, lat, sink);
-    else decode_clip(tok, lat, sink, passes);
+    }, passes);
     orig.clear();
   };
   Frame f;
@@ -213,8 +210,7 @@ class EvalStage : public Stage {
               : c_.previews.empty() ? ""
                                     : (fs::path(c_.previews) / ".ledger" / ("eval" + shard.suffix() + ".jsonl")).string();
     if (!c_.model.empty()) {
-      pool_ = std::make_unique<DevicePool>(c_.model, c_.devices.empty() ? std::vector<ComputeTarget>{c_.target} : c_.devices,
-                                           PassOptions{0, 0, c_.batch}, c_.compute_threads);
+      pool_ = std::make_unique<DevicePool>(c_.model, c_.target, c_.devices, PassOptions{0, 0, c_.batch}, c_.compute_threads);
       sha_ = pool_->first().checksum();
     }
   }

@@ -47,12 +47,19 @@ std::unique_ptr<Tokenizer> load_model(const std::string& path, const ComputeTarg
   return t;
 }
 
-ComputeTarget resolve_compute(const std::string& device, const std::string& dtype) {
+namespace {
+ComputeTarget target_of(const std::string& device, const std::string& dtype) {
   ComputeTarget t;
   t.device = resolve_device(device);  // throws DeviceUnavailable / InvalidArgument
   t.dtype = parse_dtype(dtype, t.device);
   if (t.device.kind == DeviceKind::Cpu && t.dtype != DType::F32)
     throw Error(Code::InvalidArgument, std::string("--dtype ") + dtype_name(t.dtype) + " needs a CUDA device: the CPU backend computes in fp32");
+  return t;
+}
+}  // namespace
+
+ComputeTarget resolve_compute(const std::string& device, const std::string& dtype) {
+  const ComputeTarget t = target_of(device, dtype);
   REEL_INFO("device", "tokenizer: %s", t.describe().c_str());
   return t;
 }
@@ -76,11 +83,7 @@ std::vector<ComputeTarget> resolve_computes(const std::string& devices, const st
   for (const auto& name : names) {
     if (name == "all" || name == "auto")
       throw Error(Code::InvalidArgument, "--devices " + devices + ": '" + name + "' stands alone, not in a list");
-    ComputeTarget t;
-    t.device = resolve_device(name);
-    t.dtype = parse_dtype(dtype, t.device);
-    if (t.device.kind == DeviceKind::Cpu && t.dtype != DType::F32)
-      throw Error(Code::InvalidArgument, std::string("--dtype ") + dtype_name(t.dtype) + " needs a CUDA device: the CPU backend computes in fp32");
+    const ComputeTarget t = target_of(name, dtype);
     for (const auto& o : out)
       if (o.device.name() == t.device.name()) throw Error(Code::InvalidArgument, "--devices names " + name + " twice");
     out.push_back(t);
@@ -96,19 +99,13 @@ std::vector<ComputeTarget> resolve_computes(const std::string& devices, const st
   return out;
 }
 
-ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps,
-                          const PassOptions& passes, int decode_threads) {
-  return encode_source(TokenizerUse{&tok, nullptr}, source, window, fps, passes, decode_threads);
-}
-
 ClipLatents encode_source(const TokenizerUse& use, const std::string& source, int window, double* fps,
                           const PassOptions& passes, int decode_threads) {
   DecodeOptions d;
   d.threads = decode_threads;
   auto dec = VideoDecoder::open(source, d);
   const VideoInfo& info = dec->info();
-  ClipEncoder enc = use.batcher ? ClipEncoder(*use.batcher, info.display_width, info.display_height, window)
-                                : ClipEncoder(*use.tok, info.display_width, info.display_height, window, passes);
+  ClipEncoder enc(use, info.display_width, info.display_height, window, passes);
   Frame f;
   while (dec->next(&f)) {
     throw_if_cancelled();
@@ -120,22 +117,15 @@ ClipLatents encode_source(const TokenizerUse& use, const std::string& source, in
   return lat;
 }
 
-int64_t write_reconstruction(const Tokenizer& tok, const ClipLatents& lat, double fps, const std::string& out,
-                             const PassOptions& passes) {
-  return write_reconstruction(TokenizerUse{&tok, nullptr}, lat, fps, out, passes);
-}
-
 int64_t write_reconstruction(const TokenizerUse& use, const ClipLatents& lat, double fps, const std::string& out,
                              const PassOptions& passes) {
   // fps as a rational in thousandths; 24 when the source had none.
   const int fn = static_cast<int>(std::lround(fps * 1000));
   VideoWriter w(out, lat.width, lat.height, fn > 0 ? fn : 24000, 1000);
-  auto sink = [&](const uint8_t* rgb) {
+  decode_clip(use, lat, [&](const uint8_t* rgb) {
     throw_if_cancelled();
     w.write(rgb);
-  };
-  if (use.batcher) decode_clip(*use.batcher, lat, sink);
-  else decode_clip(*use.tok, lat, sink, passes);
+  }, passes);
   w.close();
   return w.frames();
 }
@@ -149,9 +139,11 @@ bool shares_device(const ComputeTarget& t, const PassOptions& passes) {
   return t.device.kind == DeviceKind::Cuda || passes.batch > 1;
 }
 
-DevicePool::DevicePool(std::string model, std::vector<ComputeTarget> targets, PassOptions passes, int compute_threads)
-    : model_(std::move(model)), targets_(std::move(targets)), passes_(passes), threads_(compute_threads) {
-  if (targets_.empty()) targets_.push_back(ComputeTarget{});
+DevicePool::DevicePool(std::string model, const ComputeTarget& target, std::vector<ComputeTarget> devices,
+                       PassOptions passes, int compute_threads)
+    : model_(std::move(model)), targets_(std::move(devices)), passes_(passes), threads_(compute_threads) {
+  if (targets_.empty()) targets_.push_back(target);
+  slots_.resize(targets_.size());
 }
 
 DevicePool::~DevicePool() {
@@ -163,26 +155,24 @@ DevicePool::~DevicePool() {
 }
 
 const Tokenizer& DevicePool::first() {
-  if (slots_.empty()) slots_.resize(targets_.size());
   Slot& s = slots_[0];
   if (!s.tok) s.tok = load_model(model_, targets_[0]);
   return *s.tok;
 }
 
 TokenizerUse DevicePool::worker(int index, std::unique_ptr<Tokenizer>* own) {
-  if (slots_.empty()) slots_.resize(targets_.size());
   const size_t d = static_cast<size_t>(index) % targets_.size();
   Slot& s = slots_[d];
   if (shares_device(targets_[d], passes_)) {
     // The device's workers share one model instance behind one batcher.
     if (!s.tok) s.tok = load_model(model_, targets_[d]);
     if (!s.batcher) s.batcher = std::make_unique<WindowBatcher>(*s.tok, passes_, threads_);
-    return TokenizerUse{s.tok.get(), s.batcher.get()};
+    return TokenizerUse(*s.batcher);
   }
   // A model instance per worker (the CPU's default: workers compute in parallel).
   *own = s.tok && !s.handed ? std::move(s.tok) : load_model(model_, targets_[d]);
   s.handed = true;
-  return TokenizerUse{own->get(), nullptr};
+  return TokenizerUse(**own);
 }
 
 namespace {
@@ -192,11 +182,6 @@ namespace {
 Json with_dtype(Json fp, const ComputeTarget& t) {
   if (t.dtype != DType::F32) fp["dtype"] = dtype_name(t.dtype);
   return fp;
-}
-
-std::unique_ptr<DevicePool> make_pool(const TokenizeConfig& c) {
-  return std::make_unique<DevicePool>(c.model, c.devices.empty() ? std::vector<ComputeTarget>{c.target} : c.devices,
-                                      c.passes, c.compute_threads);
 }
 
 Json model_fields(const Tokenizer& tok) {
@@ -262,15 +247,13 @@ class EncodeStage : public Stage {
   explicit EncodeStage(TokenizeConfig c) : c_(std::move(c)) {}
   std::string name() const override { return "tokenize"; }
   void open(const Shard& shard) override {
-    pool_ = make_pool(c_);
+    pool_ = std::make_unique<DevicePool>(c_.model, c_.target, c_.devices, c_.passes, c_.compute_threads);
     const Tokenizer& first = pool_->first();
     sha_ = first.checksum();
     // An s3:// output is written in the staging folder: each clip's file is uploaded when it is
     // written, the index when the run completes.
-    const std::string out = shard.name(c_.output);
-    const size_t slash = out.rfind('/');
-    target_ = OutputTarget(slash == std::string::npos ? std::string(".") : out.substr(0, slash));
-    const std::string index = target_.remote() ? (fs::path(target_.local_dir()) / out.substr(slash + 1)).string() : out;
+    std::string index;
+    target_ = OutputTarget::for_file(shard.name(c_.output), &index);
     LatentsHeader h{first.config().arch_name(), first.checksum(), first.config().to_json().dump()};
     store_ = std::make_unique<LatentsStore>(index, h);
     ledger_ = store_->index_path() + ".ledger.jsonl";
@@ -366,7 +349,7 @@ class ReconStage : public Stage {
   std::string name() const override { return "tokenize"; }
   void open(const Shard& shard) override {
     prepare_output_dir(c_.output, "output folder", "tokenize");
-    pool_ = make_pool(c_);
+    pool_ = std::make_unique<DevicePool>(c_.model, c_.target, c_.devices, c_.passes, c_.compute_threads);
     sha_ = pool_->first().checksum();
     ledger_ = (fs::path(c_.output) / ".ledger" / ((from_latents_ ? "decode" : "roundtrip") + shard.suffix() + ".jsonl")).string();
   }

@@ -42,6 +42,13 @@ OutputTarget::OutputTarget(const std::string& spec) : spec_(spec) {
   }
 }
 
+OutputTarget OutputTarget::for_file(const std::string& path, std::string* local) {
+  const size_t slash = path.rfind('/');
+  OutputTarget t(slash == std::string::npos ? std::string(".") : path.substr(0, slash));
+  *local = t.remote() ? (fs::path(t.local_dir()) / path.substr(slash + 1)).string() : fs::absolute(path).lexically_normal().string();
+  return t;
+}
+
 std::string OutputTarget::published(const std::string& local_file) const {
   if (!remote()) return local_file;
   const fs::path rel = fs::path(local_file).lexically_relative(local_);

@@ -55,13 +55,33 @@ struct EncodedWindow {
 
 class WindowBatcher;  // reel/model/window_batcher.h
 
+// How a clip reaches the network: its tokenizer directly, or through its device's batcher,
+// shared with other clips (`tok` is then the batcher's, read for its config and checksum).
+struct TokenizerUse {
+  const Tokenizer* tok = nullptr;
+  WindowBatcher* batcher = nullptr;
+  TokenizerUse() = default;
+  TokenizerUse(const Tokenizer& t) : tok(&t) {}  // NOLINT(google-explicit-constructor): either converts
+  TokenizerUse(WindowBatcher& b);                 // NOLINT(google-explicit-constructor)
+};
+
+// Frames [t0, t0 + n) of an activation, and activations of one frame shape joined along T.
+Act frames_of(const Act& a, int t0, int n);
+Act join_frames(const std::vector<const Act*>& parts);
+
+// One forward pass over n windows of equal length joined along T: tiled when the plan says so
+// (resolve_passes makes n 1 then; token ids are never tiled), else Tokenizer::encode_batch or
+// decode_batch. What ClipEncoder, decode_clip and the WindowBatcher all run.
+Act encode_pass(const Tokenizer& tok, const Act& x, int n, const PassOptions& plan, std::vector<int32_t>* ids);
+Act decode_pass(const Tokenizer& tok, const Act& z, int n, const PassOptions& plan);
+
 // Streams RGB24 frames of one clip into windows and encodes them: `passes.batch` at a time on
 // the tokenizer, or through a WindowBatcher shared with other clips (then each window is handed
-// over as soon as it is complete, so decoding the next window overlaps the network).
+// over as soon as it is complete, so decoding the next window overlaps the network, and the
+// batcher plans the passes).
 class ClipEncoder {
  public:
-  ClipEncoder(const Tokenizer& tok, int width, int height, int window, const PassOptions& passes = {});
-  ClipEncoder(WindowBatcher& batcher, int width, int height, int window);
+  ClipEncoder(TokenizerUse use, int width, int height, int window, const PassOptions& passes = {});
   void push(const uint8_t* rgb);  // width*height*3 bytes
   ClipLatents finish();
 
@@ -80,12 +100,15 @@ class ClipEncoder {
   std::vector<Act> windows_;                   // encoded windows, (t, C, h, w) each
 };
 
-// Decodes a clip, `passes.batch` windows of equal length at a time; `sink` receives each output
+// Decodes a clip, `passes.batch` windows of equal length at a time (through a batcher: a few
+// windows of this clip in flight, the batcher making the passes); `sink` receives each output
 // RGB24 frame (cropped), in order.
-void decode_clip(const Tokenizer& tok, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink,
+void decode_clip(TokenizerUse use, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink,
                  const PassOptions& passes = {});
-// The same through a batcher shared with other clips (a few windows of this clip in flight).
-void decode_clip(WindowBatcher& batcher, const ClipLatents& lat, const std::function<void(const uint8_t*)>& sink);
+
+// Input frames are padded to a multiple of this many pixels each way (16, or the spatial
+// compression when larger), centred.
+int padded_extent(const ModelConfig& c, int pixels);
 
 // The passes for a window of `frames` x h x w (padded input pixels) on the tokenizer's backend:
 // kTileAuto and kBatchAuto resolved from its free memory (memory_plan.h); an explicit batch

@@ -61,23 +61,18 @@ ComputeTarget resolve_compute(const std::string& device, const std::string& dtyp
 // named twice or mixed with "all" is InvalidArgument.
 std::vector<ComputeTarget> resolve_computes(const std::string& devices, const std::string& dtype);
 
-// How a worker reaches its tokenizer: directly, or through its device's batcher (whose
-// tokenizer `tok` then is, read only for its config and checksum).
-struct TokenizerUse {
-  const Tokenizer* tok = nullptr;
-  WindowBatcher* batcher = nullptr;
-};
-
 // Whether the workers of a target share one model instance behind a WindowBatcher: on a GPU
 // (one copy of the weights, windows of several clips in a pass, decode overlapping compute), or
 // when --batch N > 1 asks for batches on the CPU. Otherwise each worker has its own instance
 // (the CPU's default: its workers compute in parallel).
 bool shares_device(const ComputeTarget& t, const PassOptions& passes);
 
-// The model instances of a stage's workers over its devices: worker i on targets[i % n].
+// The model instances of a stage's workers over its devices (--devices): worker i on
+// devices[i % n], or every worker on `target` when devices is empty.
 class DevicePool {
  public:
-  DevicePool(std::string model, std::vector<ComputeTarget> targets, PassOptions passes, int compute_threads);
+  DevicePool(std::string model, const ComputeTarget& target, std::vector<ComputeTarget> devices, PassOptions passes,
+             int compute_threads);
   ~DevicePool();  // logs each batcher's windows per pass
   // Device 0's instance (open() reads its checksum; a lone worker then takes it over).
   const Tokenizer& first();
@@ -99,13 +94,9 @@ class DevicePool {
 };
 
 // Decodes `source` and encodes it window by window.
-ClipLatents encode_source(const Tokenizer& tok, const std::string& source, int window, double* fps,
-                          const PassOptions& passes, int decode_threads);
 ClipLatents encode_source(const TokenizerUse& use, const std::string& source, int window, double* fps,
                           const PassOptions& passes, int decode_threads);
 // Decodes latents into an mp4 at `fps` (atomically); returns the frames written.
-int64_t write_reconstruction(const Tokenizer& tok, const ClipLatents& lat, double fps, const std::string& out,
-                             const PassOptions& passes);
 int64_t write_reconstruction(const TokenizerUse& use, const ClipLatents& lat, double fps, const std::string& out,
                              const PassOptions& passes);
 // The name a clip's outputs are stored under: its record id (sanitised) or UUIDv5(source).

@@ -23,6 +23,10 @@ class OutputTarget {
   OutputTarget() = default;
   // A local path or an s3:// URL (Error(InvalidArgument) for another URL).
   explicit OutputTarget(const std::string& spec);
+  // The target of one output file (a local path or s3://bucket/key): its folder's, and in
+  // *local where the file is written: the path itself (absolute), or its place in the staging
+  // folder.
+  static OutputTarget for_file(const std::string& path, std::string* local);
   bool remote() const { return !bucket_.empty(); }
   // Where files are written before they are published.
   const std::string& local_dir() const { return local_; }
