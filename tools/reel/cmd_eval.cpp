@@ -54,8 +54,7 @@ void register_eval(CLI::App& app, int* exit_code) {
       "  reel tokenize roundtrip --model M.h5 clips/ -o rec/ | reel eval" +
       exit_code_footer());
   cmd->callback([o, cmd, exit_code] {
-    if (!o->c.model.empty() && o->devices.empty()) o->c.target = resolve_compute(o->device, o->dtype);
-    if (!o->c.model.empty()) apply_devices(cmd, o->devices, o->dtype, &o->c.devices, &o->runner);
+    if (!o->c.model.empty()) apply_devices(cmd, o->device, o->devices, o->dtype, &o->c.target, &o->c.devices, &o->runner);
     apply_threads();
     EvalConfig& c = o->c;
     c.ssim = !o->no_ssim;

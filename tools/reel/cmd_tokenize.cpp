@@ -55,9 +55,12 @@ void add_devices_option(CLI::App* cmd, std::string* devices) {
   if (auto* one = cmd->get_option_no_throw("--device")) opt->excludes(one);
 }
 
-void apply_devices(const CLI::App* cmd, const std::string& devices, const std::string& dtype,
-                   std::vector<ComputeTarget>* targets, RunnerCli* runner) {
-  if (devices.empty()) return;
+void apply_devices(const CLI::App* cmd, const std::string& device, const std::string& devices, const std::string& dtype,
+                   ComputeTarget* target, std::vector<ComputeTarget>* targets, RunnerCli* runner) {
+  if (devices.empty()) {
+    *target = resolve_compute(device, dtype);
+    return;
+  }
   *targets = resolve_computes(devices, dtype);
   if (cmd->count("--workers") == 0 && std::getenv("REEL_WORKERS") == nullptr)
     runner->workers = static_cast<int>(targets->size());
@@ -100,8 +103,7 @@ void register_tokenize(CLI::App& app, int* exit_code) {
   add_devices_option(enc, &e->devices);
   add_runner_options(enc, &e->runner);
   enc->callback([e, enc, exit_code] {
-    if (e->devices.empty()) e->c.target = resolve_compute(e->device, e->dtype);
-    apply_devices(enc, e->devices, e->dtype, &e->c.devices, &e->runner);
+    apply_devices(enc, e->device, e->devices, e->dtype, &e->c.target, &e->c.devices, &e->runner);
     apply_threads();
     e->c.write.latent_fp16 = !e->fp32;
     e->c.write.indices_uint16 = !e->int32;
@@ -123,8 +125,7 @@ void register_tokenize(CLI::App& app, int* exit_code) {
   add_devices_option(dec, &d->devices);
   add_runner_options(dec, &d->runner);
   dec->callback([d, dec, exit_code] {
-    if (d->devices.empty()) d->c.target = resolve_compute(d->device, d->dtype);
-    apply_devices(dec, d->devices, d->dtype, &d->c.devices, &d->runner);
+    apply_devices(dec, d->device, d->devices, d->dtype, &d->c.target, &d->c.devices, &d->runner);
     apply_threads();
     d->c.compute_threads = thread_count();
     // A latents file stands for the records of its clips.

@@ -90,8 +90,7 @@ void register_tokenize_roundtrip(CLI::App* cmd, int* exit_code) {
   add_devices_option(c, &o->devices);
   add_runner_options(c, &o->runner);
   c->callback([o, c, exit_code] {
-    if (o->devices.empty()) o->c.target = resolve_compute(o->device, o->dtype);
-    apply_devices(c, o->devices, o->dtype, &o->c.devices, &o->runner);
+    apply_devices(c, o->device, o->devices, o->dtype, &o->c.target, &o->c.devices, &o->runner);
     apply_threads();
     o->c.decode_threads = globals().threads;
     o->c.compute_threads = thread_count();
