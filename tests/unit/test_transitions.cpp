@@ -161,6 +161,37 @@ TEST(Transitions, GradualStreamEqualsOneSearchInBoundedMemory) {
   EXPECT_EQ(stream.features().frames(), static_cast<int64_t>(s.z.size()));  // mean luma of every frame stays
 }
 
+// A change in the first or last frames of a video has no steady frames on one side, so it is
+// no evidence of a change between two shots (a title fading in, a pan from the first frame, a
+// fade-out at the end); the same blend with steady frames on both sides is one.
+TEST(Transitions, GradualNeedsSteadyFramesOnBothSides) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  constexpr int kGrid = 32 * 18;
+  std::vector<float> A(kGrid), B(kGrid);
+  for (float& x : A) x = g(rng);
+  for (float& x : B) x = g(rng);
+  const std::vector<uint8_t> pa(16 * 3, 30), pb(16 * 3, 220);
+  // `lead` frames of A, a blend of `n` frames, then `tail` frames of B.
+  auto features = [&](int lead, int n, int tail) {
+    ShotFeatures f;
+    auto push = [&](float w) {
+      std::vector<float> z(kGrid);
+      for (int k = 0; k < kGrid; ++k) z[k] = (1 - w) * A[k] + w * B[k] + 0.05f * g(rng);
+      f.push(z, (w < 0.5f ? pa : pb).data(), 16, 100.0f);
+    };
+    for (int i = 0; i < lead; ++i) push(0.0f);
+    for (int i = 1; i <= n; ++i) push(static_cast<float>(i) / (n + 1));
+    for (int i = 0; i < tail; ++i) push(1.0f);
+    return f;
+  };
+  const auto middle = find_gradual(features(40, 4, 40), {});
+  ASSERT_EQ(middle.size(), 1u);
+  EXPECT_NEAR(middle[0].cut(), 42, 2);
+  EXPECT_TRUE(find_gradual(features(0, 4, 60), {}).empty()) << "opens the video";
+  EXPECT_TRUE(find_gradual(features(60, 4, 0), {}).empty()) << "closes the video";
+}
+
 // A 25-frame dissolve (frames 50..74) between two real shots, made with ffmpeg's xfade.
 TEST(Transitions, TransNetV2AndAutoFindARealDissolve) {
   if (!std::filesystem::exists(default_transnet_model())) GTEST_SKIP() << "no weights/transnetv2.h5 (bash .ci/setup makes it)";

@@ -97,6 +97,10 @@ std::vector<Transition> find_gradual(const ShotFeatures& f, const std::vector<in
       if (ch < o.colour) continue;
       // The change beside the window, k frames on each side within the same shot.
       const int64_t a0 = std::max({shot_begin(a), a - k, f.base}), b1 = std::min(shot_end(b) - 1, b + k);
+      // Missing frames beside the window are no evidence of steadiness: at the start or end of
+      // a video a pan or zoom, or the fade that opens or closes it, would pass as a change
+      // between two shots.
+      if (a < k || b + k >= n) continue;
       const double before = a0 < a ? d.layout(a0, a) : 0.0, after = b1 > b ? d.layout(b, b1) : 0.0;
       // Steady on both sides on average, and not much less so on either: a transition right
       // after a pan still counts, a zoom that speeds up on one side does not.
