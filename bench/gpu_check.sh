@@ -6,7 +6,9 @@
 # 1x3x17x720x1280, bf16, encode and decode, against PyTorch eager bf16 of the project's
 # definition in the same run), the end-to-end pipeline benchmark (bench/pipeline_gpu.py: 720p
 # clips decoded on NVDEC and tokenized with --batch 1 and auto, GPU utilisation sampled, against
-# an FFmpeg + PyTorch pipeline), and writes everything to one folder:
+# an FFmpeg + PyTorch pipeline), TransNetV2 on the GPU against the CPU (frames/s of `reel
+# scenes --detector transnetv2` over the sample videos) and EfficientNet-Lite0 likewise (`reel
+# embed --device cuda`), and writes everything to one folder:
 #
 #   bash bench/gpu_check.sh OUT        # OUT/summary.json, OUT/gpu_tests.{log,json}, OUT/bench_*.json, ...
 #
@@ -64,6 +66,32 @@ if [ -n "$PY" ]; then
     echo '{"error": "pipeline benchmark failed or timed out"}' >"$OUT/bench_pipeline.json"
   cat "$OUT/bench_pipeline.json"
 fi
+
+step "transnetv2 on reel's kernels: frames/s on the GPU against the CPU (sample videos, decode included)"
+if [ -f weights/transnetv2.h5 ]; then
+  for dev in cpu:fp32 cuda:fp32 cuda:bf16; do
+    t0=$(date +%s.%N)
+    timeout 120 $REEL --log-level error scenes --detector transnetv2 --device "${dev%%:*}" --dtype "${dev##*:}" \
+      datasets/videos/*.mp4 datasets/videos/*.webm >"$OUT/transnet_${dev/:/_}.jsonl"
+    t1=$(date +%s.%N)
+    /usr/bin/env python3 -c "import json,sys; n=sum(json.loads(l)['frames'] for l in open(sys.argv[1])); \
+dt=float(sys.argv[4])-float(sys.argv[3]); print(json.dumps({'device': sys.argv[2], 'frames': n, 'seconds': dt, 'frames_per_s': n / dt}))" \
+      "$OUT/transnet_${dev/:/_}.jsonl" "$dev" "$t0" "$t1" >>"$OUT/bench_transnetv2.jsonl"
+  done
+  cat "$OUT/bench_transnetv2.jsonl"
+fi
+
+step "embed (EfficientNet-Lite0, .h5): clips/s on the GPU against reel's CPU kernels (sample videos, decode included)"
+for dev in cpu:fp32 cuda:fp32 cuda:bf16; do
+  t0=$(date +%s.%N)
+  timeout 120 $REEL --log-level error embed --inline --device "${dev%%:*}" --dtype "${dev##*:}" \
+    datasets/videos/*.mp4 datasets/videos/*.webm >"$OUT/embed_${dev/:/_}.jsonl"
+  t1=$(date +%s.%N)
+  /usr/bin/env python3 -c "import json,sys; n=sum(1 for l in open(sys.argv[1]) if 'embedding' in json.loads(l)); \
+dt=float(sys.argv[4])-float(sys.argv[3]); print(json.dumps({'device': sys.argv[2], 'clips': n, 'seconds': dt, 'clips_per_s': n / dt}))" \
+    "$OUT/embed_${dev/:/_}.jsonl" "$dev" "$t0" "$t1" >>"$OUT/bench_embed.jsonl"
+done
+cat "$OUT/bench_embed.jsonl"
 
 step "summary"
 /usr/bin/env python3 - "$OUT" "$tests_rc" <<'PY'

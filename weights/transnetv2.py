@@ -31,7 +31,7 @@ over the same windows, and fails unless the probabilities agree within 1e-4 and 
 scene lists (threshold 0.5) are identical.
 
 --h5 PATH also writes the package's tensors, unchanged and under their own names, as float32 into
-an HDF5 file: the weights of reel's own CPU implementation (lib/src/media/transnet_cpu.cpp), which
+an HDF5 file: the weights of reel's own implementation on its backends (lib/src/media/transnet_net.cpp), which
 `reel scenes --detector transnetv2` runs when the model file ends in .h5.
 """
 import argparse

@@ -353,6 +353,108 @@ class CudaBackend final : public Backend {
     return codes;
   }
 
+  Tensor alloc(int T, int C, int H, int W) const override {
+    ctx_->enter();
+    return make(T, C, H, W);
+  }
+
+  // One strided-batched GEMM per tap over the frames it reaches: the centre tap first (every
+  // frame has it), overwriting the output's channel range, the others accumulating onto it.
+  void conv_time_into(const Tensor& x, int in_c0, const ConvWeights& w, int dilation, const ChannelPost& post, Tensor& out,
+                      int out_c0) const override {
+    ctx_->enter();
+    check(x);
+    check(out);
+    if (w.kh != 1 || w.kw != 1 || w.kt % 2 == 0 || x.T != out.T || x.H != out.H || x.W != out.W || in_c0 < 0 ||
+        in_c0 + w.ci > x.C || out_c0 < 0 || out_c0 + w.co > out.C)
+      throw Error(Code::Internal, "cuda conv_time_into: channels or shapes out of range");
+    const long HW = static_cast<long>(x.H) * x.W;
+    const int kt = w.kt, half = kt / 2;
+    macs_ += static_cast<uint64_t>(x.T) * w.co * w.ci * kt * static_cast<uint64_t>(HW);
+    const void* wt = taps(w);  // (Co, kt, Ci): tap k is a Ci x Co column-major matrix with ld kt * Ci
+    const cudaDataType_t t = cuda_type(dtype());
+    const float alpha = 1.0f;
+    for (int i = 0; i < kt; ++i) {
+      const int k = i == 0 ? half : (i <= half ? i - 1 : i);
+      const int off = (k - half) * dilation;
+      const int t0 = std::max(0, -off), t1 = std::min(x.T, x.T - off);
+      if (t1 <= t0) continue;
+      const float beta = i == 0 ? 0.0f : 1.0f;
+      REEL_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+          ctx_->cublas(), CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(HW), w.co, w.ci, &alpha,
+          at(cptr(x), ((static_cast<long>(t0) + off) * x.C + in_c0) * HW), t, static_cast<int>(HW), static_cast<long long>(x.C) * HW,
+          at(wt, static_cast<long>(k) * w.ci), t, kt * w.ci, 0, &beta, at(ptr(out), (static_cast<long>(t0) * out.C + out_c0) * HW),
+          t, static_cast<int>(HW), static_cast<long long>(out.C) * HW, t1 - t0, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    }
+    if (post.scale || post.relu)
+      channel_post(*ctx_, ptr(out), out.T, out.C, out_c0, w.co, static_cast<size_t>(HW), post.scale ? post.scale.p : nullptr,
+                   post.scale ? post.shift.p : nullptr, post.relu);
+  }
+  void relu_add_(Tensor& x, const Tensor& y) const override {
+    ctx_->enter();
+    check(x);
+    check(y);
+    if (x.numel() != y.numel()) throw Error(Code::Internal, "relu_add: shape mismatch");
+    relu_add(*ctx_, ptr(x), cptr(y), x.numel());
+  }
+  void relu_(Tensor& x) const override {
+    ctx_->enter();
+    check(x);
+    relu_add(*ctx_, ptr(x), nullptr, x.numel());
+  }
+  Tensor avg_pool2(const Tensor& x) const override {
+    ctx_->enter();
+    check(x);
+    Tensor y = make(x.T, x.C, x.H / 2, x.W / 2);
+    cuda::avg_pool2(*ctx_, cptr(x), ptr(y), x.T, x.C, x.H, x.W);
+    return y;
+  }
+  Tensor spatial_mean(const Tensor& x) const override {
+    ctx_->enter();
+    check(x);
+    Tensor y = make(x.T, x.C, 1, 1);
+    cuda::spatial_mean(*ctx_, cptr(x), ptr(y), static_cast<long>(x.T) * x.C, static_cast<size_t>(x.H) * x.W);
+    return y;
+  }
+  Tensor conv2d_depthwise(const Tensor& x, const ConvWeights& w, int stride, int pad) const override {
+    ctx_->enter();
+    check(x);
+    if (w.co != x.C || w.ci != 1 || w.kh != w.kw || w.kt != 1) throw Error(Code::Internal, "cuda conv2d_depthwise: bad weight shape");
+    const int k = w.kh, Ho = (x.H + 2 * pad - k) / stride + 1, Wo = (x.W + 2 * pad - k) / stride + 1;
+    if (Ho < 1 || Wo < 1) throw Error(Code::Internal, "cuda conv2d_depthwise: the kernel is larger than the padded frame");
+    Tensor y = make(x.T, x.C, Ho, Wo);
+    macs_ += static_cast<uint64_t>(x.T) * x.C * k * k * static_cast<uint64_t>(Ho) * Wo;
+    depthwise(*ctx_, cptr(x), w.w.p, w.b ? w.b.p : nullptr, ptr(y), x.T, x.C, x.H, x.W, Ho, Wo, k, stride, pad);
+    return y;
+  }
+  void clamp_(Tensor& x, float lo, float hi) const override {
+    ctx_->enter();
+    check(x);
+    clamp(*ctx_, ptr(x), lo, hi, x.numel());
+  }
+  // Y (T x co, row-major) = X (T x K) . W^T: column-major Y^T (co x T) = W^T' (K x co)^T . X^T (K x T).
+  Tensor dense(const Tensor& x, const Weight& w, const Weight& b, int co, const Tensor* add, bool relu) const override {
+    ctx_->enter();
+    check(x);
+    const long K = static_cast<long>(x.C) * x.H * x.W;
+    if (w.n != static_cast<size_t>(co) * K) throw Error(Code::Internal, "cuda dense: weight size does not match");
+    Tensor y = make(x.T, co, 1, 1);
+    if (add) {
+      check(*add);
+      if (add->T != x.T || static_cast<long>(add->C) * add->H * add->W != co)
+        throw Error(Code::Internal, "cuda dense: the added tensor's shape differs from the output's");
+    }
+    macs_ += static_cast<uint64_t>(x.T) * co * K;
+    const bool accumulate = prefill(*ctx_, ptr(y), x.T, co, 1, b ? b.p : nullptr, add ? cptr(*add) : nullptr);
+    const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+    const cudaDataType_t t = cuda_type(dtype());
+    REEL_CUBLAS_CHECK(cublasGemmEx(ctx_->cublas(), CUBLAS_OP_T, CUBLAS_OP_N, co, x.T, static_cast<int>(K), &alpha, w.p, t,
+                                   static_cast<int>(K), cptr(x), t, static_cast<int>(K), &beta, ptr(y), t, co,
+                                   CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    if (relu) relu_add(*ctx_, ptr(y), nullptr, y.numel());
+    return y;
+  }
+
  private:
   Tensor make(int T, int C, int H, int W) const {
     Tensor t;

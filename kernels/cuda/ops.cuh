@@ -34,6 +34,18 @@ void upsample_spatial(const Context& c, const void* x, void* y, int T, int C, in
 void upsample_temporal(const Context& c, const void* x, void* y, int T_out, size_t frame);
 void copy_frames(const Context& c, const void* x, void* y, size_t frames, size_t frame);
 
+// The curation networks' element-wise ops (net_ops.cu). channel_post: channels [c0, c0 + co)
+// of x (T, C, HW) through v -> scale * v + shift (when scale) and ReLU (when relu). relu_add:
+// x = max(x, 0) + y (y may be null: ReLU alone).
+void channel_post(const Context& c, void* x, int T, int C, int c0, int co, size_t HW, const void* scale, const void* shift,
+                  bool relu);
+void relu_add(const Context& c, void* x, const void* y, size_t n);
+void avg_pool2(const Context& c, const void* x, void* y, int T, int C, int H, int W);
+void spatial_mean(const Context& c, const void* x, void* y, long planes, size_t HW);
+void depthwise(const Context& c, const void* x, const void* w, const void* b, void* y, int T, int C, int H, int W, int Ho,
+               int Wo, int k, int stride, int pad);
+void clamp(const Context& c, void* x, float lo, float hi, size_t n);
+
 // (Co, Ci, kt) -> (Co, kt, Ci): the temporal convolution's taps in the order of stacked frames.
 void reorder_taps(const Context& c, const void* w, void* out, int Co, int Ci, int kt);
 

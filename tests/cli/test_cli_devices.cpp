@@ -13,6 +13,7 @@
 #include "../test_util.h"
 #include "reel/core/backend.h"
 #include "reel/io/h5.h"
+#include "reel/media/scene_detect.h"
 #include "reel/model/latents_io.h"
 #include "reel/model/tokenizer.h"
 
@@ -167,3 +168,34 @@ TEST(CliDevices, RequestsThatCannotBeMetAreRefused) {
 }
 
 }  // namespace
+
+// The learned shot detector over the same pool: CPU workers give the single worker's records
+// byte for byte, in input order; a GPU asked for where there is none is exit 5, and a 16-bit
+// dtype on the CPU exit 2.
+TEST(CliDevices, TransNetV2PoolEqualsOneWorkerAndRefusesWhatCannotBeMet) {
+  if (!fs::exists(default_transnet_model())) GTEST_SKIP() << "no weights/transnetv2.h5 (bash .ci/setup makes it)";
+  const std::string inputs = " " + q(clips()[0]) + " " + q(clips()[1]);  // 24 and 120 frames
+  const std::string scenes = reel_cmd() + "scenes --detector transnetv2 --scores" + inputs;
+  const auto one = test::run(scenes + " --device cpu --workers 1");
+  ASSERT_EQ(one.code, 0) << one.out;
+  const auto pool = test::run(scenes + " --devices cpu --workers 3");
+  ASSERT_EQ(pool.code, 0) << pool.out;
+  EXPECT_EQ(pool.out, one.out);
+  ASSERT_EQ(test::jsonl(one.out).size(), 2u);
+  if (cuda_device_count() == 0) EXPECT_EQ(test::run(scenes + " --device cuda").code, 5);
+  EXPECT_EQ(test::run(scenes + " --device cpu --dtype bf16").code, 2);
+}
+
+// reel embed over the pool: CPU workers give the single worker's vectors byte for byte; a GPU
+// asked for where there is none is exit 5.
+TEST(CliDevices, EmbedPoolEqualsOneWorker) {
+  const std::string inputs = " " + q(clips()[0]) + " " + q(clips()[1]) + " " + q(clips()[2]);
+  const std::string embed = reel_cmd() + "embed --inline" + inputs;
+  const auto one = test::run(embed + " --device cpu --workers 1");
+  ASSERT_EQ(one.code, 0) << one.out;
+  const auto pool = test::run(embed + " --devices cpu --workers 3");
+  ASSERT_EQ(pool.code, 0) << pool.out;
+  EXPECT_EQ(pool.out, one.out);
+  ASSERT_EQ(test::jsonl(one.out).size(), 3u);
+  if (cuda_device_count() == 0) EXPECT_EQ(test::run(embed + " --device cuda").code, 5);
+}

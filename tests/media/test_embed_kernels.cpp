@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,8 @@
 #include "reel/core/status.h"
 #include "reel/embed/embedder.h"
 #include "reel/io/h5.h"
+#include "embed/effnet_cpu.h"
+#include "embed/effnet_net.h"
 
 namespace reel {
 namespace {
@@ -124,6 +127,39 @@ TEST(EmbedKernels, WeightsAreCheckedTensorByTensor) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Code::ModelError);
     EXPECT_NE(std::string(e.what()).find("no `format` attribute reel-efficientnet-lite0"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace reel
+
+namespace reel {
+namespace {
+
+// The network built from the backend op set (the GPU path of reel embed) on the CPU backend
+// against the hand-tuned CPU kernels: the same folded weights, summed in other orders through
+// 18 layers, so float32 noise only (1e-4 of the largest feature, measured about 1e-6).
+TEST(EmbedKernels, BackendNetworkEqualsTheCpuKernels) {
+  const fs::path h5 = fs::path(default_embed_card_path()).parent_path() / "efficientnet_lite0.h5";
+  if (!fs::exists(h5)) GTEST_SKIP() << "no " << h5 << " (bash .ci/setup makes it)";
+  const EffNetLite0Cpu cpu(h5.string());
+  const EffNetLite0Net net(h5.string(), ComputeTarget{});
+  EXPECT_NE(net.describe().find("cpu"), std::string::npos);
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (auto [n, h, w] : std::vector<std::array<int, 3>>{{2, 224, 224}, {1, 97, 161}}) {
+    std::vector<float> x(static_cast<size_t>(n) * 3 * h * w);
+    for (float& v : x) v = u(rng);
+    const auto ref = cpu.features(x.data(), n, h, w), got = net.features(x.data(), n, h, w);
+    ASSERT_EQ(got.size(), ref.size());
+    float amax = 0, dmax = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      amax = std::max(amax, std::fabs(ref[i]));
+      dmax = std::max(dmax, std::fabs(got[i] - ref[i]));
+    }
+    EXPECT_GT(amax, 0.1f);
+    EXPECT_LT(dmax, 1e-4f * amax) << n << "x" << h << "x" << w << ": " << dmax << " of " << amax;
+    RecordProperty("max_rel_" + std::to_string(h), std::to_string(dmax / amax));
   }
 }
 

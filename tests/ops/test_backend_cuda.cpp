@@ -12,6 +12,7 @@
 // 3u; a network of such ops compounds it (held to 12u rms over the random-weight tokenizer).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -22,6 +23,9 @@
 #include "reel/core/status.h"
 #include "reel/media/decoder.h"
 #include "reel/media/metrics.h"
+#include "reel/media/scene_detect.h"
+#include "reel/embed/embedder.h"
+#include "reel/filter/learned.h"
 #include "reel/model/config.h"
 #include "reel/model/golden.h"
 #include "reel/model/tokenizer.h"
@@ -224,6 +228,50 @@ TEST_P(CudaOps, HaarBothWaysAndFsq) {
   EXPECT_THROW(gpu->fsq_dequantize(bad, 3, 11, 13, levels), Error);
 }
 
+// TransNetV2's ops: the centred dilated temporal convolution between channel ranges with its
+// BatchNorm and ReLU (the other channels of the output must stay as they were), the dense
+// layer with bias, residual and ReLU, floor pooling, per-frame means, ReLU with a residual.
+TEST_P(CudaOps, CurationNetworkOps) {
+  const DType dt = GetParam();
+  for (int T : {1, 7, 100}) {
+    SCOPED_TRACE("T " + std::to_string(T));
+    const Act x = held(test::random_act(T, 24, 5, 9, 60 + T));
+    const Tensor xc = cpu->upload(x), xg = gpu->upload(x);
+    const Act base = held(test::random_act(T, 20, 5, 9, 61));
+    for (int d : {1, 2, 4, 8}) {
+      HostConv tw(6, 8, 3, 1, 1, 62 + d, false);
+      const std::vector<float> scale = {0.5f, 1.5f, -1.0f, 2.0f, 0.25f, 1.0f}, shift = {0.1f, -0.2f, 0.3f, 0.0f, -0.5f, 0.2f};
+      Tensor oc = cpu->upload(base), og = gpu->upload(base);
+      const Backend::ChannelPost pc{cpu->weight(scale.data(), 6), cpu->weight(shift.data(), 6), d % 2 == 0};
+      const Backend::ChannelPost pg{gpu->weight(scale.data(), 6), gpu->weight(shift.data(), 6), d % 2 == 0};
+      cpu->conv_time_into(xc, 8, tw.on(*cpu), d, pc, oc, 11);
+      gpu->conv_time_into(xg, 8, tw.on(*gpu), d, pg, og, 11);
+      expect_close(gpu->download(og), cpu->download(oc), dt, "conv_time_into, dilation " + std::to_string(d));
+    }
+    HostConv dw(33, 24 * 5 * 9, 1, 1, 1, 70);
+    const Act r = held(test::random_act(T, 33, 1, 1, 71));
+    const Tensor rc = cpu->upload(r), rg = gpu->upload(r);
+    const ConvWeights dc = dw.on(*cpu), dg = dw.on(*gpu);
+    expect_close(gpu->download(gpu->dense(xg, dg.w, dg.b, 33, &rg, true)), cpu->download(cpu->dense(xc, dc.w, dc.b, 33, &rc, true)),
+                 dt, "dense + bias + residual + relu");
+    expect_close(gpu->download(gpu->avg_pool2(xg)), cpu->download(cpu->avg_pool2(xc)), dt, "avg_pool2");
+    expect_close(gpu->download(gpu->spatial_mean(xg)), cpu->download(cpu->spatial_mean(xc)), dt, "spatial_mean");
+    for (auto [k, stride] : std::vector<std::array<int, 2>>{{3, 1}, {3, 2}, {5, 1}, {5, 2}}) {
+      HostConv dwk(24, 1, 1, k, k, 80 + k + stride);
+      expect_close(gpu->download(gpu->conv2d_depthwise(xg, dwk.on(*gpu), stride, (k - 1) / 2)),
+                   cpu->download(cpu->conv2d_depthwise(xc, dwk.on(*cpu), stride, (k - 1) / 2)), dt,
+                   "depthwise " + std::to_string(k) + "x" + std::to_string(k) + " stride " + std::to_string(stride));
+    }
+    Tensor kc = cpu->upload(x), kg = gpu->upload(x);
+    cpu->clamp_(kc, -0.25f, 0.5f), gpu->clamp_(kg, -0.25f, 0.5f);
+    expect_close(gpu->download(kg), cpu->download(kc), dt, "clamp_");
+    Tensor ac = cpu->upload(x), ag = gpu->upload(x);
+    const Tensor yc = cpu->avg_pool2(cpu->upsample_spatial(xc)), yg = gpu->avg_pool2(gpu->upsample_spatial(xg));
+    cpu->relu_add_(ac, yc), gpu->relu_add_(ag, yg);
+    expect_close(gpu->download(ag), cpu->download(ac), dt, "relu_add_");
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Dtypes, CudaOps, ::testing::Values(DType::F32, DType::BF16, DType::F16),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
@@ -323,6 +371,77 @@ TEST(CudaTokenizer, ShippedModelBf16PsnrWithinFiveHundredthsOfADecibel) {
   const double p_gpu = psnr_of(ComputeTarget{Device{DeviceKind::Cuda, 0}, DType::BF16});
   std::printf("[ cuda ] shipped model PSNR: cpu fp32 %.4f dB, cuda bf16 %.4f dB\n", p_cpu, p_gpu);
   EXPECT_LT(std::fabs(p_gpu - p_cpu), 0.05);
+}
+
+// TransNetV2 on the GPU against the CPU backend on a real video: fp32 to 1e-4 (the bar the CPU
+// kernels meet against OpenCV DNN), bf16 by its probabilities (a network of ~20 layers at
+// u = 2^-8: within 0.02 on average and 0.1 at most) and the same cuts and transitions.
+TEST(CudaCurationNets, TransNetV2MatchesTheCpuOnARealVideo) {
+  REQUIRE_CUDA();
+  const std::string h5 = default_transnet_model();
+  if (!fs::exists(h5)) GTEST_SKIP() << "no " << h5 << " (bash .ci/setup makes it)";
+  const std::string video = test::video("moviepy_big_buck_bunny_0_30.webm");  // three cuts, a title fade
+  SceneOptions o;
+  o.detector = "transnetv2";
+  const SceneResult ref = detect_scenes(video, o);
+  for (DType dt : {DType::F32, DType::BF16}) {
+    SCOPED_TRACE(dtype_name(dt));
+    o.targets = {ComputeTarget{Device{DeviceKind::Cuda, 0}, dt}};
+    const SceneResult got = detect_scenes(video, o);
+    ASSERT_EQ(got.scores.size(), ref.scores.size());
+    double worst = 0, sum = 0;
+    for (size_t i = 0; i < ref.scores.size(); ++i) {
+      const double e = std::max(std::fabs(got.scores[i] - ref.scores[i]), std::fabs(got.many[i] - ref.many[i]));
+      worst = std::max(worst, e);
+      sum += e;
+    }
+    if (dt == DType::F32) {
+      EXPECT_LT(worst, 1e-4);
+    } else {
+      EXPECT_LT(sum / ref.scores.size(), 0.02);
+      EXPECT_LT(worst, 0.1);
+    }
+    EXPECT_EQ(got.cuts, ref.cuts);
+    EXPECT_EQ(got.transitions.size(), ref.transitions.size());
+  }
+}
+
+// reel embed's default network on the GPU (the backend op set) against reel's CPU kernels on
+// real frames of a sample video, normalised as the card says: fp32 within 1e-4 of the largest
+// feature, bf16 by the cosine of each frame's vector (the deduplication reads cosines; 0.999).
+TEST(CudaCurationNets, EfficientNetLite0MatchesTheCpuKernels) {
+  REQUIRE_CUDA();
+  const ModelCard card = load_model_card(default_embed_card_path());
+  if (!fs::exists(card.model)) GTEST_SKIP() << "no " << card.model << " (bash .ci/setup makes it)";
+  DecodeOptions d;
+  d.format = PixelFormat::RGB24;
+  d.out_width = card.width;
+  d.out_height = card.height;
+  auto dec = VideoDecoder::open(test::video("moviepy_big_buck_bunny_0_30.webm"), d);
+  std::vector<std::vector<uint8_t>> frames;
+  Frame f;
+  while (frames.size() < 6 && dec->next(&f))
+    if (f.index % 97 == 0) frames.push_back(f.data);
+  ASSERT_EQ(frames.size(), 6u);
+  std::vector<const uint8_t*> ptrs;
+  for (const auto& fr : frames) ptrs.push_back(fr.data());
+  Embedder cpu(card);
+  const std::vector<float> ref = cpu.embed(ptrs, card.width, card.height);
+  for (DType dt : {DType::F32, DType::BF16}) {
+    SCOPED_TRACE(dtype_name(dt));
+    Embedder gpu(card, ComputeTarget{Device{DeviceKind::Cuda, 0}, dt});
+    EXPECT_NE(gpu.describe().find("cuda"), std::string::npos);
+    const std::vector<float> got = gpu.embed(ptrs, card.width, card.height);
+    ASSERT_EQ(got.size(), ref.size());
+    double amax = 0, dmax = 0, dot = 0, n1 = 0, n2 = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      amax = std::max(amax, std::fabs(static_cast<double>(ref[i])));
+      dmax = std::max(dmax, std::fabs(static_cast<double>(got[i]) - ref[i]));
+      dot += static_cast<double>(got[i]) * ref[i], n1 += static_cast<double>(got[i]) * got[i], n2 += static_cast<double>(ref[i]) * ref[i];
+    }
+    if (dt == DType::F32) EXPECT_LT(dmax, 1e-4 * amax);
+    else EXPECT_GT(dot / std::sqrt(n1 * n2), 0.999);
+  }
 }
 
 TEST(CudaBackend, ExplicitCudaRequestWithoutDeviceIsAnError) {

@@ -4,6 +4,7 @@
 #include "common.h"
 #include "reel/embed/embedder.h"
 #include "reel/stages/embed.h"
+#include "tokenize_common.h"
 
 namespace reel::cli {
 
@@ -12,6 +13,7 @@ void register_embed(CLI::App& app, int* exit_code) {
     std::vector<std::string> inputs;
     EmbedConfig c;
     RunnerCli runner;
+    std::string device = "auto", dtype = "auto", devices;
   };
   auto o = std::make_shared<Opts>();
   o->c.card = default_embed_card_path();
@@ -22,6 +24,10 @@ void register_embed(CLI::App& app, int* exit_code) {
       ->envname("REEL_EMBED_CARD");
   cmd->add_flag("--inline", o->c.inline_vector, "Also put each vector into its record (embedding.vector); -o is then optional");
   cmd->add_flag("--fp16", o->c.fp16, "Store the matrix as float16 (half the size; about 3 decimal digits)");
+  add_device_option(cmd, &o->device, &o->dtype);
+  add_devices_option(cmd, &o->devices);
+  cmd->get_option("--device")->description("EfficientNet-Lite0 (.h5 cards): " + cmd->get_option("--device")->get_description() +
+                                           "; ONNX models run in OpenCV DNN on the CPU");
   add_runner_options(cmd, &o->runner);
   cmd->footer(
       "\nEach record gets \"embedding\": {model, dim, frames, phash (a 64-bit DCT hash per sampled frame, hex), file, row}.\n"
@@ -31,8 +37,11 @@ void register_embed(CLI::App& app, int* exit_code) {
       "  reel split videos/ -o clips/ | reel embed -o emb/clips.h5 | reel dedup --rejected dups.jsonl > unique.jsonl\n"
       "  reel embed --model-card my_clip.json --fp16 -o emb.h5 clips.jsonl > embedded.jsonl" +
       exit_code_footer());
-  cmd->callback([o, exit_code] {
+  cmd->callback([cmd, o, exit_code] {
     o->c.resume = !o->runner.no_resume;
+    ComputeTarget one;
+    apply_devices(cmd, o->device, o->devices, o->dtype, &one, &o->c.targets, &o->runner);
+    if (o->c.targets.empty()) o->c.targets = {one};
     o->c.decode_threads = thread_count();
     auto stage = make_embed_stage(o->c);
     run_and_store(std::move(stage), run_options(o->runner, o->inputs), exit_code);

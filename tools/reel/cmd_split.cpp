@@ -13,6 +13,7 @@ void register_split(CLI::App& app, int* exit_code) {
     std::vector<std::string> inputs;
     SplitConfig c;
     RunnerCli runner;
+    SceneDeviceCli devices;
   };
   auto o = std::make_shared<Opts>();
   SplitConfig& c = o->c;
@@ -44,6 +45,7 @@ void register_split(CLI::App& app, int* exit_code) {
   cmd->add_flag("--force", c.force, "Rewrite clips that are already complete");
   cmd->add_flag("--redetect", c.redetect, "Detect shots again even when input records carry scenes.cuts");
   add_scene_options(cmd, &c.scene);
+  add_scene_device_options(cmd, &o->devices);
   add_runner_options(cmd, &o->runner);
   cmd->footer(
       "\nClips are <outdir>/<id>.mp4 with a <id>.json record beside; id = UUIDv5(source + span). A killed run resumes:\n"
@@ -52,10 +54,11 @@ void register_split(CLI::App& app, int* exit_code) {
       "  reel scenes videos/ | reel split -o clips/ > clips.jsonl\n"
       "  reel split --mode stride --clip-len 4 --stride 4 --exact in.mp4 -o clips/" +
       exit_code_footer());
-  cmd->callback([o, exit_code] {
+  cmd->callback([cmd, o, exit_code] {
     if (o->c.plan.mode == "stride" && (o->c.plan.clip_len <= 0 || o->c.plan.stride <= 0))
       throw CLI::ValidationError("--mode stride", "needs --clip-len and --stride");
     o->c.scene.threads = globals().threads;
+    apply_scene_devices(cmd, o->devices, &o->c.scene, &o->runner);
     o->c.encode.threads = globals().threads;
     auto stage = make_split_stage(o->c);
     run_and_store(std::move(stage), run_options(o->runner, o->inputs), exit_code);

@@ -3,8 +3,11 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
+
 #include "common.h"
 #include "reel/media/scene_detect.h"
+#include "tokenize_common.h"
 
 namespace reel::cli {
 
@@ -23,6 +26,29 @@ inline void add_scene_options(CLI::App* cmd, SceneOptions* o) {
       ->check(CLI::Range(16, 4096))->group(g);
   cmd->add_option("--shot-model", o->model, "transnetv2: the ONNX file (default weights/transnetv2.onnx, made by the set-up)")
       ->group(g);
+}
+
+// Where transnetv2 computes: --device/--dtype, or --devices for one worker per device.
+struct SceneDeviceCli {
+  std::string device = "auto", dtype = "auto", devices;
+};
+
+inline void add_scene_device_options(CLI::App* cmd, SceneDeviceCli* d) {
+  const char* g = "Scene detection";
+  add_device_option(cmd, &d->device, &d->dtype);
+  add_devices_option(cmd, &d->devices);
+  for (const char* name : {"--device", "--dtype", "--devices"})
+    cmd->get_option(name)->description(std::string("transnetv2: ") + cmd->get_option(name)->get_description())->group(g);
+}
+
+// In the callback: the targets of --device or --devices when the detector is the learned one
+// on reel's kernels (an ONNX --shot-model runs in OpenCV DNN on the CPU, and says so in the log).
+inline void apply_scene_devices(const CLI::App* cmd, const SceneDeviceCli& d, SceneOptions* o, RunnerCli* runner) {
+  if (o->detector != "transnetv2" || std::filesystem::path(o->model).extension() == ".onnx") return;
+  ComputeTarget one;
+  std::vector<ComputeTarget> many;
+  apply_devices(cmd, d.device, d.devices, d.dtype, &one, &many, runner);
+  o->targets = many.empty() ? std::vector<ComputeTarget>{one} : many;
 }
 
 }  // namespace reel::cli

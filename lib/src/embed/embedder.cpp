@@ -7,6 +7,7 @@
 
 #include "../filter/card_net.h"
 #include "effnet_cpu.h"
+#include "effnet_net.h"
 #include "reel/core/status.h"
 #include "reel/io/uuid.h"
 
@@ -14,18 +15,21 @@ namespace reel {
 
 struct Embedder::Impl {
   cv::dnn::Net net;
-  std::unique_ptr<EffNetLite0Cpu> effnet;  // a card whose model is reel's HDF5 weights
+  std::unique_ptr<EffNetLite0Cpu> effnet;   // a card whose model is reel's HDF5 weights, on the CPU
+  std::unique_ptr<EffNetLite0Net> on_device;  // ... on a GPU backend
 };
 
-Embedder::Embedder(ModelCard card) : card_(std::move(card)), impl_(std::make_unique<Impl>()) {
+Embedder::Embedder(ModelCard card, const ComputeTarget& target) : card_(std::move(card)), impl_(std::make_unique<Impl>()) {
   if (card_.model.ends_with(".h5")) {
     // HDF5 weights run on reel's own kernels; only EfficientNet-Lite0's exist so far.
     if (card_.layout != "NCHW" || card_.clip_frames > 0)
       throw Error(Code::ModelError, "model card " + card_.path + ": " + card_.model +
                                         " is EfficientNet-Lite0 weights for reel's kernels: an image model, layout NCHW");
     try {
-      impl_->effnet = std::make_unique<EffNetLite0Cpu>(card_.model);
+      if (target.device.kind == DeviceKind::Cpu) impl_->effnet = std::make_unique<EffNetLite0Cpu>(card_.model);
+      else impl_->on_device = std::make_unique<EffNetLite0Net>(card_.model, target);
     } catch (const Error& e) {
+      if (e.code() != Code::ModelError) throw;
       throw Error(Code::ModelError, "model card " + card_.path + ": " + e.what());
     }
   } else {
@@ -52,9 +56,15 @@ Embedder::Embedder(ModelCard card) : card_(std::move(card)), impl_(std::make_uni
 
 Embedder::~Embedder() = default;
 
+std::string Embedder::describe() const {
+  if (impl_->on_device) return impl_->on_device->describe();
+  return impl_->effnet ? "cpu (reel's kernels, fp32)" : "OpenCV DNN (cpu)";
+}
+
 std::vector<float> Embedder::forward(std::vector<float>& blob, int n) {
   const int H = card_.height, W = card_.width, T = card_.clip_frames;
   if (impl_->effnet) return impl_->effnet->features(blob.data(), n, H, W);
+  if (impl_->on_device) return impl_->on_device->features(blob.data(), n, H, W);
   std::vector<int> shape;
   if (card_.layout == "NCHW") shape = {n, 3, H, W};
   else if (card_.layout == "NHWC") shape = {n, H, W, 3};

@@ -5,9 +5,11 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <numeric>
 
+#include "reel/core/log.h"
 #include "reel/core/status.h"
 #include "reel/media/gradual.h"
 #include "reel/media/transnet.h"
@@ -191,17 +193,24 @@ SceneResult decode_timeline(const std::string& url, const DecodeOptions& dopt, c
 }  // namespace
 
 namespace {
-// One network per worker thread and model file: loading costs far more than a short video.
-TransNetV2& transnet_for(const std::string& path) {
-  thread_local std::vector<std::unique_ptr<TransNetV2>> nets;
-  for (auto& n : nets)
-    if (n->path() == path) return *n;
-  nets.push_back(std::make_unique<TransNetV2>(path));
-  return *nets.back();
+// One network per worker thread, model file and target: loading costs far more than a short
+// video. A thread takes the next of the targets in turn the first time it asks and keeps it,
+// so N workers over N devices run one per device.
+TransNetV2& transnet_for(const std::string& path, const std::vector<ComputeTarget>& targets) {
+  static std::atomic<size_t> next_slot{0};
+  thread_local const size_t slot = next_slot++;
+  const ComputeTarget target = targets.empty() ? ComputeTarget{} : targets[slot % targets.size()];
+  thread_local std::vector<std::pair<std::string, std::unique_ptr<TransNetV2>>> nets;
+  const std::string key = path + "|" + target.describe();
+  for (auto& [k, n] : nets)
+    if (k == key) return *n;
+  nets.emplace_back(key, std::make_unique<TransNetV2>(path, target));
+  REEL_INFO("scenes", "transnetv2: %s on %s", path.c_str(), nets.back().second->describe().c_str());
+  return *nets.back().second;
 }
 
 SceneResult detect_transnet(const std::string& url, const SceneOptions& options, double threshold) {
-  TransNetV2& net = transnet_for(options.model.empty() ? default_transnet_model() : options.model);
+  TransNetV2& net = transnet_for(options.model.empty() ? default_transnet_model() : options.model, options.targets);
   DecodeOptions dopt;
   dopt.threads = options.threads;
   dopt.format = PixelFormat::RGB24;

@@ -7,7 +7,7 @@
 #include <opencv2/dnn.hpp>
 
 #include "reel/core/status.h"
-#include "transnet_cpu.h"
+#include "transnet_net.h"
 
 namespace reel {
 
@@ -21,7 +21,7 @@ constexpr size_t kFrameBytes = static_cast<size_t>(kPixels) * 3;
 }  // namespace
 
 struct TransNetV2::Impl {
-  std::unique_ptr<TransNetCpu> cpu;  // a .h5 model: reel's own kernels
+  std::unique_ptr<TransNetNet> cpu;  // a .h5 model: reel's kernels on a backend
   cv::dnn::Net net;
   cv::Mat frames, hist;
   std::vector<cv::Mat> outs;
@@ -37,11 +37,11 @@ void transnet_histogram(const uint8_t* rgb, int pixels, float* out) {
   for (int b = 0; b < 512; ++b) out[b] = static_cast<float>(counts[b]) / norm;
 }
 
-TransNetV2::TransNetV2(const std::string& onnx_path) : impl_(std::make_unique<Impl>()), path_(onnx_path) {
+TransNetV2::TransNetV2(const std::string& onnx_path, const ComputeTarget& target) : impl_(std::make_unique<Impl>()), path_(onnx_path) {
   const int hshape[2] = {kWindow, 512};
   impl_->hist.create(2, hshape, CV_32F);
   if (std::filesystem::path(onnx_path).extension() == ".h5") {
-    impl_->cpu = std::make_unique<TransNetCpu>(onnx_path);
+    impl_->cpu = std::make_unique<TransNetNet>(onnx_path, target.device, target.dtype);
     return;
   }
   std::error_code ec;
@@ -67,6 +67,8 @@ TransNetV2::TransNetV2(const std::string& onnx_path) : impl_(std::make_unique<Im
 }
 
 TransNetV2::~TransNetV2() = default;
+
+std::string TransNetV2::describe() const { return impl_->cpu ? impl_->cpu->describe() : "OpenCV DNN (cpu)"; }
 
 void TransNetV2::window(const uint8_t* frames, float* single, float* many) {
   float* h = impl_->hist.ptr<float>();

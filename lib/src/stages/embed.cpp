@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "reel/core/cancel.h"
+#include "reel/core/log.h"
 #include "reel/embed/embedder.h"
 #include "reel/embed/embedding_store.h"
 #include "reel/embed/frame_plan.h"
@@ -46,8 +47,10 @@ std::vector<int64_t> plan_for(const ModelCard& card, const VideoInfo& info, cons
 class EmbedProcessor : public Processor {
  public:
   // share with slot < 0: this stage is the producer (reel run without a filter before it).
-  EmbedProcessor(const EmbedConfig& c, const ModelCard& card, FrameShare* share, int slot)
-      : c_(c), embedder_(card), share_(share), slot_(slot) {}
+  EmbedProcessor(const EmbedConfig& c, const ModelCard& card, const ComputeTarget& target, FrameShare* share, int slot)
+      : c_(c), embedder_(card, target), share_(share), slot_(slot) {
+    REEL_INFO("embed", "%s on %s", card.name.c_str(), embedder_.describe().c_str());
+  }
 
   // As producer: decodes up to the last frame anyone wants, converting the later stages' frames too.
   PickedFrames decode_sharing(VideoDecoder& dec, const std::vector<int64_t>& plan, const InputItem& item) {
@@ -146,8 +149,9 @@ class EmbedStage : public Stage {
                     c_.resume);
     ledger_ = c_.ledger.empty() ? path + ".ledger.jsonl" : shard.name(c_.ledger);
   }
-  std::unique_ptr<Processor> processor(int) override {
-    return std::make_unique<EmbedProcessor>(c_, card_, share_.get(), slot_);
+  std::unique_ptr<Processor> processor(int index) override {
+    const ComputeTarget target = c_.targets.empty() ? ComputeTarget{} : c_.targets[index % c_.targets.size()];
+    return std::make_unique<EmbedProcessor>(c_, card_, target, share_.get(), slot_);
   }
   bool share_frames(const std::shared_ptr<FrameShare>& share, bool producer) override {
     share_ = share;

@@ -60,7 +60,7 @@ ComputeTarget target_of(const std::string& device, const std::string& dtype) {
 
 ComputeTarget resolve_compute(const std::string& device, const std::string& dtype) {
   const ComputeTarget t = target_of(device, dtype);
-  REEL_INFO("device", "tokenizer: %s", t.describe().c_str());
+  REEL_INFO("device", "computing on %s", t.describe().c_str());
   return t;
 }
 

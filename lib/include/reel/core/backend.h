@@ -110,6 +110,38 @@ class Backend {
   virtual Tensor fsq_quantize(const Tensor& z, const std::vector<int>& levels, std::vector<int32_t>* indices) const = 0;
   virtual Tensor fsq_dequantize(const std::vector<int32_t>& indices, int T, int H, int W, const std::vector<int>& levels) const = 0;
 
+  // ---- Ops of the curation networks (TransNetV2's dilated (2+1)-D blocks and head) ----
+
+  // An uninitialised (T, C, H, W) tensor for ops that write into part of it (conv_time_into).
+  virtual Tensor alloc(int T, int C, int H, int W) const = 0;
+  // Temporal convolution centred on every frame, zeros outside [0, T): out[t] = sum over taps k
+  // of W_k . x[t + (k - kt/2) * dilation], with w (Co, Ci, kt, 1, 1) in PyTorch order (kt odd,
+  // no bias). Reads channels [in_c0, in_c0 + Ci) of x and overwrites channels [out_c0, out_c0 +
+  // Co) of out (same T, H, W), then v -> scale[c] * v + shift[c] and ReLU when `post` has them
+  // (BatchNorm in eval mode): the branches of a block write one output, never concatenated.
+  struct ChannelPost {
+    Weight scale, shift;  // Co values each, or both empty
+    bool relu = false;
+  };
+  virtual void conv_time_into(const Tensor& x, int in_c0, const ConvWeights& w, int dilation, const ChannelPost& post,
+                              Tensor& out, int out_c0) const = 0;
+  // x <- max(x, 0) + y; x <- max(x, 0).
+  virtual void relu_add_(Tensor& x, const Tensor& y) const = 0;
+  virtual void relu_(Tensor& x) const = 0;
+  // Mean of each 2x2 block, an odd last row or column dropped (PyTorch's AvgPool, floor).
+  virtual Tensor avg_pool2(const Tensor& x) const = 0;
+  // Mean of each frame's channel planes: (T, C, 1, 1).
+  virtual Tensor spatial_mean(const Tensor& x) const = 0;
+  // Depthwise k x k convolution of every frame (weights (C, 1, k, k), bias (C) or empty), zero
+  // padding `pad` on every side, stride 1 or more (EfficientNet's).
+  virtual Tensor conv2d_depthwise(const Tensor& x, const ConvWeights& w, int stride, int pad) const = 0;
+  // x <- min(max(x, lo), hi): ReLU6 is clamp_(x, 0, 6).
+  virtual void clamp_(Tensor& x, float lo, float hi) const = 0;
+  // A dense layer over each frame's C*H*W values in (C, H, W) order, every frame in one GEMM:
+  // (T, co, 1, 1) = x . w^T + b with w (co, C*H*W) and b (co) or empty, plus `add` (T, co, 1, 1)
+  // when given, then ReLU when asked.
+  virtual Tensor dense(const Tensor& x, const Weight& w, const Weight& b, int co, const Tensor* add, bool relu) const = 0;
+
   // Bytes the backend could still allocate for activations (device memory free plus what its
   // own pool holds unused); the CPU backend answers SIZE_MAX (the OS decides).
   virtual size_t memory_available() const = 0;
@@ -123,6 +155,13 @@ class Backend {
 // accumulation in float32 throughout. Throws Error(DeviceUnavailable) for a device without a
 // backend, Error(InvalidArgument) for a dtype the device's backend does not have.
 std::unique_ptr<Backend> make_backend(const Device& d, int threads = 0, DType dtype = DType::F32);
+
+// Where a network computes: --device and --dtype resolved.
+struct ComputeTarget {
+  Device device;
+  DType dtype = DType::F32;
+  std::string describe() const { return device.name() + " " + dtype_name(dtype); }
+};
 
 // "fp32" | "bf16" | "fp16" (InvalidArgument otherwise); "auto": bf16 on CUDA, fp32 on the CPU.
 DType parse_dtype(const std::string& name, const Device& d);

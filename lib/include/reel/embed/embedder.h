@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "reel/core/backend.h"
 #include "reel/filter/learned.h"
 
 namespace reel {
@@ -20,7 +21,11 @@ class Embedder {
  public:
   // Loads the network and checks the card against it: one forward pass at the card's input
   // must work and give card.dim values when the card names a dim. Throws ModelError.
-  explicit Embedder(ModelCard card);
+  // EfficientNet-Lite0's HDF5 weights run on `target`: reel's tuned kernels on the CPU, the
+  // backend network on CUDA. An ONNX model runs in OpenCV DNN on the CPU whatever the target.
+  explicit Embedder(ModelCard card, const ComputeTarget& target = {});
+  // Where the network runs ("cpu kernels", "cuda:0 (...)", "OpenCV DNN (cpu)").
+  std::string describe() const;
   ~Embedder();
   const ModelCard& card() const { return card_; }
   int dim() const { return dim_; }

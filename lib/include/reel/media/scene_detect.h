@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "reel/core/backend.h"
 #include "reel/media/decoder.h"
 #include "reel/media/transitions.h"
 
@@ -36,6 +37,9 @@ struct SceneOptions {
   int analysis_width = 256;  // frames are analysed at this width (aspect kept)
   int threads = 0;           // decoder threads
   std::string model;         // transnetv2: the ONNX file (empty: default_transnet_model())
+  // transnetv2 on reel's kernels: where it computes. A worker thread takes the next target in
+  // turn on its first video and keeps it (--devices: one worker per device); empty: the CPU.
+  std::vector<ComputeTarget> targets;
 };
 
 // weights/transnetv2.onnx of the source tree (exported by the set-up).

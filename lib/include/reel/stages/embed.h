@@ -8,7 +8,9 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "reel/core/backend.h"
 #include "reel/pipeline/runner.h"
 
 namespace reel {
@@ -21,6 +23,8 @@ struct EmbedConfig {
   bool resume = true;
   int decode_threads = 1;
   std::string ledger;      // "" = <output>.ledger.jsonl
+  // Where the network runs (--device, --devices): worker i on targets[i % size]; empty: the CPU.
+  std::vector<ComputeTarget> targets;
 };
 
 std::unique_ptr<Stage> make_embed_stage(const EmbedConfig& config);

@@ -24,13 +24,6 @@ namespace reel {
 // fit the backend's free memory, and as many windows per pass as fit (one on the CPU).
 inline PassOptions default_passes() { return PassOptions{kTileAuto, 64, kBatchAuto}; }
 
-// Where the tokenizer computes: --device and --dtype resolved.
-struct ComputeTarget {
-  Device device;
-  DType dtype = DType::F32;
-  std::string describe() const { return device.name() + " " + dtype_name(dtype); }
-};
-
 struct TokenizeConfig {
   std::string model;      // model file (HDF5, weights/FORMAT.md)
   ComputeTarget target;   // CPU fp32 unless --device/--dtype say otherwise

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "reel/core/backend.h"
 #include "reel/core/status.h"
@@ -50,6 +51,9 @@ class CpuBackend final : public Backend {
   Tensor conv2d(const Tensor& x, const ConvWeights& w, int stride, int pt, int pl, int pb, int pr, const NormAffine* pre,
                 const Tensor* add) const override {
     threads();
+    // Three input channels are too few for Winograd's transforms to pay: the GEMM path is
+    // twice as fast there (TransNetV2's first layer; no tokenizer convolution has so few).
+    if (w.ci < 8 && !pre) return with_add(reel::conv2d_im2col(act(x), host(w), stride, pt, pl, pb, pr), add);
     return with_add(reel::conv2d(act(x), host(w), stride, pt, pl, pb, pr, pre ? &affine(*pre) : nullptr), add);
   }
   Tensor conv_temporal(const Tensor& x, const ConvWeights& w, int stride, int pad, const Tensor* add) const override {
@@ -133,6 +137,43 @@ class CpuBackend final : public Backend {
   Tensor fsq_dequantize(const std::vector<int32_t>& indices, int T, int H, int W, const std::vector<int>& levels) const override {
     return wrap(reel::fsq_dequantize(indices, T, H, W, levels));
   }
+  Tensor alloc(int T, int C, int H, int W) const override { return wrap(Act(T, C, H, W, Act::Uninit{})); }
+  void conv_time_into(const Tensor& x, int in_c0, const ConvWeights& w, int dilation, const ChannelPost& post, Tensor& out,
+                      int out_c0) const override {
+    if (w.kh != 1 || w.kw != 1) throw Error(Code::Internal, "cpu conv_time_into: not a temporal kernel");
+    threads();
+    if (w.w.n != static_cast<size_t>(w.co) * w.ci * w.kt) throw Error(Code::Internal, "cpu conv_time_into: weight size does not match");
+    reel::conv_time_into(act(x), in_c0, taps(w).data(), w.co, w.ci, w.kt, dilation, post.scale ? f(post.scale) : nullptr,
+                         post.scale ? f(post.shift) : nullptr, post.relu, mut(out), out_c0);
+  }
+  void relu_add_(Tensor& x, const Tensor& y) const override {
+    threads();
+    reel::relu_add_(mut(x), act(y));
+  }
+  void relu_(Tensor& x) const override {
+    threads();
+    reel::relu_(mut(x));
+  }
+  Tensor avg_pool2(const Tensor& x) const override {
+    threads();
+    return wrap(reel::avg_pool2(act(x)));
+  }
+  Tensor spatial_mean(const Tensor& x) const override { return wrap(reel::spatial_mean(act(x))); }
+  Tensor conv2d_depthwise(const Tensor& x, const ConvWeights& w, int stride, int pad) const override {
+    if (w.co != x.C || w.ci != 1 || w.kh != w.kw || w.kt != 1) throw Error(Code::Internal, "cpu conv2d_depthwise: bad weight shape");
+    threads();
+    return wrap(reel::conv2d_depthwise(act(x), f(w.w), w.b ? f(w.b) : nullptr, w.kh, stride, pad));
+  }
+  void clamp_(Tensor& x, float lo, float hi) const override {
+    threads();
+    reel::clamp_(mut(x), lo, hi);
+  }
+  Tensor dense(const Tensor& x, const Weight& w, const Weight& b, int co, const Tensor* add, bool relu) const override {
+    threads();
+    if (w.n != static_cast<size_t>(co) * x.C * x.H * x.W) throw Error(Code::Internal, "cpu dense: weight size does not match");
+    return wrap(reel::dense(act(x), f(w), b ? f(b) : nullptr, co, add ? &act(*add) : nullptr, relu));
+  }
+
   size_t memory_available() const override { return SIZE_MAX; }
   uint64_t mac_count() const override { return ops_mac_count(); }
 
@@ -163,6 +204,18 @@ class CpuBackend final : public Backend {
   static const float* f(const Weight& w) { return static_cast<const float*>(w.p); }
   static ConvW host(const ConvWeights& w) { return {f(w.w), w.b ? f(w.b) : nullptr, w.co, w.ci, w.kt, w.kh, w.kw}; }
   static const ChannelAffine& affine(const NormAffine& a) { return static_cast<const CpuAffine&>(*a.state).a; }
+  // A temporal kernel's taps as (kt, Co, Ci), each tap one GEMM's matrix. Made per call (a few
+  // thousand floats, against the convolution's millions of products): the weights are the
+  // caller's memory, which a cache by address could outlive.
+  static std::vector<float> taps(const ConvWeights& w) {
+    const float* src = f(w.w);
+    std::vector<float> t(static_cast<size_t>(w.kt) * w.co * w.ci);
+    for (int o = 0; o < w.co; ++o)
+      for (int c = 0; c < w.ci; ++c)
+        for (int k = 0; k < w.kt; ++k)
+          t[(static_cast<size_t>(k) * w.co + o) * w.ci + c] = src[(static_cast<size_t>(o) * w.ci + c) * w.kt + k];
+    return t;
+  }
 
   int threads_;
 };
