@@ -169,33 +169,30 @@ TEST(CliDevices, RequestsThatCannotBeMetAreRefused) {
 
 }  // namespace
 
-// The learned shot detector over the same pool: CPU workers give the single worker's records
-// byte for byte, in input order; a GPU asked for where there is none is exit 5, and a 16-bit
-// dtype on the CPU exit 2.
+// A stage over a pool of CPU workers prints the single worker's records byte for byte, in
+// input order, and a GPU asked for where there is none is exit 5.
+namespace {
+void expect_pool_equals_one_worker(const std::string& cmd, size_t records) {
+  const auto one = test::run(cmd + " --device cpu --workers 1");
+  ASSERT_EQ(one.code, 0) << one.out;
+  const auto pool = test::run(cmd + " --devices cpu --workers 3");
+  ASSERT_EQ(pool.code, 0) << pool.out;
+  EXPECT_EQ(pool.out, one.out);
+  EXPECT_EQ(test::jsonl(one.out).size(), records);
+  if (cuda_device_count() == 0) EXPECT_EQ(test::run(cmd + " --device cuda").code, 5);
+}
+}  // namespace
+
+// The learned shot detector over the pool; a 16-bit dtype on the CPU is exit 2.
 TEST(CliDevices, TransNetV2PoolEqualsOneWorkerAndRefusesWhatCannotBeMet) {
   if (!fs::exists(default_transnet_model())) GTEST_SKIP() << "no weights/transnetv2.h5 (bash .ci/setup makes it)";
   const std::string inputs = " " + q(clips()[0]) + " " + q(clips()[1]);  // 24 and 120 frames
   const std::string scenes = reel_cmd() + "scenes --detector transnetv2 --scores" + inputs;
-  const auto one = test::run(scenes + " --device cpu --workers 1");
-  ASSERT_EQ(one.code, 0) << one.out;
-  const auto pool = test::run(scenes + " --devices cpu --workers 3");
-  ASSERT_EQ(pool.code, 0) << pool.out;
-  EXPECT_EQ(pool.out, one.out);
-  ASSERT_EQ(test::jsonl(one.out).size(), 2u);
-  if (cuda_device_count() == 0) EXPECT_EQ(test::run(scenes + " --device cuda").code, 5);
+  expect_pool_equals_one_worker(scenes, 2);
   EXPECT_EQ(test::run(scenes + " --device cpu --dtype bf16").code, 2);
 }
 
-// reel embed over the pool: CPU workers give the single worker's vectors byte for byte; a GPU
-// asked for where there is none is exit 5.
+// reel embed (EfficientNet-Lite0) over the pool.
 TEST(CliDevices, EmbedPoolEqualsOneWorker) {
-  const std::string inputs = " " + q(clips()[0]) + " " + q(clips()[1]) + " " + q(clips()[2]);
-  const std::string embed = reel_cmd() + "embed --inline" + inputs;
-  const auto one = test::run(embed + " --device cpu --workers 1");
-  ASSERT_EQ(one.code, 0) << one.out;
-  const auto pool = test::run(embed + " --devices cpu --workers 3");
-  ASSERT_EQ(pool.code, 0) << pool.out;
-  EXPECT_EQ(pool.out, one.out);
-  ASSERT_EQ(test::jsonl(one.out).size(), 3u);
-  if (cuda_device_count() == 0) EXPECT_EQ(test::run(embed + " --device cuda").code, 5);
+  expect_pool_equals_one_worker(reel_cmd() + "embed --inline " + q(clips()[0]) + " " + q(clips()[1]) + " " + q(clips()[2]), 3);
 }
