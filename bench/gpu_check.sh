@@ -7,8 +7,9 @@
 # definition in the same run), the end-to-end pipeline benchmark (bench/pipeline_gpu.py: 720p
 # clips decoded on NVDEC and tokenized with --batch 1 and auto, GPU utilisation sampled, against
 # an FFmpeg + PyTorch pipeline), TransNetV2 on the GPU against the CPU (frames/s of `reel
-# scenes --detector transnetv2` over the sample videos) and EfficientNet-Lite0 likewise (`reel
-# embed --device cuda`), and writes everything to one folder:
+# scenes --detector transnetv2` over the sample videos), EfficientNet-Lite0 likewise (`reel
+# embed --device cuda`) and open_nsfw from its ONNX file on the GPU against OpenCV DNN on the
+# CPU (bench/bench_nsfw), and writes everything to one folder:
 #
 #   bash bench/gpu_check.sh OUT        # OUT/summary.json, OUT/gpu_tests.{log,json}, OUT/bench_*.json, ...
 #
@@ -30,7 +31,7 @@ cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d 
 step "build (sm_${cc})"
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH=/usr/local/cuda/bin:$PATH; fi
 cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DREEL_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$cc" >"$OUT/build.log" 2>&1 &&
-  cmake --build build-gpu -j"$(nproc)" --target reel reel_cuda reel_tests >>"$OUT/build.log" 2>&1
+  cmake --build build-gpu -j"$(nproc)" --target reel reel_cuda reel_tests bench_nsfw >>"$OUT/build.log" 2>&1
 build_rc=$?
 tail -3 "$OUT/build.log"
 [ $build_rc -eq 0 ] || { echo "build failed (build.log)"; echo '{"build": "failed"}' >"$OUT/summary.json"; exit 1; }
@@ -92,6 +93,12 @@ dt=float(sys.argv[4])-float(sys.argv[3]); print(json.dumps({'device': sys.argv[2
     "$OUT/embed_${dev/:/_}.jsonl" "$dev" "$t0" "$t1" >>"$OUT/bench_embed.jsonl"
 done
 cat "$OUT/bench_embed.jsonl"
+
+step "open_nsfw (reel filter --nsfw): reel's kernels on the GPU against OpenCV DNN on the CPU (sampled frames, one pass a clip)"
+for dt in fp32 bf16; do
+  timeout 120 build-gpu/bench/bench_nsfw --device cuda:0 --dtype $dt datasets/videos/*.mp4 datasets/videos/*.webm \
+    2>/dev/null | tee "$OUT/bench_nsfw_$dt.txt"
+done
 
 step "summary"
 /usr/bin/env python3 - "$OUT" "$tests_rc" <<'PY'

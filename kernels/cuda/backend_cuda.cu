@@ -416,6 +416,16 @@ class CudaBackend final : public Backend {
     cuda::spatial_mean(*ctx_, cptr(x), ptr(y), static_cast<long>(x.T) * x.C, static_cast<size_t>(x.H) * x.W);
     return y;
   }
+  Tensor pool2d(const Tensor& x, bool max, int k, int stride, int pt, int pl, int pb, int pr) const override {
+    ctx_->enter();
+    check(x);
+    const int Ho = (x.H + pt + pb - k) / stride + 1, Wo = (x.W + pl + pr - k) / stride + 1;
+    if (k < 1 || stride < 1 || Ho < 1 || Wo < 1 || pt >= k || pl >= k || pb >= k || pr >= k)
+      throw Error(Code::Internal, "cuda pool2d: the window or its padding does not fit the frame");
+    Tensor y = make(x.T, x.C, Ho, Wo);
+    cuda::pool2d(*ctx_, cptr(x), ptr(y), x.T, x.C, x.H, x.W, Ho, Wo, max, k, stride, pt, pl);
+    return y;
+  }
   Tensor conv2d_depthwise(const Tensor& x, const ConvWeights& w, int stride, int pad) const override {
     ctx_->enter();
     check(x);

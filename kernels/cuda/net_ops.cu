@@ -78,6 +78,25 @@ __global__ void k_depthwise(const T* __restrict__ x, const T* __restrict__ w, co
   }
 }
 
+// One output element per thread, as the CPU operator: the in-frame part of the window.
+template <class T>
+__global__ void k_pool2d(const T* __restrict__ x, T* __restrict__ y, int H, int W, int Ho, int Wo, bool take_max, int k, int stride,
+                         int pt, int pl, long n) {
+  for (long i = blockIdx.x * static_cast<long>(blockDim.x) + threadIdx.x; i < n; i += static_cast<long>(gridDim.x) * blockDim.x) {
+    const int ox = static_cast<int>(i % Wo), oy = static_cast<int>((i / Wo) % Ho);
+    const T* s = x + (i / (static_cast<long>(Wo) * Ho)) * H * W;
+    const int y0 = max(0, oy * stride - pt), y1 = min(H, oy * stride - pt + k);
+    const int x0 = max(0, ox * stride - pl), x1 = min(W, ox * stride - pl + k);
+    float acc = take_max ? Cvt<T>::ld(s[static_cast<long>(y0) * W + x0]) : 0.0f;
+    for (int iy = y0; iy < y1; ++iy)
+      for (int ix = x0; ix < x1; ++ix) {
+        const float v = Cvt<T>::ld(s[static_cast<long>(iy) * W + ix]);
+        acc = take_max ? fmaxf(acc, v) : acc + v;
+      }
+    y[i] = Cvt<T>::st(take_max ? acc : acc / static_cast<float>((y1 - y0) * (x1 - x0)));
+  }
+}
+
 template <class T>
 __global__ void k_clamp(T* __restrict__ x, float lo, float hi, long n) {
   for (long i = blockIdx.x * static_cast<long>(blockDim.x) + threadIdx.x; i < n; i += static_cast<long>(gridDim.x) * blockDim.x)
@@ -125,6 +144,15 @@ void avg_pool2(const Context& c, const void* x, void* y, int T_, int C, int H, i
                       k_avg_pool2<T><<<blocks_for(n), 256, 0, c.stream()>>>(static_cast<const T*>(x), static_cast<T*>(y), H,
                                                                              W, n));
   REEL_CUDA_CHECK_LAUNCH("avg_pool2");
+}
+
+void pool2d(const Context& c, const void* x, void* y, int T_, int C, int H, int W, int Ho, int Wo, bool max, int k, int stride,
+            int pt, int pl) {
+  const long n = static_cast<long>(T_) * C * Ho * Wo;
+  REEL_DTYPE_DISPATCH(c.dtype(), T,
+                      k_pool2d<T><<<blocks_for(n), 256, 0, c.stream()>>>(static_cast<const T*>(x), static_cast<T*>(y), H, W,
+                                                                          Ho, Wo, max, k, stride, pt, pl, n));
+  REEL_CUDA_CHECK_LAUNCH("pool2d");
 }
 
 void spatial_mean(const Context& c, const void* x, void* y, long planes, size_t HW) {

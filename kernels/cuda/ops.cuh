@@ -42,6 +42,8 @@ void channel_post(const Context& c, void* x, int T, int C, int c0, int co, size_
 void relu_add(const Context& c, void* x, const void* y, size_t n);
 void avg_pool2(const Context& c, const void* x, void* y, int T, int C, int H, int W);
 void spatial_mean(const Context& c, const void* x, void* y, long planes, size_t HW);
+void pool2d(const Context& c, const void* x, void* y, int T, int C, int H, int W, int Ho, int Wo, bool max, int k, int stride,
+            int pt, int pl);
 void depthwise(const Context& c, const void* x, const void* w, const void* b, void* y, int T, int C, int H, int W, int Ho,
                int Wo, int k, int stride, int pad);
 void clamp(const Context& c, void* x, float lo, float hi, size_t n);

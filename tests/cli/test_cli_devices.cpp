@@ -196,3 +196,10 @@ TEST(CliDevices, TransNetV2PoolEqualsOneWorkerAndRefusesWhatCannotBeMet) {
 TEST(CliDevices, EmbedPoolEqualsOneWorker) {
   expect_pool_equals_one_worker(reel_cmd() + "embed --inline " + q(clips()[0]) + " " + q(clips()[1]) + " " + q(clips()[2]), 3);
 }
+
+// reel filter's content-safety network (open_nsfw on reel's kernels) over the pool.
+TEST(CliDevices, NsfwFilterPoolEqualsOneWorker) {
+  if (!fs::exists(std::string(REEL_SOURCE_DIR) + "/weights/open_nsfw.onnx")) GTEST_SKIP() << "no weights/open_nsfw.onnx (bash .ci/deps.sh)";
+  expect_pool_equals_one_worker(
+      reel_cmd() + "filter --score-only --no-motion --nsfw " + q(clips()[0]) + " " + q(clips()[1]) + " " + q(clips()[2]), 3);
+}

@@ -26,6 +26,7 @@
 #include "reel/media/scene_detect.h"
 #include "reel/embed/embedder.h"
 #include "reel/filter/learned.h"
+#include "reel/filter/nsfw.h"
 #include "reel/model/config.h"
 #include "reel/model/golden.h"
 #include "reel/model/tokenizer.h"
@@ -262,6 +263,11 @@ TEST_P(CudaOps, CurationNetworkOps) {
                    cpu->download(cpu->conv2d_depthwise(xc, dwk.on(*cpu), stride, (k - 1) / 2)), dt,
                    "depthwise " + std::to_string(k) + "x" + std::to_string(k) + " stride " + std::to_string(stride));
     }
+    for (bool max : {true, false})
+      for (auto [k, stride, pt, pl, pb, pr] : std::vector<std::array<int, 6>>{{3, 2, 0, 0, 1, 1}, {3, 1, 1, 1, 1, 1}, {2, 2, 0, 1, 0, 0}})
+        expect_close(gpu->download(gpu->pool2d(xg, max, k, stride, pt, pl, pb, pr)),
+                     cpu->download(cpu->pool2d(xc, max, k, stride, pt, pl, pb, pr)), dt,
+                     std::string(max ? "max" : "mean") + " pool " + std::to_string(k) + " stride " + std::to_string(stride));
     Tensor kc = cpu->upload(x), kg = gpu->upload(x);
     cpu->clamp_(kc, -0.25f, 0.5f), gpu->clamp_(kg, -0.25f, 0.5f);
     expect_close(gpu->download(kg), cpu->download(kc), dt, "clamp_");
@@ -441,6 +447,50 @@ TEST(CudaCurationNets, EfficientNetLite0MatchesTheCpuKernels) {
     }
     if (dt == DType::F32) EXPECT_LT(dmax, 1e-4 * amax);
     else EXPECT_GT(dot / std::sqrt(n1 * n2), 0.999);
+  }
+}
+
+// reel filter --nsfw on the GPU: open_nsfw built from its ONNX file on the backend, against
+// OpenCV DNN on the CPU, on real frames in one batch.
+TEST(CudaCurationNets, OpenNsfwMatchesOpenCvDnn) {
+  REQUIRE_CUDA();
+  const std::string model = std::string(REEL_SOURCE_DIR) + "/weights/open_nsfw.onnx";
+  if (!fs::exists(model)) GTEST_SKIP() << "no " << model << " (bash .ci/deps.sh installs it)";
+  DecodeOptions d;
+  d.out_width = 640;
+  auto dec = VideoDecoder::open(test::video("moviepy_big_buck_bunny_0_30.webm"), d);
+  std::vector<float> in;
+  Frame f;
+  int n = 0;
+  while (n < 8 && dec->next(&f))
+    if (f.index % 89 == 0) {
+      const auto x = NsfwNet::preprocess(f.data.data(), f.width, f.height);
+      in.insert(in.end(), x.begin(), x.end()), ++n;
+    }
+  ASSERT_EQ(n, 8);
+  NsfwNet cpu(model, ComputeTarget{}, NetPath::OpenCv);
+  const auto ref = cpu.score(in.data(), n);
+  for (DType dt : {DType::F32, DType::BF16}) {
+    SCOPED_TRACE(dtype_name(dt));
+    NsfwNet gpu(model, ComputeTarget{Device{DeviceKind::Cuda, 0}, dt});  // Auto: reel's kernels on a GPU
+    EXPECT_NE(gpu.path().find("cuda:0"), std::string::npos) << gpu.path();
+    const auto got = gpu.score(in.data(), n);
+    ASSERT_EQ(got.size(), ref.size());
+    for (int i = 0; i < n; ++i) EXPECT_NEAR(got[i], ref[i], dt == DType::F32 ? 1e-4 : 0.05) << "frame " << i;
+  }
+}
+
+// A user's model card on the GPU: the tower on reel's backend, against OpenCV DNN on the CPU.
+TEST(CudaCurationNets, ModelCardTowerMatchesOpenCvDnn) {
+  REQUIRE_CUDA();
+  for (const char* name : {"score_regressor.json", "score_twopart.json"}) {
+    SCOPED_TRACE(name);
+    const ModelCard card = load_model_card(test::data_dir() + "/data/" + name);
+    LearnedModel cpu(card), gpu(card, ComputeTarget{Device{DeviceKind::Cuda, 0}, DType::F32});
+    std::vector<uint8_t> rgb(96 * 80 * 3);
+    for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>((i * 37) % 251);
+    const double want = cpu.score(rgb.data(), 96, 80), got = gpu.score(rgb.data(), 96, 80);
+    EXPECT_NEAR(got, want, 1e-4 * std::max(1.0, std::fabs(want)));
   }
 }
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <array>
 #include <random>
 
 #include "../test_util.h"
@@ -111,6 +112,35 @@ TEST(NetOps, PoolingMeansAndReluWithResidual) {
   be->relu_(r);
   const Act rr = be->download(r);
   for (size_t i = 0; i < x.numel(); ++i) EXPECT_EQ(rr.v[i], std::max(0.0f, x.v[i]));
+}
+
+// ResNet's stem pools 3x3 at stride 2 with TensorFlow's SAME padding (one row and column after
+// the frame); the mean counts only the window's values inside the frame.
+TEST(NetOps, PoolingWindowsWithPadding) {
+  const auto be = make_backend(Device{}, 0);
+  const Act x = test::random_act(2, 3, 6, 7, 21);
+  for (bool max : {true, false})
+    for (auto [k, stride, pt, pl, pb, pr] : std::vector<std::array<int, 6>>{{3, 2, 0, 0, 1, 1}, {3, 1, 1, 2, 1, 0}, {6, 1, 0, 0, 0, 0}}) {
+      SCOPED_TRACE(std::string(max ? "max" : "mean") + " k " + std::to_string(k) + " stride " + std::to_string(stride));
+      const Act got = be->download(be->pool2d(be->upload(x), max, k, stride, pt, pl, pb, pr));
+      const int Ho = (6 + pt + pb - k) / stride + 1, Wo = (7 + pl + pr - k) / stride + 1;
+      ASSERT_EQ(got.H, Ho);
+      ASSERT_EQ(got.W, Wo);
+      for (int pc = 0; pc < 6; ++pc)
+        for (int oy = 0; oy < Ho; ++oy)
+          for (int ox = 0; ox < Wo; ++ox) {
+            double best = -1e30, sum = 0;
+            int n = 0;
+            for (int dy = 0; dy < k; ++dy)
+              for (int dx = 0; dx < k; ++dx) {
+                const int iy = oy * stride - pt + dy, ix = ox * stride - pl + dx;
+                if (iy < 0 || iy >= 6 || ix < 0 || ix >= 7) continue;
+                const double v = x.v[static_cast<size_t>(pc) * 42 + iy * 7 + ix];
+                best = std::max(best, v), sum += v, ++n;
+              }
+            EXPECT_NEAR(got.v[(static_cast<size_t>(pc) * Ho + oy) * Wo + ox], max ? best : sum / n, 1e-6) << pc << " " << oy << " " << ox;
+          }
+    }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "common.h"
+#include "tokenize_common.h"
 #include "reel/stages/filter.h"
 
 namespace reel::cli {
@@ -18,6 +19,7 @@ void register_filter(CLI::App& app, int* exit_code) {
     bool allow_overlay = false, nsfw = false;
     std::string nsfw_model = REEL_DEFAULT_NSFW_MODEL;
     std::vector<std::string> min_scores, max_scores;
+    std::string device = "auto", dtype = "auto", devices;
     RunnerCli runner;
   };
   auto o = std::make_shared<Opts>();
@@ -34,6 +36,11 @@ void register_filter(CLI::App& app, int* exit_code) {
   cmd->add_option("--nsfw-model", o->nsfw_model, "open_nsfw ONNX file (installed by .ci/deps.sh)")->capture_default_str()
       ->envname("REEL_NSFW_MODEL");
   cmd->add_option("--max-nsfw", o->max_nsfw, "With --nsfw: reject above this safety.nsfw")->capture_default_str();
+  add_device_option(cmd, &o->device, &o->dtype);
+  add_devices_option(cmd, &o->devices);
+  for (const char* name : {"--device", "--dtype", "--devices"})
+    cmd->get_option(name)->description(std::string("open_nsfw and model cards' towers (reel's kernels on a GPU, OpenCV DNN on the CPU): ") +
+                                       cmd->get_option(name)->get_description());
   cmd->add_option("--model-card", o->c.model_cards,
                   "A user's ONNX model described by a model card (JSON; see README): adds scores.<name>.score")
       ->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
@@ -64,8 +71,13 @@ void register_filter(CLI::App& app, int* exit_code) {
       "  reel split videos/ -o clips/ | reel filter --rejected rejected.jsonl > kept.jsonl\n"
       "  reel filter --score-only --no-motion clips/ > scored.jsonl" +
       exit_code_footer());
-  cmd->callback([o, exit_code] {
+  cmd->callback([cmd, o, exit_code] {
     FilterConfig& c = o->c;
+    if (o->nsfw || !c.model_cards.empty()) {
+      ComputeTarget one;
+      apply_devices(cmd, o->device, o->devices, o->dtype, &one, &c.targets, &o->runner);
+      if (c.targets.empty()) c.targets = {one};
+    }
     c.motion = !o->no_motion;
     c.quality = !o->no_quality;
     const int workers = o->runner.workers > 0 ? o->runner.workers : thread_count();

@@ -17,6 +17,7 @@ struct Embedder::Impl {
   cv::dnn::Net net;
   std::unique_ptr<EffNetLite0Cpu> effnet;   // a card whose model is reel's HDF5 weights, on the CPU
   std::unique_ptr<EffNetLite0Net> on_device;  // ... on a GPU backend
+  std::unique_ptr<OnnxGraph> graph;           // an ONNX card's network on a GPU backend
 };
 
 Embedder::Embedder(ModelCard card, const ComputeTarget& target) : card_(std::move(card)), impl_(std::make_unique<Impl>()) {
@@ -33,7 +34,8 @@ Embedder::Embedder(ModelCard card, const ComputeTarget& target) : card_(std::mov
       throw Error(Code::ModelError, "model card " + card_.path + ": " + e.what());
     }
   } else {
-    impl_->net = load_card_net(card_.model, card_.path);
+    impl_->graph = card_graph(card_, target, "embed");
+    if (!impl_->graph) impl_->net = load_card_net(card_.model, card_.path);
   }
   {
     std::ifstream in(card_.model, std::ios::binary);
@@ -58,6 +60,7 @@ Embedder::~Embedder() = default;
 
 std::string Embedder::describe() const {
   if (impl_->on_device) return impl_->on_device->describe();
+  if (impl_->graph) return impl_->graph->describe();
   return impl_->effnet ? "cpu (reel's kernels, fp32)" : "OpenCV DNN (cpu)";
 }
 
@@ -65,6 +68,7 @@ std::vector<float> Embedder::forward(std::vector<float>& blob, int n) {
   const int H = card_.height, W = card_.width, T = card_.clip_frames;
   if (impl_->effnet) return impl_->effnet->features(blob.data(), n, H, W);
   if (impl_->on_device) return impl_->on_device->features(blob.data(), n, H, W);
+  if (impl_->graph) return impl_->graph->forward(blob.data(), n);
   std::vector<int> shape;
   if (card_.layout == "NCHW") shape = {n, 3, H, W};
   else if (card_.layout == "NHWC") shape = {n, H, W, 3};

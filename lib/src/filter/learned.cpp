@@ -12,6 +12,7 @@
 #include "reel/core/status.h"
 #include "card_net.h"
 #include "core/json_int.h"
+#include "reel/core/log.h"
 
 namespace fs = std::filesystem;
 
@@ -116,8 +117,35 @@ ModelCard load_model_card(const std::string& path) {
 
 struct LearnedModel::Impl {
   cv::dnn::Net tower, head;
+  std::unique_ptr<OnnxGraph> graph;  // the tower on a GPU, when reel's ops cover it
   bool has_head = false;
 };
+
+std::unique_ptr<OnnxGraph> card_graph(const ModelCard& card, const ComputeTarget& target, const char* component) {
+  std::string why;
+  if (target.device.kind == DeviceKind::Cpu) why = "OpenCV's kernels are faster on the CPU";
+  else if (card.clip_frames > 0) why = "a video model";
+  else if (!card.output_name.empty()) why = "an output other than the last (output.name)";
+  if (why.empty()) {
+    const std::vector<int> shape = card.layout == "NHWC" ? std::vector<int>{1, card.height, card.width, 3}
+                                                         : std::vector<int>{1, 3, card.height, card.width};
+    try {
+      auto g = OnnxGraph::compile(card.model, shape, target, &why);
+      if (g) {
+        REEL_INFO(component, "model card %s: %s on %s", card.path.c_str(), card.model.c_str(), g->describe().c_str());
+        return g;
+      }
+    } catch (const Error& e) {
+      bad(card.path, e.what());
+    }
+  }
+  if (target.device.kind == DeviceKind::Cpu)
+    REEL_INFO(component, "model card %s: %s in OpenCV DNN on the CPU", card.path.c_str(), card.model.c_str());
+  else
+    REEL_WARN(component, "model card %s: %s in OpenCV DNN on the CPU, not %s: %s", card.path.c_str(), card.model.c_str(),
+              target.describe().c_str(), why.c_str());
+  return nullptr;
+}
 
 cv::dnn::Net load_card_net(const std::string& file, const std::string& card) {
   std::error_code ec;
@@ -132,9 +160,10 @@ cv::dnn::Net load_card_net(const std::string& file, const std::string& card) {
   }
 }
 
-LearnedModel::LearnedModel(ModelCard card) : card_(std::move(card)), impl_(std::make_unique<Impl>()) {
+LearnedModel::LearnedModel(ModelCard card, const ComputeTarget& target) : card_(std::move(card)), impl_(std::make_unique<Impl>()) {
   if (card_.clip_frames > 0) bad(card_.path, "reel filter scores frames: a video model (input.frames) is for reel embed");
-  impl_->tower = load_card_net(card_.model, card_.path);
+  impl_->graph = card_graph(card_, target, "filter");
+  if (!impl_->graph) impl_->tower = load_card_net(card_.model, card_.path);
   if (!card_.head.empty()) impl_->head = load_card_net(card_.head, card_.path), impl_->has_head = true;
   // The card must describe its model: one forward pass at the card's input.
   std::vector<uint8_t> grey(static_cast<size_t>(card_.width) * card_.height * 3, 128);
@@ -182,10 +211,16 @@ std::vector<float> preprocess_frame(const ModelCard& c, const uint8_t* rgb, int 
 
 double LearnedModel::score(const uint8_t* rgb, int w, int h) {
   std::vector<float> in = preprocess(rgb, w, h);
-  const int nchw[] = {1, 3, card_.height, card_.width}, nhwc[] = {1, card_.height, card_.width, 3};
-  cv::Mat blob(4, card_.layout == "NCHW" ? nchw : nhwc, CV_32F, in.data());
-  impl_->tower.setInput(blob);
-  cv::Mat out = impl_->tower.forward().clone();
+  cv::Mat out;
+  if (impl_->graph) {
+    const std::vector<float> f = impl_->graph->forward(in.data(), 1);
+    out = cv::Mat(1, static_cast<int>(f.size()), CV_32F, const_cast<float*>(f.data())).clone();
+  } else {
+    const int nchw[] = {1, 3, card_.height, card_.width}, nhwc[] = {1, card_.height, card_.width, 3};
+    cv::Mat blob(4, card_.layout == "NCHW" ? nchw : nhwc, CV_32F, in.data());
+    impl_->tower.setInput(blob);
+    out = impl_->tower.forward().clone();
+  }
   if (impl_->has_head) {
     cv::Mat feat = out.reshape(1, 1);
     if (card_.normalize_features) {

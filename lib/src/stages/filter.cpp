@@ -80,10 +80,11 @@ class FilterProcessor : public Processor {
   std::unique_ptr<OcrEngine> ocr_;
   std::unique_ptr<NsfwNet> nsfw_;
   std::vector<std::unique_ptr<LearnedModel>> learned_;
-  FilterProcessor(const FilterConfig& c, std::shared_ptr<FrameShare> share) : c_(c), share_(std::move(share)) {
+  FilterProcessor(const FilterConfig& c, const ComputeTarget& target, std::shared_ptr<FrameShare> share)
+      : c_(c), share_(std::move(share)) {
     if (c.text) ocr_ = std::make_unique<OcrEngine>();  // one engine and one network per worker
-    if (!c.nsfw_model.empty()) nsfw_ = std::make_unique<NsfwNet>(c.nsfw_model);
-    for (const auto& card : c.model_cards) learned_.push_back(std::make_unique<LearnedModel>(load_model_card(card)));
+    if (!c.nsfw_model.empty()) nsfw_ = std::make_unique<NsfwNet>(c.nsfw_model, target);
+    for (const auto& card : c.model_cards) learned_.push_back(std::make_unique<LearnedModel>(load_model_card(card), target));
   }
   StageOutput process(const InputItem& item) override {
     DecodeOptions o;
@@ -215,7 +216,10 @@ class FilterStage : public Stage {
     }
     ledger_ = !c_.ledger.empty() ? shard.name(c_.ledger) : rejected_path_.empty() ? "" : rejected_path_ + ".ledger.jsonl";
   }
-  std::unique_ptr<Processor> processor(int) override { return std::make_unique<FilterProcessor>(c_, share_); }
+  std::unique_ptr<Processor> processor(int index) override {
+    const ComputeTarget target = c_.targets.empty() ? ComputeTarget{} : c_.targets[index % c_.targets.size()];
+    return std::make_unique<FilterProcessor>(c_, target, share_);
+  }
   bool share_frames(const std::shared_ptr<FrameShare>& share, bool producer) override {
     if (!producer) return false;
     share_ = share;

@@ -132,6 +132,10 @@ class Backend {
   virtual Tensor avg_pool2(const Tensor& x) const = 0;
   // Mean of each frame's channel planes: (T, C, 1, 1).
   virtual Tensor spatial_mean(const Tensor& x) const = 0;
+  // k x k pooling of every frame at `stride` with padding (top, left, bottom, right): the
+  // maximum (padding never wins) or the mean of the window's in-frame values (ONNX's
+  // count_include_pad = 0). Output (H + pt + pb - k) / stride + 1, floor (ResNet's stem).
+  virtual Tensor pool2d(const Tensor& x, bool max, int k, int stride, int pt, int pl, int pb, int pr) const = 0;
   // Depthwise k x k convolution of every frame (weights (C, 1, k, k), bias (C) or empty), zero
   // padding `pad` on every side, stride 1 or more (EfficientNet's).
   virtual Tensor conv2d_depthwise(const Tensor& x, const ConvWeights& w, int stride, int pad) const = 0;

@@ -20,6 +20,8 @@ class FrameScores {
     return static_cast<int>(v_.size()) < max_ && i % step_ == 0 && !f.data.empty();
   }
   void add(double v) { v_.push_back(v); }
+  // For scorers that run their network once per clip: frame i's value, known at the end.
+  void set(size_t i, double v) { v_[i] = v; }
   size_t size() const { return v_.size(); }
   bool empty() const { return v_.empty(); }
   double min() const { return *std::min_element(v_.begin(), v_.end()); }

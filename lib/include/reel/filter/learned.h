@@ -43,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "reel/core/backend.h"
 #include "reel/filter/frame_scores.h"
 #include "reel/media/decoder.h"
 
@@ -81,7 +82,10 @@ ModelCard load_model_card(const std::string& path);
 
 class LearnedModel {
  public:
-  explicit LearnedModel(ModelCard card);  // loads the networks and checks them (ModelError)
+  // Loads the networks and checks them (ModelError). On a GPU target the tower runs on reel's
+  // backend when its layers are covered (the log says which path it takes); the head, a small
+  // network on the features, in OpenCV DNN.
+  explicit LearnedModel(ModelCard card, const ComputeTarget& target = {});
   ~LearnedModel();
   const ModelCard& card() const { return card_; }
   // The network input for one packed RGB24 frame (card layout, channel order and statistics).

@@ -99,6 +99,8 @@ void relu_add_(Act& x, const Act& y);  // x = max(x, 0) + y
 void relu_(Act& x);
 Act avg_pool2(const Act& x);     // 2x2 mean, floor
 Act spatial_mean(const Act& x);  // (T, C, 1, 1)
+// k x k max or in-frame mean pooling at `stride`, padding (top, left, bottom, right), floor.
+Act pool2d(const Act& x, bool max, int k, int stride, int pt, int pl, int pb, int pr);
 // Depthwise k x k convolution, zero padding `pad`, stride s; w (C, 1, k, k), b (C) or null.
 Act conv2d_depthwise(const Act& x, const float* w, const float* b, int k, int stride, int pad);
 void clamp_(Act& x, float lo, float hi);

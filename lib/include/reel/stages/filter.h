@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "reel/core/backend.h"
 #include "reel/pipeline/runner.h"
 
 namespace reel {
@@ -24,6 +25,8 @@ struct ScoreRule {
 struct FilterConfig {
   bool motion = true, quality = true, text = false;
   std::string nsfw_model;        // open_nsfw ONNX file: runs the safety scorer ("" = off)
+  // Where open_nsfw runs (--device, --devices): worker i on targets[i % size]; empty: the CPU.
+  std::vector<ComputeTarget> targets;
   std::vector<std::string> model_cards;  // users' ONNX models, one learned score each (filter/learned.h)
   std::vector<ScoreRule> rules;  // the thresholds (defaults: default_filter_rules())
   double min_width = 0, min_height = 0, min_fps = 0;

@@ -159,6 +159,10 @@ class CpuBackend final : public Backend {
     return wrap(reel::avg_pool2(act(x)));
   }
   Tensor spatial_mean(const Tensor& x) const override { return wrap(reel::spatial_mean(act(x))); }
+  Tensor pool2d(const Tensor& x, bool max, int k, int stride, int pt, int pl, int pb, int pr) const override {
+    threads();
+    return wrap(reel::pool2d(act(x), max, k, stride, pt, pl, pb, pr));
+  }
   Tensor conv2d_depthwise(const Tensor& x, const ConvWeights& w, int stride, int pad) const override {
     if (w.co != x.C || w.ci != 1 || w.kh != w.kw || w.kt != 1) throw Error(Code::Internal, "cpu conv2d_depthwise: bad weight shape");
     threads();

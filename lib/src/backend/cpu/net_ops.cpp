@@ -90,6 +90,33 @@ Act spatial_mean(const Act& x) {
   return o;
 }
 
+Act pool2d(const Act& x, bool max, int k, int stride, int pt, int pl, int pb, int pr) {
+  const int Ho = (x.H + pt + pb - k) / stride + 1, Wo = (x.W + pl + pr - k) / stride + 1;
+  if (k < 1 || stride < 1 || Ho < 1 || Wo < 1 || pt >= k || pl >= k || pb >= k || pr >= k)
+    throw Error(Code::Internal, "pool2d: the window or its padding does not fit the frame");
+  Act y(x.T, x.C, Ho, Wo, Act::Uninit{});
+  const int planes = x.T * x.C;
+#pragma omp parallel for schedule(static)
+  for (int pc = 0; pc < planes; ++pc) {
+    const float* s = x.v.data() + static_cast<size_t>(pc) * x.plane();
+    float* d = y.v.data() + static_cast<size_t>(pc) * y.plane();
+    for (int oy = 0; oy < Ho; ++oy) {
+      const int y0 = std::max(0, oy * stride - pt), y1 = std::min(x.H, oy * stride - pt + k);
+      for (int ox = 0; ox < Wo; ++ox) {
+        const int x0 = std::max(0, ox * stride - pl), x1 = std::min(x.W, ox * stride - pl + k);
+        float acc = max ? s[static_cast<size_t>(y0) * x.W + x0] : 0.0f;
+        for (int iy = y0; iy < y1; ++iy)
+          for (int ix = x0; ix < x1; ++ix) {
+            const float v = s[static_cast<size_t>(iy) * x.W + ix];
+            acc = max ? std::max(acc, v) : acc + v;
+          }
+        d[static_cast<size_t>(oy) * Wo + ox] = max ? acc : acc / static_cast<float>((y1 - y0) * (x1 - x0));
+      }
+    }
+  }
+  return y;
+}
+
 Act conv2d_depthwise(const Act& x, const float* w, const float* b, int k, int stride, int pad) {
   const int Ho = (x.H + 2 * pad - k) / stride + 1, Wo = (x.W + 2 * pad - k) / stride + 1;
   if (Ho < 1 || Wo < 1) throw Error(Code::Internal, "conv2d_depthwise: the kernel is larger than the padded frame");
