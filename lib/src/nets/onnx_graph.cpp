@@ -28,7 +28,6 @@ struct Step {
   int k = 1;
   float lo = 0, hi = 0;
   ConvWeights cw;
-  std::string layer;  // the OpenCV layer it came from, for messages
 };
 
 struct Shape {
@@ -129,14 +128,14 @@ struct OnnxGraph::Plan {
         pending[a] += consumers[name];
       };
       auto emit = [&](Step st, const Shape& out) {
-        st.in = a, st.out = slots++, st.layer = name;
+        st.in = a, st.out = slots++;
         last_writer[st.out] = static_cast<int>(steps.size());
         steps.push_back(std::move(st));
         slot_of[id] = steps.back().out, shape_of[id] = out;
         pending[steps.back().out] += consumers[name];
       };
       auto in_place = [&](Step st) {
-        st.in = st.out = a, st.layer = name;
+        st.in = st.out = a;
         last_writer[a] = static_cast<int>(steps.size());
         steps.push_back(std::move(st));
       };
@@ -362,6 +361,20 @@ std::string OnnxGraph::describe() const {
 }
 
 std::vector<float> OnnxGraph::forward(const float* x, int n) const {
+  std::vector<float> r = run(x, n);
+  if (!plan_->softmax) return r;
+  const size_t k = plan_->out_shape.size();
+  for (int t = 0; t < n; ++t) {
+    float* q = r.data() + static_cast<size_t>(t) * k;
+    const float m = *std::max_element(q, q + k);
+    double sum = 0;
+    for (size_t j = 0; j < k; ++j) sum += std::exp(static_cast<double>(q[j]) - m);
+    for (size_t j = 0; j < k; ++j) q[j] = static_cast<float>(std::exp(static_cast<double>(q[j]) - m) / sum);
+  }
+  return r;
+}
+
+std::vector<float> OnnxGraph::run(const float* x, int n) const {
   if (n < 1) return {};
   const Plan& p = *plan_;
   const Backend& be = *p.backend;
@@ -413,18 +426,7 @@ std::vector<float> OnnxGraph::forward(const float* x, int n) const {
       if (slot >= 0 && slot != p.output && slot != st.out && p.last_use[slot] == static_cast<int>(i)) v[slot] = Tensor{};
   }
   const Act out = be.download(v[p.output]);
-  std::vector<float> r(out.v.begin(), out.v.end());
-  if (p.softmax) {
-    const size_t k = p.out_shape.size();
-    for (int t = 0; t < n; ++t) {
-      float* q = r.data() + static_cast<size_t>(t) * k;
-      const float m = *std::max_element(q, q + k);
-      double sum = 0;
-      for (size_t j = 0; j < k; ++j) sum += std::exp(static_cast<double>(q[j]) - m);
-      for (size_t j = 0; j < k; ++j) q[j] = static_cast<float>(std::exp(static_cast<double>(q[j]) - m) / sum);
-    }
-  }
-  return r;
+  return std::vector<float>(out.v.begin(), out.v.end());
 }
 
 std::unique_ptr<OnnxGraph> OnnxGraph::compile(const std::string& onnx_path, const std::vector<int>& input_shape,
@@ -460,9 +462,7 @@ std::unique_ptr<OnnxGraph> OnnxGraph::compile(const std::string& onnx_path, cons
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   for (float& f : x) f = u(rng);
   const bool softmax = g->plan_->softmax;
-  g->plan_->softmax = false;
-  const std::vector<float> ours = g->forward(x.data(), 1);
-  g->plan_->softmax = softmax;
+  const std::vector<float> ours = g->run(x.data(), 1);
   cv::Mat ref;
   try {
     cv::Mat blob(static_cast<int>(shape.size()), shape.data(), CV_32F, x.data());

@@ -36,6 +36,7 @@ class OnnxGraph {
  private:
   struct Plan;
   explicit OnnxGraph(std::unique_ptr<Plan> plan);
+  std::vector<float> run(const float* x, int n) const;  // forward() before the final softmax
   std::unique_ptr<Plan> plan_;
 };
 
