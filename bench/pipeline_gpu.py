@@ -8,12 +8,15 @@ weights/cosmos_torch.py, written as a reel model file), then runs, in one go on 
 
   reel unbatched   reel tokenize encode --devices all --batch 1 --hwaccel cuda
   reel batched     reel tokenize encode --devices all --batch auto --hwaccel cuda
+                   (NVDEC pictures made network input on the device: no host round trip)
+  reel batched rgb the same with REEL_TOKENIZE_INPUT=rgb: NVDEC pictures copied to the host,
+                   swscale RGB24, floats uploaded (the route before pictures stayed on the device)
   torch            FFmpeg decode (rawvideo pipe) -> the same model in PyTorch eager, bf16 ->
                    latents saved with numpy, one clip after another
 
 each while `nvidia-smi` samples GPU utilisation every 200 ms. Prints one JSON object: clips/s,
 frames/s, mean and median utilisation for each, and the ratios batched/unbatched and
-batched/torch.
+batched/torch and batched/batched-rgb.
 
     bench/pipeline_gpu.py --reel build-gpu/tools/reel [--clips 16] [--seconds 4] [--arch CV8x8x8]
 """
@@ -65,12 +68,12 @@ def make_clips(d, n, seconds):
     return paths
 
 
-def run_reel(reel, model, clips, out, batch):
+def run_reel(reel, model, clips, out, batch, env=None):
     cmd = [reel, "--log-level", "warning", "--hwaccel", "cuda", "tokenize", "encode", "--model", model, "--devices", "all",
            "--batch", batch, "-o", out, "--no-resume", *clips]
     with Utilisation() as u:
         t = time.perf_counter()
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
         took = time.perf_counter() - t
     res = {"seconds": took, **u.summary()}
     if r.returncode != 0:
@@ -115,17 +118,20 @@ def main():
         ct.save_h5(model, path)
         res["reel_unbatched"] = run_reel(a.reel, path, clips, os.path.join(d, "u.h5"), "1")
         res["reel_batched"] = run_reel(a.reel, path, clips, os.path.join(d, "b.h5"), "auto")
+        res["reel_batched_rgb"] = run_reel(a.reel, path, clips, os.path.join(d, "r.h5"), "auto", {"REEL_TOKENIZE_INPUT": "rgb"})
         os.makedirs(os.path.join(d, "torch"))
         try:
             res["torch"] = run_torch(model, clips, os.path.join(d, "torch"), torch.bfloat16)
         except torch.cuda.OutOfMemoryError as e:
             res["torch"] = {"error": "out of memory: " + str(e).splitlines()[0]}
-    for k in ("reel_unbatched", "reel_batched", "torch"):
+    for k in ("reel_unbatched", "reel_batched", "reel_batched_rgb", "torch"):
         if "seconds" in res[k]:
             res[k]["clips_per_s"] = a.clips / res[k]["seconds"]
             res[k]["frames_per_s"] = frames / res[k]["seconds"]
     if "seconds" in res["reel_batched"]:
         res["batched_vs_unbatched"] = res["reel_unbatched"]["seconds"] / res["reel_batched"]["seconds"]
+        if "seconds" in res["reel_batched_rgb"]:
+            res["batched_vs_batched_rgb"] = res["reel_batched_rgb"]["seconds"] / res["reel_batched"]["seconds"]
         if "seconds" in res["torch"]:
             res["batched_vs_torch"] = res["torch"]["seconds"] / res["reel_batched"]["seconds"]
     print(json.dumps(res, indent=1))

@@ -353,6 +353,59 @@ class CudaBackend final : public Backend {
     return codes;
   }
 
+  // On the side stream, so a decoding thread never waits behind the pass another thread runs.
+  // NVDEC's pictures were copied out on the legacy default stream (FFmpeg's, holding no stream
+  // of its own): the side stream waits for that, and the call returns only once the picture is
+  // read, as the decoder recycles its surface with the next frame.
+  Tensor yuv420_frame(const Yuv420& p, int H, int W, int pt, int pl) const override {
+    ctx_->enter();
+    if (!p || !p.u || !p.v || p.width <= 0 || p.height <= 0) throw Error(Code::Internal, "cuda yuv420_frame: a picture without planes");
+    if (pt < 0 || pl < 0 || pt + p.height > H || pl + p.width > W)
+      throw Error(Code::Internal, "cuda yuv420_frame: the picture does not fit the frame");
+    if (p.on_device && p.device != ctx_->device())
+      throw Error(Code::Internal, "cuda yuv420_frame: a picture of cuda:" + std::to_string(p.device) + " on " + describe());
+    const cudaStream_t s = ctx_->side_stream();
+    Yuv420 q = p;
+    std::unique_ptr<DeviceStorage> staged;  // a host picture's planes, copied over
+    if (p.on_device) {
+      cudaEvent_t decoded;
+      REEL_CUDA_CHECK(cudaEventCreateWithFlags(&decoded, cudaEventDisableTiming));
+      REEL_CUDA_CHECK(cudaEventRecord(decoded, cudaStreamLegacy));
+      REEL_CUDA_CHECK(cudaStreamWaitEvent(s, decoded, 0));
+      REEL_CUDA_CHECK(cudaEventDestroy(decoded));
+    } else {
+      const int cw = (p.width + 1) / 2, ch = (p.height + 1) / 2;
+      const bool nv12 = p.uv_step == 2 && p.v == p.u + 1;
+      if (p.uv_step != 1 && !nv12) throw Error(Code::Internal, "cuda yuv420_frame: chroma neither planar nor NV12");
+      const size_t ybytes = static_cast<size_t>(p.width) * p.height, cbytes = static_cast<size_t>(cw) * ch;
+      staged = std::make_unique<DeviceStorage>(ctx_, s, ybytes + 2 * cbytes, "a picture's planes");
+      auto* d = static_cast<uint8_t*>(staged->p);
+      REEL_CUDA_CHECK(cudaMemcpy2DAsync(d, p.width, p.y, p.y_pitch, p.width, p.height, cudaMemcpyHostToDevice, s));
+      q.y = d;
+      q.y_pitch = p.width;
+      q.u = d + ybytes;
+      if (nv12) {  // the interleaved rows as they are
+        REEL_CUDA_CHECK(cudaMemcpy2DAsync(d + ybytes, 2 * cw, p.u, p.uv_pitch, 2 * cw, ch, cudaMemcpyHostToDevice, s));
+        q.v = q.u + 1;
+        q.uv_pitch = 2 * cw;
+      } else {
+        REEL_CUDA_CHECK(cudaMemcpy2DAsync(d + ybytes, cw, p.u, p.uv_pitch, cw, ch, cudaMemcpyHostToDevice, s));
+        REEL_CUDA_CHECK(cudaMemcpy2DAsync(d + ybytes + cbytes, cw, p.v, p.uv_pitch, cw, ch, cudaMemcpyHostToDevice, s));
+        q.v = d + ybytes + cbytes;
+        q.uv_pitch = cw;
+      }
+      q.on_device = true;
+    }
+    Tensor t;
+    t.T = 1, t.C = 3, t.H = H, t.W = W;
+    t.dtype = dtype();
+    t.backend = this;
+    t.storage = std::make_shared<DeviceStorage>(ctx_, s, t.numel() * dtype_size(dtype()), "a frame of network input");
+    cuda::yuv420_frame(*ctx_, s, q, ptr(t), H, W, pt, pl);
+    REEL_CUDA_CHECK(cudaStreamSynchronize(s));
+    return t;
+  }
+
   Tensor alloc(int T, int C, int H, int W) const override {
     ctx_->enter();
     return make(T, C, H, W);

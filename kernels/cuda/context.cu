@@ -35,6 +35,7 @@ Context::Context(int device, DType dtype) : device_(device), dtype_(dtype) {
                                              (n == 0 ? why : std::to_string(n) + " CUDA device(s) present"));
   REEL_CUDA_CHECK(cudaSetDevice(device));
   REEL_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  REEL_CUDA_CHECK(cudaStreamCreateWithFlags(&side_, cudaStreamNonBlocking));
   REEL_CUDNN_CHECK(cudnnCreate(&cudnn_));
   REEL_CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
   REEL_CUBLAS_CHECK(cublasCreate(&cublas_));
@@ -45,6 +46,11 @@ Context::Context(int device, DType dtype) : device_(device), dtype_(dtype) {
   REEL_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool_, device));
   uint64_t keep = UINT64_MAX;
   REEL_CUDA_CHECK(cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrReleaseThreshold, &keep));
+  // An allocation on the side stream must never wait for the network's stream: without this the
+  // pool may reuse a block freed there by making the side stream wait for that free, and a
+  // decoding thread would wait behind a pass. (Reuse within a stream is unaffected.)
+  int no = 0;
+  REEL_CUDA_CHECK(cudaMemPoolSetAttribute(pool_, cudaMemPoolReuseAllowInternalDependencies, &no));
   description_ = "cuda:" + std::to_string(device) + " (" + device_description(device) + ", " + dtype_label(dtype) + ")";
 }
 
@@ -55,13 +61,19 @@ Context::~Context() {
   if (cublas_) cublasDestroy(cublas_);
   if (cudnn_) cudnnDestroy(cudnn_);
   if (stream_) cudaStreamDestroy(stream_);
+  if (side_) {
+    cudaStreamSynchronize(side_);
+    cudaStreamDestroy(side_);
+  }
 }
 
 void Context::enter() const { REEL_CUDA_CHECK(cudaSetDevice(device_)); }
 
-void* Context::alloc(size_t bytes, const char* what) const {
+void* Context::alloc(size_t bytes, const char* what) const { return alloc_on(stream_, bytes, what); }
+
+void* Context::alloc_on(cudaStream_t s, size_t bytes, const char* what) const {
   void* p = nullptr;
-  const cudaError_t e = cudaMallocAsync(&p, bytes ? bytes : 1, stream_);
+  const cudaError_t e = cudaMallocAsync(&p, bytes ? bytes : 1, s);
   if (e == cudaErrorMemoryAllocation) {
     cudaGetLastError();
     size_t free_b = 0, total_b = 0;

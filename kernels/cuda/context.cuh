@@ -92,6 +92,9 @@ class Context {
   int device() const { return device_; }
   DType dtype() const { return dtype_; }
   cudaStream_t stream() const { return stream_; }
+  // A second stream for work a decoding thread does while the network runs on stream():
+  // converting pictures to network input, never queued behind a pass.
+  cudaStream_t side_stream() const { return side_; }
   cudnnHandle_t cudnn() const { return cudnn_; }
   cublasHandle_t cublas() const { return cublas_; }
   const std::string& description() const { return description_; }
@@ -101,6 +104,7 @@ class Context {
   // Stream-ordered allocation; running out is Error(OutOfMemory) naming `what` and the free
   // memory, never an abort.
   void* alloc(size_t bytes, const char* what) const;
+  void* alloc_on(cudaStream_t s, size_t bytes, const char* what) const;
   void free(void* p) const;
   // Scratch that lives until the next call asks for more (cuDNN workspaces, attention scores).
   void* workspace(size_t bytes) const;
@@ -110,7 +114,7 @@ class Context {
  private:
   int device_;
   DType dtype_;
-  cudaStream_t stream_ = nullptr;
+  cudaStream_t stream_ = nullptr, side_ = nullptr;
   cudnnHandle_t cudnn_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   cudaMemPool_t pool_ = nullptr;
@@ -126,6 +130,11 @@ struct DeviceStorage : Storage {
   size_t bytes = 0;
   DeviceStorage(std::shared_ptr<const Context> c, size_t n, const char* what) : ctx(std::move(c)), bytes(n) {
     p = ctx->alloc(n, what);
+  }
+  // Allocated in the order of stream `s` (the side stream), freed on the context's stream once
+  // the last Tensor sharing it goes.
+  DeviceStorage(std::shared_ptr<const Context> c, cudaStream_t s, size_t n, const char* what) : ctx(std::move(c)), bytes(n) {
+    p = ctx->alloc_on(s, n, what);
   }
   ~DeviceStorage() override {
     if (p) ctx->free(p);

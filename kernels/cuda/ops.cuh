@@ -48,6 +48,10 @@ void depthwise(const Context& c, const void* x, const void* w, const void* b, vo
                int Wo, int k, int stride, int pad);
 void clamp(const Context& c, void* x, float lo, float hi, size_t n);
 
+// A 4:2:0 picture in device memory (planes as Yuv420 describes them) into a (1, 3, H, W)
+// frame y at (pt, pl), zeros around it, on stream s (dm::yuv420_rgb, then dm::level_to_unit).
+void yuv420_frame(const Context& c, cudaStream_t s, const Yuv420& p, void* y, int H, int W, int pt, int pl);
+
 // (Co, Ci, kt) -> (Co, kt, Ci): the temporal convolution's taps in the order of stacked frames.
 void reorder_taps(const Context& c, const void* w, void* out, int Co, int Ci, int kt);
 

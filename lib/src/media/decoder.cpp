@@ -55,6 +55,28 @@ void rotate_packed(const uint8_t* src, int w, int h, int ch, int deg, uint8_t* d
   }
 }
 
+// The colour matrix a frame converts with (an SWS_CS_* / AVCOL_SPC_* value): the stream's, and
+// when it says none, BT.709 for HD, not swscale's BT.601 default (which the ffmpeg command line,
+// cli_scale, keeps).
+int colour_matrix(const AVFrame* f, bool cli_scale) {
+  if (f->colorspace == AVCOL_SPC_UNSPECIFIED) return f->height >= 720 && !cli_scale ? SWS_CS_ITU709 : SWS_CS_DEFAULT;
+  return static_cast<int>(f->colorspace);
+}
+
+// The same as BT.709 or BT.601 (false for the other matrices: BT.2020, FCC, SMPTE 240M, ...).
+bool yuv_matrix(const AVFrame* f, bool cli_scale, bool* bt709) {
+  const int cs = colour_matrix(f, cli_scale);
+  if (cs == AVCOL_SPC_BT709) *bt709 = true;
+  else if (cs == AVCOL_SPC_BT470BG || cs == AVCOL_SPC_SMPTE170M) *bt709 = false;  // swscale's two BT.601 entries
+  else return false;
+  return true;
+}
+
+bool full_range(const AVFrame* f) {
+  return f->color_range == AVCOL_RANGE_JPEG || f->format == AV_PIX_FMT_YUVJ420P || f->format == AV_PIX_FMT_YUVJ422P ||
+         f->format == AV_PIX_FMT_YUVJ444P;
+}
+
 class FfmpegDecoder final : public VideoDecoder {
   // One conversion of the decoded frames: the main output, or an extra view (add_view).
   struct Converter {
@@ -200,7 +222,7 @@ class FfmpegDecoder final : public VideoDecoder {
         if (max_frames > 0 && next_index_ >= max_frames)
           throw Error(Code::InvalidData, "more than --max-frames " + std::to_string(max_frames) + " frames in " + info_.source);
         AVFrame* f = frame_.get();
-        if (f->format == AV_PIX_FMT_CUDA && pixels_wanted(next_index_)) f = download(f);
+        if (f->format == AV_PIX_FMT_CUDA && pixels_wanted(next_index_) && !planes_of(f, next_index_, nullptr)) f = download(f);
         emit(out, f);
         return true;
       }
@@ -237,7 +259,7 @@ class FfmpegDecoder final : public VideoDecoder {
       return;
     }
     std::string why;
-    AVBufferRef* device = av::cuda_device(&why);
+    AVBufferRef* device = av::cuda_device(opt_.cuda_device, &why);
     if (!device) {
       fallback(why);
       return;
@@ -361,6 +383,7 @@ class FfmpegDecoder final : public VideoDecoder {
     out->views.clear();
     out->borrowed = nullptr;
     out->borrowed_stride = 0;
+    out->planes = Yuv420{};
     for (size_t v = 0; v < views_.size(); ++v)
       if (view_wanted(views_[v], out->index)) {
         Frame view;
@@ -375,7 +398,50 @@ class FfmpegDecoder final : public VideoDecoder {
       out->gray.clear();
       return;
     }
+    if (planes_of(f, out->index, &out->planes)) {
+      out->width = f->width;
+      out->height = f->height;
+      out->channels = 0;
+      out->data.clear();
+      out->gray.clear();
+      return;
+    }
     convert(f, out);
+  }
+
+  // Whether frame `index` goes out as its planes (DecodeOptions::planes), filling *p when given.
+  bool planes_of(const AVFrame* f, int64_t index, Yuv420* p) const {
+    if (!opt_.planes || !convert_wanted(index) || opt_.format != PixelFormat::RGB24 || opt_.out_width > 0 ||
+        opt_.out_height > 0 || info_.rotation != 0 || opt_.with_gray || opt_.luma_thumb_width > 0)
+      return false;
+    for (const Converter& v : views_)
+      if (view_wanted(v, index)) return false;
+    Yuv420 q;
+    if (!yuv_matrix(f, false, &q.bt709) || f->width <= 0 || f->height <= 0) return false;
+    q.full_range = full_range(f);
+    q.width = f->width;
+    q.height = f->height;
+    q.y = f->data[0];
+    q.y_pitch = f->linesize[0];
+    if (f->format == AV_PIX_FMT_CUDA) {
+      const auto* frames = f->hw_frames_ctx ? reinterpret_cast<const AVHWFramesContext*>(f->hw_frames_ctx->data) : nullptr;
+      if (!opt_.device_planes || !frames || frames->sw_format != AV_PIX_FMT_NV12) return false;  // P010, 4:4:4: the host route
+      q.on_device = true;
+      q.device = opt_.cuda_device;
+    } else if (f->format != AV_PIX_FMT_YUV420P && f->format != AV_PIX_FMT_YUVJ420P && f->format != AV_PIX_FMT_NV12) {
+      return false;
+    }
+    if (f->format == AV_PIX_FMT_CUDA || f->format == AV_PIX_FMT_NV12) {
+      q.u = f->data[1];
+      q.v = f->data[1] + 1;
+      q.uv_step = 2;
+    } else {
+      q.u = f->data[1];
+      q.v = f->data[2];
+    }
+    q.uv_pitch = f->linesize[1];
+    if (p) *p = q;
+    return true;
   }
 
   // Averages a regular grid of about 2 x 2 samples per thumbnail pixel.
@@ -481,13 +547,10 @@ class FfmpegDecoder final : public VideoDecoder {
                                 nullptr, nullptr));
     if (!c) throw Error(Code::InvalidData, std::string("unsupported pixel format ") +
                                               (av_get_pix_fmt_name((AVPixelFormat)f->format) ?: "?"));
-    // Colour matrix and range from the stream (BT.709 for HD), not swscale's BT.601 default.
-    const int cs = f->colorspace == AVCOL_SPC_UNSPECIFIED ? (f->height >= 720 && !opt.cli_scale ? SWS_CS_ITU709 : SWS_CS_DEFAULT)
-                                                          : static_cast<int>(f->colorspace);
+    const int cs = colour_matrix(f, opt.cli_scale);
     const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(f->format));
     const bool is_yuv = d && !(d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components >= 3;
-    const bool full = f->color_range == AVCOL_RANGE_JPEG || f->format == AV_PIX_FMT_YUVJ420P ||
-                      f->format == AV_PIX_FMT_YUVJ422P || f->format == AV_PIX_FMT_YUVJ444P;
+    const bool full = full_range(f);
     if (is_yuv)
       sws_setColorspaceDetails(c.get(), sws_getCoefficients(cs), full ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0,
                                1 << 16, 1 << 16);

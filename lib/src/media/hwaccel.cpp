@@ -3,10 +3,12 @@
 
 extern "C" {
 #include <libavutil/buffer.h>
+#include <libavutil/dict.h>
 #include <libavutil/hwcontext.h>
 }
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -30,23 +32,33 @@ HwAccel parse_hwaccel(const std::string& name) {
 void set_default_hwaccel(HwAccel a) { g_default = a == HwAccel::Default ? HwAccel::None : a; }
 HwAccel default_hwaccel() { return g_default.load(); }
 
-bool cuda_decode_available(std::string* why) { return av::cuda_device(why) != nullptr; }
+bool cuda_decode_available(std::string* why) { return av::cuda_device(0, why) != nullptr; }
 
 namespace av {
 
-AVBufferRef* cuda_device(std::string* why) {
-  static std::once_flag once;
-  static AVBufferRef* device = nullptr;  // lives as long as the process
-  static std::string failure;
-  std::call_once(once, [] {
-    const int err = av_hwdevice_ctx_create(&device, AV_HWDEVICE_TYPE_CUDA, nullptr, nullptr, 0);
+AVBufferRef* cuda_device(int index, std::string* why) {
+  struct Opened {
+    AVBufferRef* device = nullptr;  // lives as long as the process
+    std::string failure;
+  };
+  static std::mutex mu;
+  static std::map<int, Opened> opened;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = opened.find(index);
+  if (it == opened.end()) {
+    Opened o;
+    AVDictionary* opts = nullptr;
+    av_dict_set(&opts, "primary_ctx", "1", 0);
+    const int err = av_hwdevice_ctx_create(&o.device, AV_HWDEVICE_TYPE_CUDA, std::to_string(index).c_str(), opts, 0);
+    av_dict_free(&opts);
     if (err < 0) {
-      device = nullptr;
-      failure = "no CUDA device FFmpeg can open (" + err_str(err) + ")";
+      o.device = nullptr;
+      o.failure = "no CUDA device " + std::to_string(index) + " FFmpeg can open (" + err_str(err) + ")";
     }
-  });
-  if (!device && why) *why = failure;
-  return device;
+    it = opened.emplace(index, std::move(o)).first;
+  }
+  if (!it->second.device && why) *why = it->second.failure;
+  return it->second.device;
 }
 
 void note_cpu_fallback(const std::string& source, const std::string& why) {

@@ -85,6 +85,29 @@ Act decode_pass(const Tokenizer& tok, const Act& z, int n, const PassOptions& pl
   return plan.tile > 0 ? decode_tiled(tok, z, plan.tile, plan.overlap) : tok.decode_batch(z, n);
 }
 
+Act encode_windows(const Tokenizer& tok, const std::vector<const WindowInput*>& windows, const PassOptions& plan,
+                   std::vector<int32_t>* ids) {
+  const int n = static_cast<int>(windows.size());
+  bool host = true;
+  for (const WindowInput* w : windows) host = host && w->frames.empty();
+  if (host) {
+    if (n == 1) return encode_pass(tok, windows[0]->x, 1, plan, ids);
+    std::vector<const Act*> parts;
+    for (const WindowInput* w : windows) parts.push_back(&w->x);
+    return encode_pass(tok, join_frames(parts), n, plan, ids);
+  }
+  const Backend& be = tok.backend();
+  std::vector<Tensor> parts;
+  for (const WindowInput* w : windows) {
+    if (w->frames.empty()) parts.push_back(be.upload(w->x));
+    else parts.insert(parts.end(), w->frames.begin(), w->frames.end());
+  }
+  const Tensor x = be.concat_frames(parts);
+  parts.clear();  // the frames go as soon as the joined input holds them
+  if (plan.tile > 0 && !tok.config().discrete) return encode_tiled(tok, be.download(x), plan.tile, plan.overlap);
+  return tok.encode_batch(x, n, ids);
+}
+
 ClipEncoder::ClipEncoder(TokenizerUse use, int width, int height, int window, const PassOptions& passes)
     : tok_(*use.tok), batcher_(use.batcher), passes_(passes) {
   const ModelConfig& c = tok_.config();
@@ -105,40 +128,68 @@ ClipEncoder::ClipEncoder(TokenizerUse use, int width, int height, int window, co
 
 void ClipEncoder::push(const uint8_t* rgb) {
   pending_.emplace_back(rgb, rgb + static_cast<size_t>(out_.width) * out_.height * 3);
+  if (!pending_frames_.empty()) frames_on_backend();  // the window is on the backend already
   ++out_.frames;
-  if (out_.window > 0 && static_cast<int>(pending_.size()) == out_.window) stage_window();
+  if (out_.window > 0 && static_cast<int>(pending_.size() + pending_frames_.size()) == out_.window) stage_window();
 }
 
-// The window being filled becomes a padded Act waiting for its pass; a pass runs when the batch
-// is full or a window of another length comes (the clip's short last one).
-void ClipEncoder::stage_window() {
-  if (pending_.empty()) return;
-  const ModelConfig& c = tok_.config();
-  const int tc = c.video ? c.temporal_compression : 1;
-  const int L = static_cast<int>(pending_.size());
-  const int pad = c.video ? (tc - (L - 1) % tc) % tc : 0;
-  const int front = pad / 2, back = pad - front;
-  if (!staged_.empty() && staged_.front().T != L + pad) encode_staged();
-  Act x(L + pad, 3, out_.padded_h, out_.padded_w);
-  for (int t = 0; t < L + pad; ++t) {
-    int src = std::clamp(t - front, 0, L - 1);
-    rgb_to_act_frame(pending_[src].data(), out_.width, out_.height, x, t, out_.pad_top, out_.pad_left);
+void ClipEncoder::push_planes(const Yuv420& picture) {
+  if (picture.width != out_.width || picture.height != out_.height)
+    throw Error(Code::InvalidData, "a frame of " + std::to_string(picture.width) + "x" + std::to_string(picture.height) + " in a clip of " +
+                                       std::to_string(out_.width) + "x" + std::to_string(out_.height) + " (the size changed midway)");
+  frames_on_backend();
+  pending_frames_.push_back(tok_.backend().yuv420_frame(picture, out_.padded_h, out_.padded_w, out_.pad_top, out_.pad_left));
+  ++out_.frames;
+  if (out_.window > 0 && static_cast<int>(pending_frames_.size()) == out_.window) stage_window();
+}
+
+// The RGB frames held come after those already on the backend (only one of the two lists is
+// ever non-empty before a call).
+void ClipEncoder::frames_on_backend() {
+  const Backend& be = tok_.backend();
+  for (const auto& rgb : pending_) {
+    Act a(1, 3, out_.padded_h, out_.padded_w, Act::Uninit{});
+    rgb_to_act_frame(rgb.data(), out_.width, out_.height, a, 0, out_.pad_top, out_.pad_left);
+    pending_frames_.push_back(be.upload(a));
   }
   pending_.clear();
+}
+
+// The window being filled becomes a padded window waiting for its pass; a pass runs when the
+// batch is full or a window of another length comes (the clip's short last one).
+void ClipEncoder::stage_window() {
+  const int L = static_cast<int>(pending_.size() + pending_frames_.size());
+  if (L == 0) return;
+  const ModelConfig& c = tok_.config();
+  const int tc = c.video ? c.temporal_compression : 1;
+  const int pad = c.video ? (tc - (L - 1) % tc) % tc : 0;
+  const int front = pad / 2, back = pad - front;
+  if (!staged_.empty() && staged_.front().T() != L + pad) encode_staged();
+  WindowInput in;
+  if (!pending_frames_.empty()) {
+    for (int t = 0; t < L + pad; ++t) in.frames.push_back(pending_frames_[std::clamp(t - front, 0, L - 1)]);
+    pending_frames_.clear();
+  } else {
+    in.x = Act(L + pad, 3, out_.padded_h, out_.padded_w);
+    for (int t = 0; t < L + pad; ++t)
+      rgb_to_act_frame(pending_[std::clamp(t - front, 0, L - 1)].data(), out_.width, out_.height, in.x, t, out_.pad_top,
+                       out_.pad_left);
+    pending_.clear();
+  }
   out_.window_frames.push_back(L);
   out_.window_pad_front.push_back(front);
   out_.window_pad_back.push_back(back);
-  out_.window_latent_frames.push_back(tok_.latent_frames(x.T));
+  out_.window_latent_frames.push_back(tok_.latent_frames(L + pad));
   if (batcher_) {
-    handed_.push_back(batcher_->encode(std::move(x)));
+    handed_.push_back(batcher_->encode(std::move(in)));
     return;
   }
   // Passes are planned once per window length (the last window may be shorter).
-  if (resolved_t_ != x.T) {
-    resolved_ = resolve_passes(tok_, true, x.T, x.H, x.W, passes_);
-    resolved_t_ = x.T;
+  if (resolved_t_ != L + pad) {
+    resolved_ = resolve_passes(tok_, true, L + pad, out_.padded_h, out_.padded_w, passes_);
+    resolved_t_ = L + pad;
   }
-  staged_.push_back(std::move(x));
+  staged_.push_back(std::move(in));
   if (static_cast<int>(staged_.size()) >= resolved_.batch) encode_staged();
 }
 
@@ -150,14 +201,10 @@ void ClipEncoder::encode_staged() {
   }
   if (staged_.empty()) return;
   const int n = static_cast<int>(staged_.size());
-  Act joined;  // a lone window goes as it is
-  if (n > 1) {
-    std::vector<const Act*> parts;
-    for (const Act& x : staged_) parts.push_back(&x);
-    joined = join_frames(parts);
-  }
+  std::vector<const WindowInput*> inputs;
+  for (const WindowInput& w : staged_) inputs.push_back(&w);
   std::vector<int32_t> idx;
-  Act z = encode_pass(tok_, n == 1 ? staged_[0] : joined, n, resolved_, tok_.config().discrete ? &idx : nullptr);
+  Act z = encode_windows(tok_, inputs, resolved_, tok_.config().discrete ? &idx : nullptr);
   const int tl = z.T / n;
   for (int i = 0; i < n; ++i) windows_.push_back(n == 1 ? std::move(z) : frames_of(z, i * tl, tl));
   // Token ids are (t, h, w) with the batch's windows one after another: already in clip order.

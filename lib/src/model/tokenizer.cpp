@@ -544,19 +544,31 @@ Act Tokenizer::encode(const Act& x, std::vector<int32_t>* indices, const TapFn& 
   return encode_batch(x, 1, indices, tap);
 }
 
-Act Tokenizer::encode_batch(const Act& x, int windows, std::vector<int32_t>* indices, const TapFn& tap) const {
-  const ModelConfig& c = impl_->cfg;
-  if (windows < 1 || x.T % windows)
-    throw Error(Code::InvalidArgument, "encode: " + std::to_string(x.T) + " frames are not " + std::to_string(windows) +
+namespace {
+void check_encode_input(const ModelConfig& c, int frames, int channels, int h, int w, int windows) {
+  if (windows < 1 || frames % windows)
+    throw Error(Code::InvalidArgument, "encode: " + std::to_string(frames) + " frames are not " + std::to_string(windows) +
                                            " windows of equal length");
-  const int T = x.T / windows;
-  if (x.C != c.in_channels) throw Error(Code::InvalidArgument, "encode: expected " + std::to_string(c.in_channels) + " channels");
-  if (x.H % c.spatial_compression || x.W % c.spatial_compression)
+  const int T = frames / windows;
+  if (channels != c.in_channels) throw Error(Code::InvalidArgument, "encode: expected " + std::to_string(c.in_channels) + " channels");
+  if (h % c.spatial_compression || w % c.spatial_compression)
     throw Error(Code::InvalidArgument, "encode: H and W must be multiples of " + std::to_string(c.spatial_compression));
   if (c.video && (T - 1) % c.temporal_compression)
     throw Error(Code::InvalidArgument, "encode: frames must be 1 + k*" + std::to_string(c.temporal_compression));
+}
+}  // namespace
+
+Act Tokenizer::encode_batch(const Act& x, int windows, std::vector<int32_t>* indices, const TapFn& tap) const {
+  check_encode_input(impl_->cfg, x.T, x.C, x.H, x.W, windows);
+  return encode_batch(impl_->be->upload(x), windows, indices, tap);
+}
+
+Act Tokenizer::encode_batch(const Tensor& x, int windows, std::vector<int32_t>* indices, const TapFn& tap) const {
+  const ModelConfig& c = impl_->cfg;
   const Backend& be = *impl_->be;
-  const Tensor z = impl_->encode(c.video ? windows : 1, be.upload(x), tap);
+  if (x.backend != &be) throw Error(Code::Internal, "encode: the input lives on another backend than " + be.describe());
+  check_encode_input(c, x.T, x.C, x.H, x.W, windows);
+  const Tensor z = impl_->encode(c.video ? windows : 1, x, tap);
   if (!c.discrete) return be.download(z);
   std::vector<int32_t> idx;
   Act codes = be.download(be.fsq_quantize(z, c.levels, &idx));

@@ -22,21 +22,31 @@ WindowBatcher::~WindowBatcher() {
 }
 
 std::future<WindowBatcher::Encoded> WindowBatcher::encode(Act window) {
-  Job j{Kind::Encode, {window.T, window.C, window.H, window.W}, std::move(window), {}, {}, {}};
-  auto f = j.encoded.get_future();
+  WindowInput in;
+  in.x = std::move(window);
+  return encode(std::move(in));
+}
+
+std::future<WindowBatcher::Encoded> WindowBatcher::encode(WindowInput window) {
+  const Act& x = window.x;
+  const Tensor* f = window.frames.empty() ? nullptr : &window.frames[0];
+  Job j{Kind::Encode, {window.T(), f ? f->C : x.C, f ? f->H : x.H, f ? f->W : x.W}, std::move(window), {}, {}, {}};
+  auto fut = j.encoded.get_future();
   submit(std::move(j));
-  return f;
+  return fut;
 }
 
 std::future<Act> WindowBatcher::decode(Act latent) {
-  Job j{Kind::Decode, {latent.T, latent.C, latent.H, latent.W}, std::move(latent), {}, {}, {}};
+  WindowInput in;
+  in.x = std::move(latent);
+  Job j{Kind::Decode, {in.x.T, in.x.C, in.x.H, in.x.W}, std::move(in), {}, {}, {}};
   auto f = j.act.get_future();
   submit(std::move(j));
   return f;
 }
 
 std::future<Act> WindowBatcher::decode_ids(std::vector<int32_t> ids, int t, int h, int w) {
-  Job j{Kind::DecodeIds, {t, 0, h, w}, Act(), std::move(ids), {}, {}};
+  Job j{Kind::DecodeIds, {t, 0, h, w}, WindowInput{}, std::move(ids), {}, {}};
   auto f = j.act.get_future();
   submit(std::move(j));
   return f;
@@ -127,18 +137,13 @@ void WindowBatcher::run_batch(std::vector<Job>& jobs, const PassOptions& plan) {
   const int n = static_cast<int>(jobs.size());
   const Kind kind = jobs[0].kind;
   try {
-    // The pass's input: the lone window as it is, or the windows joined along T.
-    Act joined;
-    if (n > 1 && kind != Kind::DecodeIds) {
-      std::vector<const Act*> parts;
-      for (const Job& j : jobs) parts.push_back(&j.x);
-      joined = join_frames(parts);
-    }
-    const Act& x = n == 1 ? jobs[0].x : joined;
     if (kind == Kind::Encode) {
       const bool discrete = tok_.config().discrete;
+      std::vector<const WindowInput*> inputs;
+      for (const Job& j : jobs) inputs.push_back(&j.in);
       std::vector<int32_t> ids;
-      Act z = encode_pass(tok_, x, n, plan, discrete ? &ids : nullptr);
+      Act z = encode_windows(tok_, inputs, plan, discrete ? &ids : nullptr);
+      for (Job& j : jobs) j.in = WindowInput{};  // the device frames go before the results are handed out
       const int tl = z.T / n;
       const size_t per = ids.size() / n;
       for (int i = 0; i < n; ++i) {
@@ -149,6 +154,14 @@ void WindowBatcher::run_batch(std::vector<Job>& jobs, const PassOptions& plan) {
       }
       return;
     }
+    // A decode pass's input: the lone latent as it is, or the latents joined along T.
+    Act joined;
+    if (n > 1 && kind == Kind::Decode) {
+      std::vector<const Act*> parts;
+      for (const Job& j : jobs) parts.push_back(&j.in.x);
+      joined = join_frames(parts);
+    }
+    const Act& x = n == 1 ? jobs[0].in.x : joined;
     Act y;
     if (kind == Kind::Decode) {
       y = decode_pass(tok_, x, n, plan);

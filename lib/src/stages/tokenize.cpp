@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "reel/stages/tokenize.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -99,18 +100,49 @@ std::vector<ComputeTarget> resolve_computes(const std::string& devices, const st
   return out;
 }
 
+namespace {
+// REEL_TOKENIZE_INPUT=rgb|pictures overrides Auto (for measuring one route against the other).
+InputRoute default_input_route() {
+  static const InputRoute r = [] {
+    const char* e = std::getenv("REEL_TOKENIZE_INPUT");
+    const std::string v = e ? e : "";
+    if (v.empty() || v == "auto") return InputRoute::Auto;
+    if (v == "rgb") return InputRoute::Rgb;
+    if (v == "pictures") return InputRoute::Planes;
+    throw Error(Code::InvalidArgument, "REEL_TOKENIZE_INPUT must be auto, rgb or pictures, not '" + v + "'");
+  }();
+  return r;
+}
+}  // namespace
+
 ClipLatents encode_source(const TokenizerUse& use, const std::string& source, int window, double* fps,
-                          const PassOptions& passes, int decode_threads) {
+                          const PassOptions& passes, int decode_threads, InputRoute route) {
+  if (route == InputRoute::Auto) route = default_input_route();
   DecodeOptions d;
   d.threads = decode_threads;
+  const Device dev = use.tok->backend().device();
+  d.planes = route == InputRoute::Planes || (route == InputRoute::Auto && dev.kind == DeviceKind::Cuda);
+  d.device_planes = dev.kind == DeviceKind::Cuda;
+  d.cuda_device = d.device_planes ? dev.index : 0;
   auto dec = VideoDecoder::open(source, d);
   const VideoInfo& info = dec->info();
   ClipEncoder enc(use, info.display_width, info.display_height, window, passes);
   Frame f;
+  int64_t on_device = 0, host_planes = 0, rgb = 0;
   while (dec->next(&f)) {
     throw_if_cancelled();
-    enc.push(f.data.data());
+    if (f.planes) {
+      enc.push_planes(f.planes);
+      ++(f.planes.on_device ? on_device : host_planes);
+    } else {
+      enc.push(f.data.data());
+      ++rgb;
+    }
   }
+  if (d.planes)
+    REEL_VERBOSE("tokenize", "%s: network input made on %s from %lld NVDEC pictures in device memory, %lld host pictures, %lld RGB24 frames",
+                 source.c_str(), dev.name().c_str(), static_cast<long long>(on_device), static_cast<long long>(host_planes),
+                 static_cast<long long>(rgb));
   ClipLatents lat = enc.finish();
   if (lat.frames == 0) throw Error(Code::InvalidData, "no decodable video frame in " + source);
   *fps = info.fps;
@@ -247,6 +279,7 @@ class EncodeStage : public Stage {
   explicit EncodeStage(TokenizeConfig c) : c_(std::move(c)) {}
   std::string name() const override { return "tokenize"; }
   void open(const Shard& shard) override {
+    default_input_route();  // a bad REEL_TOKENIZE_INPUT stops the run before any clip
     pool_ = std::make_unique<DevicePool>(c_.model, c_.target, c_.devices, c_.passes, c_.compute_threads);
     const Tokenizer& first = pool_->first();
     sha_ = first.checksum();

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "reel/core/picture.h"
 #include "reel/core/tensor.h"
 
 namespace reel {
@@ -145,6 +146,19 @@ class Backend {
   // (T, co, 1, 1) = x . w^T + b with w (co, C*H*W) and b (co) or empty, plus `add` (T, co, 1, 1)
   // when given, then ReLU when asked.
   virtual Tensor dense(const Tensor& x, const Weight& w, const Weight& b, int co, const Tensor* add, bool relu) const = 0;
+
+  // ---- Network input straight from the decoder ----
+
+  // A (1, 3, H, W) frame of network input: the picture as RGB in [-1, 1] at (pad_top, pad_left),
+  // zeros around it. Each sample is the 8-bit level RGB24 would hold (dm::yuv420_rgb: the
+  // picture's matrix and range, bilinear chroma at MPEG-2 siting, rounded), mapped as
+  // rgb_to_act_frame maps it, so the network sees what the host route would give it save
+  // swscale's chroma filter. The CUDA backend reads device pictures of its own device (NVDEC's)
+  // in place and copies host ones over; the CPU backend reads host pictures only. May be called
+  // from a decoding thread while another thread runs the network on this backend: it shares no
+  // scratch, and on CUDA it runs on a stream of its own, so it never waits behind a pass. It has
+  // finished reading the picture when it returns (the decoder may then reuse the surface).
+  virtual Tensor yuv420_frame(const Yuv420& picture, int H, int W, int pad_top, int pad_left) const = 0;
 
   // Bytes the backend could still allocate for activations (device memory free plus what its
   // own pool holds unused); the CPU backend answers SIZE_MAX (the OS decides).

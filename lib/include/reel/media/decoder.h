@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "reel/core/picture.h"
 #include "reel/media/hwaccel.h"
 
 namespace reel {
@@ -50,6 +51,16 @@ struct DecodeOptions {
   // YUV, no rotation; otherwise data is filled as usual), valid until the next call of next().
   bool borrow_luma = false;
   HwAccel hwaccel = HwAccel::Default;  // NVDEC or CPU decode (see hwaccel.h: falls back to the CPU)
+  int cuda_device = 0;                 // the CUDA device NVDEC decodes on
+  // The decoded picture itself instead of RGB24, for a consumer that converts it where it computes
+  // (Backend::yuv420_frame): Frame::planes, borrowed until the next call of next(), and for NVDEC
+  // in device memory, never copied to the host. Only for native-size RGB24 output; a frame the
+  // route does not cover (not 8-bit 4:2:0, rotated, a colour matrix other than BT.601 / BT.709,
+  // or views and thumbnails wanted of it) is converted to RGB24 as usual, so a consumer handles both.
+  bool planes = false;
+  // With planes: NVDEC's pictures stay in device memory (for a consumer computing on that device,
+  // cuda_device); otherwise they are copied to the host and handed over as host NV12 planes.
+  bool device_planes = false;
 };
 
 // One block's motion vector as the codec coded it (FFmpeg's export_mvs side data), in coded
@@ -105,6 +116,7 @@ struct Frame {
   std::vector<FrameView> views;  // the views (add_view) that want this frame
   const uint8_t* borrowed = nullptr;  // borrow_luma: width x height luma, rows borrowed_stride apart
   int borrowed_stride = 0;
+  Yuv420 planes;  // DecodeOptions::planes: the picture (then data is empty), valid until next()
 };
 
 class VideoDecoder {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "reel/core/picture.h"
 #include "reel/core/tensor.h"
 
 namespace reel {
@@ -107,5 +108,11 @@ void clamp_(Act& x, float lo, float hi);
 // (T, co, 1, 1) = each frame's C*H*W values . w^T (w: co x C*H*W) + b (may be null) + add (may
 // be null), then ReLU when relu: one GEMM over all frames.
 Act dense(const Act& x, const float* w, const float* b, int co, const Act* add, bool relu);
+
+// A host 4:2:0 picture as RGB24 levels (dm::yuv420_rgb: the reference the backends' yuv420_frame
+// computes), and as frame t of a (T, 3, H, W) activation at (pad_top, pad_left), zeros around
+// it, mapped as rgb_to_act_frame maps RGB24.
+void yuv420_to_rgb24(const Yuv420& p, uint8_t* rgb);
+void yuv420_to_frame(const Yuv420& p, Act& a, int t, int pad_top, int pad_left);
 
 }  // namespace reel

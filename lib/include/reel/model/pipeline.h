@@ -69,25 +69,43 @@ struct TokenizerUse {
 Act frames_of(const Act& a, int t0, int n);
 Act join_frames(const std::vector<const Act*>& parts);
 
+// One window of network input, padded: frames in host memory (x), or already in the backend's
+// (frames, one tensor each, a repeated padding frame repeated as the same tensor: the planes
+// route, where pictures are converted where the network runs).
+struct WindowInput {
+  Act x;
+  std::vector<Tensor> frames;
+  int T() const { return frames.empty() ? x.T : static_cast<int>(frames.size()); }
+};
+
+// One forward pass over windows of one length: encode_pass on the joined host frames, or the
+// backend's frames joined there (downloaded only when the plan tiles, as tiles are cut on the host).
+Act encode_windows(const Tokenizer& tok, const std::vector<const WindowInput*>& windows, const PassOptions& plan,
+                   std::vector<int32_t>* ids);
+
 // One forward pass over n windows of equal length joined along T: tiled when the plan says so
 // (resolve_passes makes n 1 then; token ids are never tiled), else Tokenizer::encode_batch or
 // decode_batch. What ClipEncoder, decode_clip and the WindowBatcher all run.
 Act encode_pass(const Tokenizer& tok, const Act& x, int n, const PassOptions& plan, std::vector<int32_t>* ids);
 Act decode_pass(const Tokenizer& tok, const Act& z, int n, const PassOptions& plan);
 
-// Streams RGB24 frames of one clip into windows and encodes them: `passes.batch` at a time on
+// Streams the frames of one clip into windows and encodes them: `passes.batch` at a time on
 // the tokenizer, or through a WindowBatcher shared with other clips (then each window is handed
 // over as soon as it is complete, so decoding the next window overlaps the network, and the
-// batcher plans the passes).
+// batcher plans the passes). A frame comes as RGB24 (push) or as the decoder's picture
+// (push_planes: converted by the tokenizer's backend, Backend::yuv420_frame, into its own memory,
+// so on a GPU the frame never passes through host memory as RGB or floats); a clip may mix both.
 class ClipEncoder {
  public:
   ClipEncoder(TokenizerUse use, int width, int height, int window, const PassOptions& passes = {});
   void push(const uint8_t* rgb);  // width*height*3 bytes
+  void push_planes(const Yuv420& picture);  // width x height; read before it returns
   ClipLatents finish();
 
  private:
   void stage_window();
   void encode_staged();
+  void frames_on_backend();  // the window's host frames so far become backend frames
   const Tokenizer& tok_;
   WindowBatcher* batcher_ = nullptr;
   std::deque<std::future<EncodedWindow>> handed_;  // windows with the batcher, in clip order
@@ -95,8 +113,9 @@ class ClipEncoder {
   PassOptions passes_;    // as asked
   PassOptions resolved_;  // for windows of resolved_t_ frames
   int resolved_t_ = -1;
-  std::vector<std::vector<uint8_t>> pending_;  // frames of the window being filled
-  std::vector<Act> staged_;                    // padded windows waiting for their pass
+  std::vector<std::vector<uint8_t>> pending_;  // frames of the window being filled (RGB24)
+  std::vector<Tensor> pending_frames_;         // or the backend's frames, once one came as planes
+  std::vector<WindowInput> staged_;            // padded windows waiting for their pass
   std::vector<Act> windows_;                   // encoded windows, (t, C, h, w) each
 };
 

@@ -61,6 +61,8 @@ class Tokenizer {
   // the frame-wise ops see the whole batch at once (bigger GEMMs and kernel launches on a GPU,
   // whose blocking, like the CPU's shared Winograd GEMMs, may round differently).
   Act encode_batch(const Act& x, int windows, std::vector<int32_t>* indices = nullptr, const TapFn& tap = nullptr) const;
+  // The same for input already in the backend's memory (Backend::yuv420_frame's frames, joined).
+  Act encode_batch(const Tensor& x, int windows, std::vector<int32_t>* indices = nullptr, const TapFn& tap = nullptr) const;
   Act decode_batch(const Act& latent, int windows, const TapFn& tap = nullptr) const;
   Act decode_indices_batch(const std::vector<int32_t>& indices, int windows, int t, int h, int w,
                            const TapFn& tap = nullptr) const;

@@ -10,7 +10,8 @@
 // nothing waits for a batch to fill, and a lone clip is never held back. Windows that need
 // tiles go through one at a time, on the same thread. Submitting blocks while two
 // passes' worth of windows are queued, so host memory stays bounded when decoding outruns the
-// device. Results equal one window at a time to float32 rounding (test_batched_windows.cpp).
+// device (a window of backend frames holds device memory while it waits, as much as its input in
+// host memory would). Results equal one window at a time to float32 rounding (test_batched_windows.cpp).
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -38,6 +39,9 @@ class WindowBatcher {
 
   using Encoded = EncodedWindow;
   std::future<Encoded> encode(Act window);
+  // A window as host frames or as frames in the tokenizer's backend (WindowInput); windows of
+  // both kinds and one shape share passes.
+  std::future<Encoded> encode(WindowInput window);
   std::future<Act> decode(Act latent);
   std::future<Act> decode_ids(std::vector<int32_t> ids, int t, int h, int w);
 
@@ -51,7 +55,7 @@ class WindowBatcher {
   struct Job {
     Kind kind;
     std::tuple<int, int, int, int> shape;  // (T, C, H, W) of the input; ids: (t, 0, h, w)
-    Act x;
+    WindowInput in;  // encode: the window; decode: the latent, in.x
     std::vector<int32_t> ids;
     std::promise<Encoded> encoded;
     std::promise<Act> act;

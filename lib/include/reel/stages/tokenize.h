@@ -86,9 +86,16 @@ class DevicePool {
   std::vector<Slot> slots_;
 };
 
+// How decoded frames become network input: swscale's RGB24 on the host, or the decoder's
+// pictures converted by the tokenizer's backend (Backend::yuv420_frame). Auto: pictures on a
+// CUDA tokenizer, where NVDEC's (--hwaccel cuda) never leave device memory and a CPU decode's
+// cross the bus as 8-bit planes (1.5 bytes a pixel instead of 12 of floats); RGB24 on the CPU.
+// The two differ only by swscale's chroma filter (test_yuv_frames.cpp measures it).
+enum class InputRoute { Auto, Rgb, Planes };
+
 // Decodes `source` and encodes it window by window.
 ClipLatents encode_source(const TokenizerUse& use, const std::string& source, int window, double* fps,
-                          const PassOptions& passes, int decode_threads);
+                          const PassOptions& passes, int decode_threads, InputRoute route = InputRoute::Auto);
 // Decodes latents into an mp4 at `fps` (atomically); returns the frames written.
 int64_t write_reconstruction(const TokenizerUse& use, const ClipLatents& lat, double fps, const std::string& out,
                              const PassOptions& passes);

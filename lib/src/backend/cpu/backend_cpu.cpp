@@ -137,6 +137,11 @@ class CpuBackend final : public Backend {
   Tensor fsq_dequantize(const std::vector<int32_t>& indices, int T, int H, int W, const std::vector<int>& levels) const override {
     return wrap(reel::fsq_dequantize(indices, T, H, W, levels));
   }
+  Tensor yuv420_frame(const Yuv420& picture, int H, int W, int pad_top, int pad_left) const override {
+    Act a(1, 3, H, W, Act::Uninit{});
+    yuv420_to_frame(picture, a, 0, pad_top, pad_left);
+    return wrap(std::move(a));
+  }
   Tensor alloc(int T, int C, int H, int W) const override { return wrap(Act(T, C, H, W, Act::Uninit{})); }
   void conv_time_into(const Tensor& x, int in_c0, const ConvWeights& w, int dilation, const ChannelPost& post, Tensor& out,
                       int out_c0) const override {
