@@ -390,15 +390,8 @@ class FfmpegDecoder final : public VideoDecoder {
         convert_with(views_[v], f, &view);
         out->views.push_back({static_cast<int>(v), view.width, view.height, view.channels, std::move(view.data)});
       }
-    if (!convert_wanted(out->index)) {
-      out->width = f->width;
-      out->height = f->height;
-      out->channels = 0;
-      out->data.clear();
-      out->gray.clear();
-      return;
-    }
-    if (planes_of(f, out->index, &out->planes)) {
+    // No pixels converted: a frame not wanted, or one handed over as its planes.
+    if (!convert_wanted(out->index) || planes_of(f, out->index, &out->planes)) {
       out->width = f->width;
       out->height = f->height;
       out->channels = 0;
