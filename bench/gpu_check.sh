@@ -63,7 +63,7 @@ done
 
 step "pipeline: decode + tokenize + write, 720p clips (batched vs unbatched vs PyTorch)"
 if [ -n "$PY" ]; then
-  timeout 420 "$PY" bench/pipeline_gpu.py --reel "$REEL" >"$OUT/bench_pipeline.json" ||
+  timeout 540 "$PY" bench/pipeline_gpu.py --reel "$REEL" >"$OUT/bench_pipeline.json" ||
     echo '{"error": "pipeline benchmark failed or timed out"}' >"$OUT/bench_pipeline.json"
   cat "$OUT/bench_pipeline.json"
 fi

@@ -11,12 +11,14 @@ weights/cosmos_torch.py, written as a reel model file), then runs, in one go on 
                    (NVDEC pictures made network input on the device: no host round trip)
   reel batched rgb the same with REEL_TOKENIZE_INPUT=rgb: NVDEC pictures copied to the host,
                    swscale RGB24, floats uploaded (the route before pictures stayed on the device)
+  reel batched serial  the same with REEL_BATCH_OVERLAP=off: each pass finished before the
+                   next is queued (no pass in flight)
   torch            FFmpeg decode (rawvideo pipe) -> the same model in PyTorch eager, bf16 ->
                    latents saved with numpy, one clip after another
 
 each while `nvidia-smi` samples GPU utilisation every 200 ms. Prints one JSON object: clips/s,
 frames/s, mean and median utilisation for each, and the ratios batched/unbatched and
-batched/torch and batched/batched-rgb.
+batched/torch, batched/batched-rgb and batched/batched-serial.
 
     bench/pipeline_gpu.py --reel build-gpu/tools/reel [--clips 16] [--seconds 4] [--arch CV8x8x8]
 """
@@ -119,12 +121,13 @@ def main():
         res["reel_unbatched"] = run_reel(a.reel, path, clips, os.path.join(d, "u.h5"), "1")
         res["reel_batched"] = run_reel(a.reel, path, clips, os.path.join(d, "b.h5"), "auto")
         res["reel_batched_rgb"] = run_reel(a.reel, path, clips, os.path.join(d, "r.h5"), "auto", {"REEL_TOKENIZE_INPUT": "rgb"})
+        res["reel_batched_serial"] = run_reel(a.reel, path, clips, os.path.join(d, "s.h5"), "auto", {"REEL_BATCH_OVERLAP": "off"})
         os.makedirs(os.path.join(d, "torch"))
         try:
             res["torch"] = run_torch(model, clips, os.path.join(d, "torch"), torch.bfloat16)
         except torch.cuda.OutOfMemoryError as e:
             res["torch"] = {"error": "out of memory: " + str(e).splitlines()[0]}
-    for k in ("reel_unbatched", "reel_batched", "reel_batched_rgb", "torch"):
+    for k in ("reel_unbatched", "reel_batched", "reel_batched_rgb", "reel_batched_serial", "torch"):
         if "seconds" in res[k]:
             res[k]["clips_per_s"] = a.clips / res[k]["seconds"]
             res[k]["frames_per_s"] = frames / res[k]["seconds"]
@@ -132,6 +135,8 @@ def main():
         res["batched_vs_unbatched"] = res["reel_unbatched"]["seconds"] / res["reel_batched"]["seconds"]
         if "seconds" in res["reel_batched_rgb"]:
             res["batched_vs_batched_rgb"] = res["reel_batched_rgb"]["seconds"] / res["reel_batched"]["seconds"]
+        if "seconds" in res["reel_batched_serial"]:
+            res["batched_vs_batched_serial"] = res["reel_batched_serial"]["seconds"] / res["reel_batched"]["seconds"]
         if "seconds" in res["torch"]:
             res["batched_vs_torch"] = res["torch"]["seconds"] / res["reel_batched"]["seconds"]
     print(json.dumps(res, indent=1))

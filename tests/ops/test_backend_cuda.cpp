@@ -17,6 +17,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <atomic>
+#include <thread>
 
 #include "../test_util.h"
 #include "reel/core/backend.h"
@@ -30,6 +32,7 @@
 #include "reel/model/config.h"
 #include "reel/model/golden.h"
 #include "reel/model/tokenizer.h"
+#include "reel/model/window_batcher.h"
 #include "reel/stages/tokenize.h"
 
 namespace fs = std::filesystem;
@@ -407,6 +410,82 @@ TEST_P(CudaOps, PicturesToFramesEqualTheCpu) {
           EXPECT_EQ(got.v, held(ref).v);
         }
       }
+  }
+}
+
+// Uploads come from pinned blocks on the copy stream and return without waiting; downloads may be
+// pending. From four threads at once (as decoding threads upload while the batcher's thread runs
+// the network), with blocks reused across sizes and convolutions queued on the network's stream
+// ahead of the copies: each tensor comes back as its host data went in
+// (fp32 exactly; 16-bit as the synchronous download gives it), and the host data may go, or be
+// overwritten, as soon as upload returns.
+TEST_P(CudaOps, PinnedCopiesRoundTripFromManyThreads) {
+  const Act big = test::random_act(8, 64, 96, 96, 1);
+  HostConv conv(64, 64, 1, 3, 3, 2);
+  const ConvWeights cw = conv.on(*gpu);
+  std::vector<Tensor> busy;
+  for (int i = 0; i < 6; ++i) busy.push_back(gpu->conv2d(gpu->upload(big), cw, 1, 1, 1, 1, 1));  // queued ahead
+  std::vector<std::thread> pool;
+  std::atomic<int> bad{0};
+  for (int th = 0; th < 4; ++th)
+    pool.emplace_back([&, th] {
+      std::mt19937 rng(10 + th);
+      for (int i = 0; i < 12; ++i) {
+        const int T = 1 + static_cast<int>(rng() % 5), C = 1 + static_cast<int>(rng() % 8), H = 8 + static_cast<int>(rng() % 200);
+        Act x = test::random_act(T, C, H, 33, 100 * th + i);
+        const Act keep = x;
+        const Tensor t = gpu->upload(x);
+        std::fill(x.v.begin(), x.v.end(), 7.0f);  // the host copy is free once upload returns
+        x = Act();
+        auto pending = gpu->download_async(t);
+        const Act sync = gpu->download(t);
+        const Act got = pending->wait();
+        if (got.v != sync.v) ++bad;
+        if (GetParam() == DType::F32 && got.v != keep.v) ++bad;
+        if (GetParam() != DType::F32 && compare(got, keep).max_rel > unit_roundoff(GetParam())) ++bad;
+      }
+    });
+  for (auto& t : pool) t.join();
+  EXPECT_EQ(bad.load(), 0);
+  // A pending download dropped unwaited hands its block back safely.
+  { auto dropped = gpu->download_async(gpu->upload(big)); }
+  EXPECT_EQ(gpu->download(gpu->upload(big)).v.size(), big.v.size());
+}
+
+// The window batcher on a GPU keeps a pass in flight while it queues the next (Overlap::Auto is
+// On there): every window's latent and token ids equal those of passes run one after another,
+// to the fp32 bound (the kernels' sums may be ordered differently between runs).
+TEST(CudaTokenizer, OverlappedBatcherPassesEqualPassesOneAfterAnother) {
+  REQUIRE_CUDA();
+  for (const char* arch : {"CV4x8x8", "DV4x8x8"}) {
+    SCOPED_TRACE(arch);
+    auto tok = Tokenizer::random(config_for_arch(arch, 32, 1), 6);
+    tok->use_backend(make_backend(Device{DeviceKind::Cuda, 0}, 0, DType::F32));
+    std::vector<Act> xs;
+    for (int i = 0; i < 12; ++i) xs.push_back(test::random_act(i % 3 == 2 ? 5 : 9, 3, 64, 96, 300 + i));
+    auto run = [&](WindowBatcher::Overlap mode, uint64_t* overlapped) {
+      WindowBatcher b(*tok, PassOptions{0, 0, 2}, 0, mode);
+      std::vector<std::future<EncodedWindow>> f;
+      for (const Act& x : xs) f.push_back(b.encode(Act(x)));
+      std::vector<EncodedWindow> out;
+      for (auto& e : f) out.push_back(e.get());
+      *overlapped = b.overlapped();
+      return out;
+    };
+    uint64_t n_off = 0, n_on = 0;
+    const auto off = run(WindowBatcher::Overlap::Off, &n_off);
+    const auto on = run(WindowBatcher::Overlap::Auto, &n_on);
+    std::printf("[ cuda %s ] %llu of the passes queued behind one in flight\n", arch, static_cast<unsigned long long>(n_on));
+    EXPECT_GT(n_on, 0u);
+    ASSERT_EQ(on.size(), off.size());
+    for (size_t i = 0; i < off.size(); ++i) {
+      EXPECT_LT(compare(on[i].z, off[i].z).max_rel, 1e-5) << "window " << i;
+      if (!off[i].ids.empty()) {
+        size_t differ = 0;
+        for (size_t k = 0; k < off[i].ids.size(); ++k) differ += on[i].ids[k] != off[i].ids[k];
+        EXPECT_LE(differ, off[i].ids.size() / 1000) << "window " << i << ": token ids";  // a code on a level boundary may flip
+      }
+    }
   }
 }
 

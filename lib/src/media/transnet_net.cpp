@@ -163,15 +163,20 @@ void TransNetNet::window(const uint8_t* frames, const float* hist, float* single
   // Each block's output averaged over the picture, for the frame-similarity branch: 64 + 128 + 256.
   std::vector<float> means(static_cast<size_t>(kT) * 448);
   Tensor x = be.upload(in);
-  int offset = 0;
+  // The means come over after the last block: on a GPU the blocks run without the host waiting.
+  std::unique_ptr<PendingDownload> block_means[3];
   for (int i = 0; i < 3; ++i) {
     const Tensor a = ddcnn(x, w.layers[i][0]);
     Tensor b = ddcnn(a, w.layers[i][1]);
     be.relu_add_(b, a);
     x = be.avg_pool2(b);
-    const Act m = be.download(be.spatial_mean(x));
+    block_means[i] = be.download_async(be.spatial_mean(x));
+  }
+  int offset = 0;
+  for (auto& pending : block_means) {
+    const Act m = pending->wait();
     for (int t = 0; t < kT; ++t) std::copy_n(m.v.data() + static_cast<size_t>(t) * m.C, m.C, means.data() + t * 448 + offset);
-    offset += x.C;
+    offset += m.C;
   }
   // The similarity branches on the host: colour histograms (128), frame similarities (128).
   Act sims(kT, 2 * kSim, 1, 1, Act::Uninit{});

@@ -76,27 +76,39 @@ Act join_frames(const std::vector<const Act*>& parts) {
   return x;
 }
 
-Act encode_pass(const Tokenizer& tok, const Act& x, int n, const PassOptions& plan, std::vector<int32_t>* ids) {
-  if (plan.tile > 0 && !tok.config().discrete) return encode_tiled(tok, x, plan.tile, plan.overlap);
-  return tok.encode_batch(x, n, ids);
-}
-
 Act decode_pass(const Tokenizer& tok, const Act& z, int n, const PassOptions& plan) {
   return plan.tile > 0 ? decode_tiled(tok, z, plan.tile, plan.overlap) : tok.decode_batch(z, n);
 }
 
 Act encode_windows(const Tokenizer& tok, const std::vector<const WindowInput*>& windows, const PassOptions& plan,
                    std::vector<int32_t>* ids) {
+  PendingPass p = launch_windows(tok, windows, plan);
+  if (ids) *ids = std::move(p.ids);
+  return p.z->wait();
+}
+
+PendingPass launch_windows(const Tokenizer& tok, const std::vector<const WindowInput*>& windows, const PassOptions& plan) {
   const int n = static_cast<int>(windows.size());
+  const bool discrete = tok.config().discrete, tiled = plan.tile > 0 && !discrete;
+  const Backend& be = tok.backend();
+  PendingPass out;
   bool host = true;
   for (const WindowInput* w : windows) host = host && w->frames.empty();
   if (host) {
-    if (n == 1) return encode_pass(tok, windows[0]->x, 1, plan, ids);
-    std::vector<const Act*> parts;
-    for (const WindowInput* w : windows) parts.push_back(&w->x);
-    return encode_pass(tok, join_frames(parts), n, plan, ids);
+    Act joined;
+    if (n > 1) {
+      std::vector<const Act*> parts;
+      for (const WindowInput* w : windows) parts.push_back(&w->x);
+      joined = join_frames(parts);
+    }
+    const Act& x = n == 1 ? windows[0]->x : joined;
+    if (tiled) {
+      out.z = std::make_unique<ReadyDownload>(encode_tiled(tok, x, plan.tile, plan.overlap));
+      return out;
+    }
+    out.z = tok.encode_batch_async(be.upload(x), n, discrete ? &out.ids : nullptr);
+    return out;
   }
-  const Backend& be = tok.backend();
   std::vector<Tensor> parts;
   for (const WindowInput* w : windows) {
     if (w->frames.empty()) parts.push_back(be.upload(w->x));
@@ -104,8 +116,12 @@ Act encode_windows(const Tokenizer& tok, const std::vector<const WindowInput*>& 
   }
   const Tensor x = be.concat_frames(parts);
   parts.clear();  // the frames go as soon as the joined input holds them
-  if (plan.tile > 0 && !tok.config().discrete) return encode_tiled(tok, be.download(x), plan.tile, plan.overlap);
-  return tok.encode_batch(x, n, ids);
+  if (tiled) {
+    out.z = std::make_unique<ReadyDownload>(encode_tiled(tok, be.download(x), plan.tile, plan.overlap));
+    return out;
+  }
+  out.z = tok.encode_batch_async(x, n, discrete ? &out.ids : nullptr);
+  return out;
 }
 
 ClipEncoder::ClipEncoder(TokenizerUse use, int width, int height, int window, const PassOptions& passes)

@@ -564,17 +564,22 @@ Act Tokenizer::encode_batch(const Act& x, int windows, std::vector<int32_t>* ind
 }
 
 Act Tokenizer::encode_batch(const Tensor& x, int windows, std::vector<int32_t>* indices, const TapFn& tap) const {
+  return encode_batch_async(x, windows, indices, tap)->wait();
+}
+
+std::unique_ptr<PendingDownload> Tokenizer::encode_batch_async(const Tensor& x, int windows, std::vector<int32_t>* indices,
+                                                               const TapFn& tap) const {
   const ModelConfig& c = impl_->cfg;
   const Backend& be = *impl_->be;
   if (x.backend != &be) throw Error(Code::Internal, "encode: the input lives on another backend than " + be.describe());
   check_encode_input(c, x.T, x.C, x.H, x.W, windows);
   const Tensor z = impl_->encode(c.video ? windows : 1, x, tap);
-  if (!c.discrete) return be.download(z);
+  if (!c.discrete) return be.download_async(z);
   std::vector<int32_t> idx;
   Act codes = be.download(be.fsq_quantize(z, c.levels, &idx));
   if (tap) tap("quantizer#1", codes);
   if (indices) *indices = std::move(idx);
-  return codes;
+  return std::make_unique<ReadyDownload>(std::move(codes));
 }
 
 Act Tokenizer::decode(const Act& latent, const TapFn& tap) const { return decode_batch(latent, 1, tap); }

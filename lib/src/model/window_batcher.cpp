@@ -8,8 +8,12 @@
 
 namespace reel {
 
-WindowBatcher::WindowBatcher(const Tokenizer& tok, const PassOptions& passes, int compute_threads)
-    : tok_(tok), asked_(passes), threads_(compute_threads), thread_([this] { loop(); }) {}
+WindowBatcher::WindowBatcher(const Tokenizer& tok, const PassOptions& passes, int compute_threads, Overlap overlap)
+    : tok_(tok),
+      asked_(passes),
+      threads_(compute_threads),
+      overlap_(overlap == Overlap::On || (overlap == Overlap::Auto && tok.backend().device().kind != DeviceKind::Cpu)),
+      thread_([this] { loop(); }) {}
 
 WindowBatcher::~WindowBatcher() {
   {
@@ -87,49 +91,126 @@ const PassOptions& WindowBatcher::plan_for(const Job& j) {
 
 void WindowBatcher::loop() {
   ops_set_threads(threads_);  // OpenMP's thread count is a per-thread setting
+  Flight flight;  // an encode pass queued on the device (overlap_ only), when it holds jobs
   for (;;) {
     std::vector<Job> jobs;
     PassOptions plan;
+    bool got = false;
     {
       std::unique_lock<std::mutex> lk(mu_);
-      wake_.wait(lk, [&] { return stop_ || !queue_.empty(); });
-      if (stop_) {
-        for (Job& j : queue_) {
-          const auto e = std::make_exception_ptr(Error(Code::Cancelled, "the window batcher stopped before this window ran"));
-          if (j.kind == Kind::Encode) j.encoded.set_exception(e);
-          else j.act.set_exception(e);
-        }
-        queue_.clear();
-        return;
-      }
-      // The first queued job, and every later one of its kind and shape, up to its batch.
-      try {
-        plan = plan_for(queue_.front());
-      } catch (...) {  // too little memory even for tiles, say: that window's error
-        Job j = std::move(queue_.front());
-        queue_.pop_front();
-        if (j.kind == Kind::Encode) j.encoded.set_exception(std::current_exception());
-        else j.act.set_exception(std::current_exception());
-        room_.notify_all();
-        continue;
-      }
-      const int n = plan.batch;
-      cap_ = std::max<size_t>(cap_, 2 * static_cast<size_t>(n));
-      jobs.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-      for (auto it = queue_.begin(); it != queue_.end() && static_cast<int>(jobs.size()) < n;) {
-        if (it->kind == jobs[0].kind && it->shape == jobs[0].shape) {
-          jobs.push_back(std::move(*it));
-          it = queue_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      ++passes_;
-      windows_ += jobs.size();
+      // With a pass in flight, the next batch only if one is waiting already.
+      got = take(lk, &jobs, &plan, flight.jobs.empty());
     }
     room_.notify_all();
+    if (!got) {
+      finish(flight);
+      std::lock_guard<std::mutex> lk(mu_);
+      if (stop_) {
+        fail_queue();
+        return;
+      }
+      continue;
+    }
+    if (jobs[0].kind == Kind::Encode) {
+      if (!flight.jobs.empty()) ++overlapped_;
+      Flight next = launch(std::move(jobs), plan);  // queued behind the pass in flight
+      finish(flight);
+      if (overlap_) flight = std::move(next);
+      else finish(next);
+      continue;
+    }
+    finish(flight);
     run_batch(jobs, plan);
+  }
+}
+
+// The first queued job, and every later one of its kind and shape, up to its batch.
+bool WindowBatcher::take(std::unique_lock<std::mutex>& lk, std::vector<Job>* jobs, PassOptions* plan, bool wait) {
+  if (wait) wake_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+  for (;;) {
+    if (stop_ || queue_.empty()) return false;
+    try {
+      *plan = plan_for(queue_.front());
+      break;
+    } catch (...) {  // too little memory even for tiles, say: that window's error
+      Job j = std::move(queue_.front());
+      queue_.pop_front();
+      if (j.kind == Kind::Encode) j.encoded.set_exception(std::current_exception());
+      else j.act.set_exception(std::current_exception());
+    }
+  }
+  const int n = plan->batch;
+  cap_ = std::max<size_t>(cap_, 2 * static_cast<size_t>(n));
+  jobs->push_back(std::move(queue_.front()));
+  queue_.pop_front();
+  for (auto it = queue_.begin(); it != queue_.end() && static_cast<int>(jobs->size()) < n;) {
+    if (it->kind == (*jobs)[0].kind && it->shape == (*jobs)[0].shape) {
+      jobs->push_back(std::move(*it));
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  ++passes_;
+  windows_ += jobs->size();
+  return true;
+}
+
+void WindowBatcher::fail_queue() {
+  for (Job& j : queue_) {
+    const auto e = std::make_exception_ptr(Error(Code::Cancelled, "the window batcher stopped before this window ran"));
+    if (j.kind == Kind::Encode) j.encoded.set_exception(e);
+    else j.act.set_exception(e);
+  }
+  queue_.clear();
+}
+
+WindowBatcher::Flight WindowBatcher::launch(std::vector<Job> jobs, const PassOptions& plan) {
+  Flight f;
+  f.jobs = std::move(jobs);
+  try {
+    std::vector<const WindowInput*> inputs;
+    for (const Job& j : f.jobs) inputs.push_back(&j.in);
+    f.pass = launch_windows(tok_, inputs, plan);
+  } catch (...) {
+    f.failed = std::current_exception();
+  }
+  for (Job& j : f.jobs) j.in = WindowInput{};  // the device frames go once the pass holds them (freed in stream order)
+  return f;
+}
+
+// Hands each window its part of the pass's latents, or the pass's error, and empties f.
+void WindowBatcher::finish(Flight& f) {
+  const int n = static_cast<int>(f.jobs.size());
+  if (n == 0) return;
+  struct Clear {
+    Flight& f;
+    ~Clear() { f = Flight{}; }
+  } clear{f};
+  if (!f.failed) {
+    try {
+      Act z = f.pass.z->wait();
+      const int tl = z.T / n;
+      const size_t per = f.pass.ids.size() / n;
+      for (int i = 0; i < n; ++i) {
+        Encoded e;
+        e.z = n == 1 ? std::move(z) : frames_of(z, i * tl, tl);
+        if (!f.pass.ids.empty())
+          e.ids.assign(f.pass.ids.begin() + static_cast<std::ptrdiff_t>(i * per),
+                       f.pass.ids.begin() + static_cast<std::ptrdiff_t>((i + 1) * per));
+        f.jobs[i].encoded.set_value(std::move(e));
+      }
+      return;
+    } catch (...) {
+      f.failed = std::current_exception();
+    }
+  }
+  // A failed pass fails each of its windows (each worker's record gets the error).
+  for (Job& j : f.jobs) {
+    try {
+      j.encoded.set_exception(f.failed);
+    } catch (const std::future_error&) {  // already satisfied before the throw
+    }
   }
 }
 
@@ -137,23 +218,6 @@ void WindowBatcher::run_batch(std::vector<Job>& jobs, const PassOptions& plan) {
   const int n = static_cast<int>(jobs.size());
   const Kind kind = jobs[0].kind;
   try {
-    if (kind == Kind::Encode) {
-      const bool discrete = tok_.config().discrete;
-      std::vector<const WindowInput*> inputs;
-      for (const Job& j : jobs) inputs.push_back(&j.in);
-      std::vector<int32_t> ids;
-      Act z = encode_windows(tok_, inputs, plan, discrete ? &ids : nullptr);
-      for (Job& j : jobs) j.in = WindowInput{};  // the device frames go before the results are handed out
-      const int tl = z.T / n;
-      const size_t per = ids.size() / n;
-      for (int i = 0; i < n; ++i) {
-        Encoded e;
-        e.z = n == 1 ? std::move(z) : frames_of(z, i * tl, tl);
-        if (discrete) e.ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(i * per), ids.begin() + static_cast<std::ptrdiff_t>((i + 1) * per));
-        jobs[i].encoded.set_value(std::move(e));
-      }
-      return;
-    }
     // A decode pass's input: the lone latent as it is, or the latents joined along T.
     Act joined;
     if (n > 1 && kind == Kind::Decode) {
@@ -179,8 +243,7 @@ void WindowBatcher::run_batch(std::vector<Job>& jobs, const PassOptions& plan) {
     const auto e = std::current_exception();
     for (Job& j : jobs) {
       try {
-        if (j.kind == Kind::Encode) j.encoded.set_exception(e);
-        else j.act.set_exception(e);
+        j.act.set_exception(e);
       } catch (const std::future_error&) {  // already satisfied before the throw
       }
     }

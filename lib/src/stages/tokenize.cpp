@@ -113,6 +113,20 @@ InputRoute default_input_route() {
   }();
   return r;
 }
+
+// REEL_BATCH_OVERLAP=on|off overrides the batcher's Auto (for measuring a pass in flight against
+// passes one after another on the same GPU).
+WindowBatcher::Overlap default_overlap() {
+  static const WindowBatcher::Overlap o = [] {
+    const char* e = std::getenv("REEL_BATCH_OVERLAP");
+    const std::string v = e ? e : "";
+    if (v.empty() || v == "auto") return WindowBatcher::Overlap::Auto;
+    if (v == "on") return WindowBatcher::Overlap::On;
+    if (v == "off") return WindowBatcher::Overlap::Off;
+    throw Error(Code::InvalidArgument, "REEL_BATCH_OVERLAP must be auto, on or off, not '" + v + "'");
+  }();
+  return o;
+}
 }  // namespace
 
 ClipLatents encode_source(const TokenizerUse& use, const std::string& source, int window, double* fps,
@@ -198,7 +212,7 @@ TokenizerUse DevicePool::worker(int index, std::unique_ptr<Tokenizer>* own) {
   if (shares_device(targets_[d], passes_)) {
     // The device's workers share one model instance behind one batcher.
     if (!s.tok) s.tok = load_model(model_, targets_[d]);
-    if (!s.batcher) s.batcher = std::make_unique<WindowBatcher>(*s.tok, passes_, threads_);
+    if (!s.batcher) s.batcher = std::make_unique<WindowBatcher>(*s.tok, passes_, threads_, default_overlap());
     return TokenizerUse(*s.batcher);
   }
   // A model instance per worker (the CPU's default: workers compute in parallel).
@@ -279,7 +293,8 @@ class EncodeStage : public Stage {
   explicit EncodeStage(TokenizeConfig c) : c_(std::move(c)) {}
   std::string name() const override { return "tokenize"; }
   void open(const Shard& shard) override {
-    default_input_route();  // a bad REEL_TOKENIZE_INPUT stops the run before any clip
+    default_input_route();  // a bad REEL_TOKENIZE_INPUT or REEL_BATCH_OVERLAP stops the run before any clip
+    default_overlap();
     pool_ = std::make_unique<DevicePool>(c_.model, c_.target, c_.devices, c_.passes, c_.compute_threads);
     const Tokenizer& first = pool_->first();
     sha_ = first.checksum();

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "reel/core/picture.h"
@@ -63,6 +64,16 @@ struct NormAffine {
   std::shared_ptr<Storage> state;
 };
 
+// A download on its way to the host: queued behind the work that makes its tensor, so the
+// caller can queue the next pass before it waits. wait() once; dropping it unwaited is allowed.
+class PendingDownload {
+ public:
+  virtual ~PendingDownload() = default;
+  // Whether wait() would return at once (always so on the CPU backend, whose ops run as called).
+  virtual bool ready() const = 0;
+  virtual Act wait() = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -73,6 +84,12 @@ class Backend {
   // Host <-> backend: the only copies between the two.
   virtual Tensor upload(const Act& host) const = 0;
   virtual Act download(const Tensor& t) const = 0;
+  // download() without waiting: the CUDA backend copies into pinned host memory behind the
+  // work queued on its stream; the CPU backend has the result at once. upload() never waits
+  // for queued work either (on CUDA the copy runs on a stream of its own, from pinned memory,
+  // and the network's stream waits for it), so the host Act may go as soon as it returns.
+  // (Defined inline: the CUDA module is loaded as a plugin and links nothing of reel's library.)
+  virtual std::unique_ptr<PendingDownload> download_async(const Tensor& t) const;
   // A float32 host tensor into the backend's memory, in its dtype. The CPU backend keeps a
   // pointer: the caller keeps `data` alive while the backend uses it.
   virtual Weight weight(const float* data, size_t n) = 0;
@@ -167,6 +184,21 @@ class Backend {
   // backend counts per instance; the CPU operators count process-wide (ops_mac_count).
   virtual uint64_t mac_count() const = 0;
 };
+
+// A download that has already happened: what a backend whose ops run as they are called hands back.
+class ReadyDownload final : public PendingDownload {
+ public:
+  explicit ReadyDownload(Act a) : a_(std::move(a)) {}
+  bool ready() const override { return true; }
+  Act wait() override { return std::move(a_); }
+
+ private:
+  Act a_;
+};
+
+inline std::unique_ptr<PendingDownload> Backend::download_async(const Tensor& t) const {
+  return std::make_unique<ReadyDownload>(download(t));
+}
 
 // The backend for a resolved device. CPU: `threads` operator threads (0: whatever the calling
 // thread is set to, ops_set_threads), float32 only. CUDA: activations and weights in `dtype`,

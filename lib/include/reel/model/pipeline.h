@@ -78,15 +78,23 @@ struct WindowInput {
   int T() const { return frames.empty() ? x.T : static_cast<int>(frames.size()); }
 };
 
-// One forward pass over windows of one length: encode_pass on the joined host frames, or the
-// backend's frames joined there (downloaded only when the plan tiles, as tiles are cut on the host).
+// One forward pass over windows of one length: the joined host frames uploaded, or the backend's
+// frames joined there (downloaded only when the plan tiles, as tiles are cut on the host); tiled
+// when the plan says so (resolve_passes makes the batch 1 then; token ids are never tiled).
 Act encode_windows(const Tokenizer& tok, const std::vector<const WindowInput*>& windows, const PassOptions& plan,
                    std::vector<int32_t>* ids);
 
-// One forward pass over n windows of equal length joined along T: tiled when the plan says so
-// (resolve_passes makes n 1 then; token ids are never tiled), else Tokenizer::encode_batch or
-// decode_batch. What ClipEncoder, decode_clip and the WindowBatcher all run.
-Act encode_pass(const Tokenizer& tok, const Act& x, int n, const PassOptions& plan, std::vector<int32_t>* ids);
+// The same pass, returned as soon as it is queued on the backend (Tokenizer::encode_batch_async):
+// the latents are on their way to the host, a discrete model's token ids already here. Tiled
+// passes run to the end before it returns.
+struct PendingPass {
+  std::unique_ptr<PendingDownload> z;
+  std::vector<int32_t> ids;
+};
+PendingPass launch_windows(const Tokenizer& tok, const std::vector<const WindowInput*>& windows, const PassOptions& plan);
+
+// One decode pass over n latents of equal length joined along T: tiled when the plan says so,
+// else Tokenizer::decode_batch. What decode_clip and the WindowBatcher run.
 Act decode_pass(const Tokenizer& tok, const Act& z, int n, const PassOptions& plan);
 
 // Streams the frames of one clip into windows and encodes them: `passes.batch` at a time on

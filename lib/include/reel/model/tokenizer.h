@@ -63,6 +63,11 @@ class Tokenizer {
   Act encode_batch(const Act& x, int windows, std::vector<int32_t>* indices = nullptr, const TapFn& tap = nullptr) const;
   // The same for input already in the backend's memory (Backend::yuv420_frame's frames, joined).
   Act encode_batch(const Tensor& x, int windows, std::vector<int32_t>* indices = nullptr, const TapFn& tap = nullptr) const;
+  // The same, returning once the pass is queued on the backend, its latent on the way to the
+  // host (Backend::download_async): a GPU runs it while the caller queues the next. A discrete
+  // model's token ids come back before this returns (the codes are then ready too).
+  std::unique_ptr<PendingDownload> encode_batch_async(const Tensor& x, int windows, std::vector<int32_t>* indices = nullptr,
+                                                      const TapFn& tap = nullptr) const;
   Act decode_batch(const Act& latent, int windows, const TapFn& tap = nullptr) const;
   Act decode_indices_batch(const std::vector<int32_t>& indices, int windows, int t, int h, int w,
                            const TapFn& tap = nullptr) const;
