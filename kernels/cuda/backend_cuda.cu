@@ -138,22 +138,7 @@ class CudaBackend final : public Backend {
     return t;  // the guard hands the block back; its next user waits for the recorded copy
   }
 
-  Act download(const Tensor& t) const override {
-    ctx_->enter();
-    check(t);
-    Act h(t.T, t.C, t.H, t.W, Act::Uninit{});
-    if (h.numel() == 0) return h;
-    if (dtype() == DType::F32) {
-      REEL_CUDA_CHECK(cudaMemcpyAsync(h.v.data(), cptr(t), h.numel() * sizeof(float), cudaMemcpyDeviceToHost, ctx_->stream()));
-      ctx_->sync();
-    } else {
-      DeviceStorage staging(ctx_, h.numel() * sizeof(float), "a download's fp32 staging buffer");
-      to_f32(*ctx_, cptr(t), static_cast<float*>(staging.p), h.numel());
-      REEL_CUDA_CHECK(cudaMemcpyAsync(h.v.data(), staging.p, h.numel() * sizeof(float), cudaMemcpyDeviceToHost, ctx_->stream()));
-      ctx_->sync();
-    }
-    return h;
-  }
+  Act download(const Tensor& t) const override { return download_async(t)->wait(); }
 
   // Into pinned memory behind the work queued on the network's stream; the host copies it out
   // at wait(). The window batcher queues the next pass before it waits.
@@ -164,7 +149,7 @@ class CudaBackend final : public Backend {
     const size_t bytes = t.numel() * sizeof(float);
     PinnedPool& pool = ctx_->pinned();
     PinnedPool::Block* pin = pool.acquire(bytes);
-    if (!pin) return std::make_unique<ReadyDownload>(download(t));
+    if (!pin) return std::make_unique<ReadyDownload>(download_pageable(t));
     PinnedGuard guard{pool, pin};
     const void* src = cptr(t);
     std::unique_ptr<DeviceStorage> staging;
@@ -626,7 +611,19 @@ class CudaBackend final : public Backend {
     t.storage = std::make_shared<DeviceStorage>(ctx_, s, t.numel() * dtype_size(dtype()), "an activation");
     return t;
   }
-  // When no pinned memory is to be had: the driver stages the copy, and the host waits.
+  // When no pinned memory is to be had: the driver stages the copies, and the host waits.
+  Act download_pageable(const Tensor& t) const {
+    Act h(t.T, t.C, t.H, t.W, Act::Uninit{});
+    if (dtype() == DType::F32) {
+      REEL_CUDA_CHECK(cudaMemcpyAsync(h.v.data(), cptr(t), h.numel() * sizeof(float), cudaMemcpyDeviceToHost, ctx_->stream()));
+    } else {
+      DeviceStorage staging(ctx_, h.numel() * sizeof(float), "a download's fp32 staging buffer");
+      to_f32(*ctx_, cptr(t), static_cast<float*>(staging.p), h.numel());
+      REEL_CUDA_CHECK(cudaMemcpyAsync(h.v.data(), staging.p, h.numel() * sizeof(float), cudaMemcpyDeviceToHost, ctx_->stream()));
+    }
+    ctx_->sync();
+    return h;
+  }
   Tensor upload_pageable(const Act& h) const {
     Tensor t = make(h.T, h.C, h.H, h.W);
     if (dtype() == DType::F32) {

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <thread>
 
+#include "../batcher_util.h"
 #include "../test_util.h"
 #include "reel/core/backend.h"
 #include "reel/core/status.h"
@@ -463,18 +464,9 @@ TEST(CudaTokenizer, OverlappedBatcherPassesEqualPassesOneAfterAnother) {
     tok->use_backend(make_backend(Device{DeviceKind::Cuda, 0}, 0, DType::F32));
     std::vector<Act> xs;
     for (int i = 0; i < 12; ++i) xs.push_back(test::random_act(i % 3 == 2 ? 5 : 9, 3, 64, 96, 300 + i));
-    auto run = [&](WindowBatcher::Overlap mode, uint64_t* overlapped) {
-      WindowBatcher b(*tok, PassOptions{0, 0, 2}, 0, mode);
-      std::vector<std::future<EncodedWindow>> f;
-      for (const Act& x : xs) f.push_back(b.encode(Act(x)));
-      std::vector<EncodedWindow> out;
-      for (auto& e : f) out.push_back(e.get());
-      *overlapped = b.overlapped();
-      return out;
-    };
     uint64_t n_off = 0, n_on = 0;
-    const auto off = run(WindowBatcher::Overlap::Off, &n_off);
-    const auto on = run(WindowBatcher::Overlap::Auto, &n_on);
+    const auto off = test::encode_through_batcher(*tok, xs, 2, WindowBatcher::Overlap::Off, &n_off);
+    const auto on = test::encode_through_batcher(*tok, xs, 2, WindowBatcher::Overlap::Auto, &n_on);
     std::printf("[ cuda %s ] %llu of the passes queued behind one in flight\n", arch, static_cast<unsigned long long>(n_on));
     EXPECT_GT(n_on, 0u);
     ASSERT_EQ(on.size(), off.size());

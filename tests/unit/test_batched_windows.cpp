@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "../batcher_util.h"
 #include "../test_util.h"
 #include "reel/core/status.h"
 #include "reel/model/memory_plan.h"
@@ -235,18 +236,9 @@ TEST(WindowBatcher, OverlappedPassesEqualPassesOneAfterAnother) {
     auto tok = Tokenizer::random(config_for_arch(arch, 8, 1), 18);
     std::vector<Act> xs;
     for (int i = 0; i < 10; ++i) xs.push_back(test::random_act(i % 3 == 2 ? 5 : 9, 3, 32, 32, 200 + i));
-    auto run = [&](WindowBatcher::Overlap mode, uint64_t* overlapped) {
-      WindowBatcher b(*tok, PassOptions{0, 0, 1}, 0, mode);
-      std::vector<std::future<EncodedWindow>> f;
-      for (const Act& x : xs) f.push_back(b.encode(Act(x)));
-      std::vector<EncodedWindow> out;
-      for (auto& e : f) out.push_back(e.get());
-      *overlapped = b.overlapped();
-      return out;
-    };
     uint64_t n_off = 0, n_on = 0;
-    const auto off = run(WindowBatcher::Overlap::Off, &n_off);
-    const auto on = run(WindowBatcher::Overlap::On, &n_on);
+    const auto off = test::encode_through_batcher(*tok, xs, 1, WindowBatcher::Overlap::Off, &n_off);
+    const auto on = test::encode_through_batcher(*tok, xs, 1, WindowBatcher::Overlap::On, &n_on);
     EXPECT_EQ(n_off, 0u);
     EXPECT_GT(n_on, 0u) << "no pass was queued behind another";
     ASSERT_EQ(on.size(), off.size());

@@ -94,6 +94,7 @@ PendingPass launch_windows(const Tokenizer& tok, const std::vector<const WindowI
   PendingPass out;
   bool host = true;
   for (const WindowInput* w : windows) host = host && w->frames.empty();
+  Tensor x;
   if (host) {
     Act joined;
     if (n > 1) {
@@ -101,24 +102,24 @@ PendingPass launch_windows(const Tokenizer& tok, const std::vector<const WindowI
       for (const WindowInput* w : windows) parts.push_back(&w->x);
       joined = join_frames(parts);
     }
-    const Act& x = n == 1 ? windows[0]->x : joined;
+    const Act& hx = n == 1 ? windows[0]->x : joined;
     if (tiled) {
-      out.z = std::make_unique<ReadyDownload>(encode_tiled(tok, x, plan.tile, plan.overlap));
+      out.z = std::make_unique<ReadyDownload>(encode_tiled(tok, hx, plan.tile, plan.overlap));
       return out;
     }
-    out.z = tok.encode_batch_async(be.upload(x), n, discrete ? &out.ids : nullptr);
-    return out;
-  }
-  std::vector<Tensor> parts;
-  for (const WindowInput* w : windows) {
-    if (w->frames.empty()) parts.push_back(be.upload(w->x));
-    else parts.insert(parts.end(), w->frames.begin(), w->frames.end());
-  }
-  const Tensor x = be.concat_frames(parts);
-  parts.clear();  // the frames go as soon as the joined input holds them
-  if (tiled) {
-    out.z = std::make_unique<ReadyDownload>(encode_tiled(tok, be.download(x), plan.tile, plan.overlap));
-    return out;
+    x = be.upload(hx);
+  } else {
+    std::vector<Tensor> parts;
+    for (const WindowInput* w : windows) {
+      if (w->frames.empty()) parts.push_back(be.upload(w->x));
+      else parts.insert(parts.end(), w->frames.begin(), w->frames.end());
+    }
+    x = be.concat_frames(parts);
+    parts.clear();  // the frames go as soon as the joined input holds them
+    if (tiled) {
+      out.z = std::make_unique<ReadyDownload>(encode_tiled(tok, be.download(x), plan.tile, plan.overlap));
+      return out;
+    }
   }
   out.z = tok.encode_batch_async(x, n, discrete ? &out.ids : nullptr);
   return out;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "reel/stages/tokenize.h"
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -101,30 +102,30 @@ std::vector<ComputeTarget> resolve_computes(const std::string& devices, const st
 }
 
 namespace {
+// The index of environment variable `name`'s value among `choices` ("auto", choices[0], when it is
+// unset or empty); another value is a usage error naming the variable and its choices.
+size_t env_choice(const char* name, const std::vector<std::string>& choices) {
+  const char* e = std::getenv(name);
+  const std::string v = e && *e ? e : choices[0];
+  for (size_t i = 0; i < choices.size(); ++i)
+    if (v == choices[i]) return i;
+  std::string list;
+  for (size_t i = 0; i < choices.size(); ++i) list += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + choices[i];
+  throw Error(Code::InvalidArgument, std::string(name) + " must be " + list + ", not '" + v + "'");
+}
+
 // REEL_TOKENIZE_INPUT=rgb|pictures overrides Auto (for measuring one route against the other).
 InputRoute default_input_route() {
-  static const InputRoute r = [] {
-    const char* e = std::getenv("REEL_TOKENIZE_INPUT");
-    const std::string v = e ? e : "";
-    if (v.empty() || v == "auto") return InputRoute::Auto;
-    if (v == "rgb") return InputRoute::Rgb;
-    if (v == "pictures") return InputRoute::Planes;
-    throw Error(Code::InvalidArgument, "REEL_TOKENIZE_INPUT must be auto, rgb or pictures, not '" + v + "'");
-  }();
+  static const InputRoute r =
+      std::array{InputRoute::Auto, InputRoute::Rgb, InputRoute::Planes}[env_choice("REEL_TOKENIZE_INPUT", {"auto", "rgb", "pictures"})];
   return r;
 }
 
 // REEL_BATCH_OVERLAP=on|off overrides the batcher's Auto (for measuring a pass in flight against
 // passes one after another on the same GPU).
 WindowBatcher::Overlap default_overlap() {
-  static const WindowBatcher::Overlap o = [] {
-    const char* e = std::getenv("REEL_BATCH_OVERLAP");
-    const std::string v = e ? e : "";
-    if (v.empty() || v == "auto") return WindowBatcher::Overlap::Auto;
-    if (v == "on") return WindowBatcher::Overlap::On;
-    if (v == "off") return WindowBatcher::Overlap::Off;
-    throw Error(Code::InvalidArgument, "REEL_BATCH_OVERLAP must be auto, on or off, not '" + v + "'");
-  }();
+  static const WindowBatcher::Overlap o = std::array{WindowBatcher::Overlap::Auto, WindowBatcher::Overlap::On,
+                                                     WindowBatcher::Overlap::Off}[env_choice("REEL_BATCH_OVERLAP", {"auto", "on", "off"})];
   return o;
 }
 }  // namespace
