@@ -7,7 +7,8 @@
 Each video joins four or five single-shot pieces of different sample videos (320x180, 25 fps,
 H.264) with ffmpeg: hard cuts (concat), dissolves of 6 to 48 frames (xfade fade), fades through
 black, wipes and slides (xfade), and puts hard negatives inside some shots: a flash of three
-bright frames, a fast pan, a zoom, an exposure ramp. OUT/truth.json lists per video its frame
+bright frames, a fast pan, a zoom, an exposure ramp. Every piece shows at least CLEAR frames on
+its own, outside its transitions. OUT/truth.json lists per video its frame
 count, the transitions ({first, last, kind}: the frames that mix two shots; a hard cut's span is
 the last frame of the old shot and the first of the new) and the negatives ({first, last, kind}:
 frames where a detector must not report a boundary). A pure function of --seed and the sample
@@ -34,6 +35,9 @@ GRADUAL = [("dissolve", "fade", 6), ("dissolve", "fade", 12), ("dissolve", "fade
            ("fade", "fadeblack", 16), ("fade", "fadeblack", 30), ("wipe", "wipeleft", 12), ("wipe", "wipeup", 20),
            ("wipe", "circleopen", 16), ("slide", "slideleft", 12), ("slide", "slideright", 20), ("slide", "slidedown", 16)]
 NEGATIVES = ["flash", "pan", "zoom", "exposure"]
+# Frames of each piece clear of its transitions: a shot never seen on its own is no shot, and
+# the spans of its two transitions would overlap (then no one-to-one matching can score them).
+CLEAR = 12
 NORM = f"scale={W}:{H}:force_original_aspect_ratio=increase,crop={W}:{H},fps={FPS},format=yuv420p,setsar=1"
 
 
@@ -54,15 +58,27 @@ def negative_filter(kind, frames):
     raise ValueError(kind)
 
 
+def longest(piece):
+    return min(90, int(SHOTS[piece][2] * FPS) - 2)
+
+
+def needed(joins, k):
+    """Frames piece k needs: its transitions' frames on either side and CLEAR on its own."""
+    return CLEAR + (joins[k - 1][2] if k > 0 else 0) + (joins[k][2] if k < len(joins) else 0)
+
+
 def plan(rng, n_videos):
     gradual = [GRADUAL[i % len(GRADUAL)] for i in range(n_videos * 3)]
     rng.shuffle(gradual)
     negs = [NEGATIVES[i % len(NEGATIVES)] for i in range(n_videos)]
     videos = []
     for v in range(n_videos):
-        pieces = rng.sample(range(len(SHOTS)), 4)
         joins = [("hard", None, 0)] + [gradual.pop() for _ in range(2)]
-        rng.shuffle(joins)
+        while True:  # pieces long enough for the transitions on both of their sides
+            pieces = rng.sample(range(len(SHOTS)), 4)
+            rng.shuffle(joins)
+            if all(longest(p) >= needed(joins, k) for k, p in enumerate(pieces)):
+                break
         videos.append({"pieces": pieces, "joins": joins, "negative": (negs[v], rng.randrange(4))})
     return videos
 
@@ -72,7 +88,7 @@ def make(out, spec, index, rng):
     lengths = []
     for k, p in enumerate(spec["pieces"]):
         name, start, avail = SHOTS[p]
-        frames = rng.randint(60, min(90, int(avail * FPS) - 2))
+        frames = rng.randint(max(60, needed(spec["joins"], k)), longest(p))
         offset = start + rng.uniform(0, max(0.0, avail - frames / FPS - 0.25))
         inputs += ["-i", str(VIDEOS / name)]  # trimmed after decoding: seeking would start inside a GOP
         filt, neg = (negative_filter(spec["negative"][0], frames) if spec["negative"][1] == k else (NORM, None))
