@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # `reel scenes` frames/s (structure and auto detectors) against a bare FFmpeg (libavcodec)
 # decode of the same file, same process, and peak memory of `reel scenes` on a 1-minute cut and
-# on the 3-minute video (memory must not grow with length). Usage: bench/scenes_throughput.sh [VIDEO] [THREADS]
+# on the 3-minute video (memory must not grow with length); then both detectors over six bundled
+# sample videos of four codecs (H.264 360p-1080p, VP8 720p, MPEG-2). Usage: bench/scenes_throughput.sh [VIDEO] [THREADS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VIDEO=${1:-../shared/videos/deb_openboard_wannaworktogether.mp4}
@@ -23,4 +24,10 @@ for det in structure auto; do
     rss=$( { /usr/bin/time -f "%M" ./build/tools/reel -j "$THREADS" --log-level error scenes --detector "$det" "$f" >/dev/null; } 2>&1 | tail -1)
     echo "{\"detector\": \"$det\", \"peak_rss_kb\": $rss, \"file\": \"$f\"}"
   done
+done
+SAMPLES="moviepy_smpte-2997.mp4 moviepy_big_buck_bunny_0_30.webm deb_imageio_cockatoo.mp4
+  moviepy_video_with_failing_audio.mp4 intel_asl_book.mkv deb_kivy_cityCC0.mpg"
+for det in structure auto; do
+  echo "== $det: six sample videos (best of 3), $THREADS decoder threads"
+  ./build/bench/bench_scenes --threads "$THREADS" --repeat 3 --detector "$det" $(for f in $SAMPLES; do echo datasets/videos/$f; done)
 done
