@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # `reel scenes` frames/s (structure and auto detectors) against a bare FFmpeg (libavcodec)
 # decode of the same file, same process, and peak memory of `reel scenes` on a 1-minute cut and
-# on the 3-minute video (memory must not grow with length); then both detectors over six bundled
-# sample videos of four codecs (H.264 360p-1080p, VP8 720p, MPEG-2). Usage: bench/scenes_throughput.sh [VIDEO] [THREADS]
+# on the 3-minute video (memory must not grow with length); then each detector over six bundled
+# sample videos of three codecs (H.264 360p-1080p, VP8 720p, MPEG-2). Usage: bench/scenes_throughput.sh [VIDEO] [THREADS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VIDEO=${1:-../shared/videos/deb_openboard_wannaworktogether.mp4}
@@ -17,6 +17,9 @@ if [ ! -f "$VIDEO" ]; then
   VIDEO=$TMP/long.mp4
 fi
 ffmpeg -v error -i "$VIDEO" -t 60 -c copy "$TMP/cut60.mp4"
+SAMPLES=(datasets/videos/moviepy_smpte-2997.mp4 datasets/videos/moviepy_big_buck_bunny_0_30.webm
+  datasets/videos/deb_imageio_cockatoo.mp4 datasets/videos/moviepy_video_with_failing_audio.mp4
+  datasets/videos/intel_asl_book.mkv datasets/videos/deb_kivy_cityCC0.mpg)
 for det in structure auto; do
   echo "== $det: throughput (best of 3), $THREADS decoder threads: $VIDEO"
   ./build/bench/bench_scenes --threads "$THREADS" --repeat 3 --detector "$det" "$VIDEO"
@@ -24,10 +27,6 @@ for det in structure auto; do
     rss=$( { /usr/bin/time -f "%M" ./build/tools/reel -j "$THREADS" --log-level error scenes --detector "$det" "$f" >/dev/null; } 2>&1 | tail -1)
     echo "{\"detector\": \"$det\", \"peak_rss_kb\": $rss, \"file\": \"$f\"}"
   done
-done
-SAMPLES="moviepy_smpte-2997.mp4 moviepy_big_buck_bunny_0_30.webm deb_imageio_cockatoo.mp4
-  moviepy_video_with_failing_audio.mp4 intel_asl_book.mkv deb_kivy_cityCC0.mpg"
-for det in structure auto; do
   echo "== $det: six sample videos (best of 3), $THREADS decoder threads"
-  ./build/bench/bench_scenes --threads "$THREADS" --repeat 3 --detector "$det" $(for f in $SAMPLES; do echo datasets/videos/$f; done)
+  ./build/bench/bench_scenes --threads "$THREADS" --repeat 3 --detector "$det" "${SAMPLES[@]}"
 done
