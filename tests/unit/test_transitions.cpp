@@ -192,6 +192,52 @@ TEST(Transitions, GradualNeedsSteadyFramesOnBothSides) {
   EXPECT_TRUE(find_gradual(features(60, 4, 0), {}).empty()) << "closes the video";
 }
 
+// Spans of short_span frames or fewer go to confirm_short, with the frames' 48x27 views held;
+// longer ones do not.
+TEST(Transitions, ShortSpansNeedConfirmation) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  constexpr int kGrid = 32 * 18, kView = ShotFeatures::kViewWidth * ShotFeatures::kViewHeight;
+  std::vector<float> A(kGrid), B(kGrid);
+  for (float& x : A) x = g(rng);
+  for (float& x : B) x = g(rng);
+  const std::vector<uint8_t> pa(kView * 3, 30), pb(kView * 3, 220);
+  auto features = [&](int n) {  // 40 frames of A, a blend of n frames, 40 of B
+    ShotFeatures f;
+    auto push = [&](float w) {
+      std::vector<float> z(kGrid);
+      for (int k = 0; k < kGrid; ++k) z[k] = (1 - w) * A[k] + w * B[k] + 0.05f * g(rng);
+      f.push(z, (w < 0.5f ? pa : pb).data(), kView, 100.0f);
+    };
+    for (int i = 0; i < 40; ++i) push(0.0f);
+    for (int i = 1; i <= n; ++i) push(static_cast<float>(i) / (n + 1));
+    for (int i = 0; i < 40; ++i) push(1.0f);
+    return f;
+  };
+  std::vector<std::pair<int64_t, int64_t>> asked;
+  bool answer = false;
+  GradualOptions o;
+  o.confirm_short = [&](const ShotFeatures& f, int64_t first, int64_t last) {
+    EXPECT_EQ(f.rgb.size(), static_cast<size_t>(f.frames() - f.base) * ShotFeatures::kViewBytes);
+    EXPECT_EQ(f.view(first - 1)[0], 30);  // still A's view
+    EXPECT_EQ(f.view(last + 1)[0], 220);  // B's
+    asked.emplace_back(first, last);
+    return answer;
+  };
+  const ShotFeatures short_blend = features(4);
+  EXPECT_TRUE(find_gradual(short_blend, {}, o).empty()) << "refused";
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_LE(asked[0].second - asked[0].first + 1, o.short_span);
+  answer = true;
+  const auto confirmed = find_gradual(short_blend, {}, o);
+  ASSERT_EQ(confirmed.size(), 1u);
+  EXPECT_EQ(confirmed[0].first, asked[0].first);
+  asked.clear();
+  answer = false;
+  EXPECT_EQ(find_gradual(features(16), {}, o).size(), 1u) << "a long span is the cheap tests' alone";
+  EXPECT_TRUE(asked.empty());
+}
+
 // A 25-frame dissolve (frames 50..74) between two real shots, made with ffmpeg's xfade.
 TEST(Transitions, TransNetV2AndAutoFindARealDissolve) {
   if (!std::filesystem::exists(default_transnet_model())) GTEST_SKIP() << "no weights/transnetv2.h5 (bash .ci/setup makes it)";
@@ -222,6 +268,35 @@ TEST(Transitions, TransNetV2AndAutoFindARealDissolve) {
   SceneOptions o;  // the structure detector sees no hard cut in it
   EXPECT_TRUE(detect_scenes(out, o).cuts.empty());
   std::filesystem::remove_all(dir);
+}
+
+// One window centred on frames first..last is the stream's window wherever the two line up
+// (centres 25 + 50k, the first padded with copies of frame 0), so it gives the same probability.
+TEST(Transitions, TransNetManyOverOneWindowEqualsTheStream) {
+  if (!std::filesystem::exists(default_transnet_model())) GTEST_SKIP() << "no weights/transnetv2.h5 (bash .ci/setup makes it)";
+  TransNetV2 net(default_transnet_model());
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> byte(0, 255);
+  constexpr size_t kFrame = static_cast<size_t>(TransNetV2::kWidth) * TransNetV2::kHeight * 3;
+  constexpr int kFrames = 180;
+  std::vector<uint8_t> video(kFrame * kFrames);
+  for (int t = 0; t < kFrames; ++t) {  // shots of 40 random frames, each frame a little noisy
+    if (t % 40 == 0)
+      for (size_t i = 0; i < kFrame; ++i) video[t * kFrame + i] = static_cast<uint8_t>(byte(rng));
+    else
+      for (size_t i = 0; i < kFrame; ++i)
+        video[t * kFrame + i] = static_cast<uint8_t>(std::clamp(video[(t - 1) * kFrame + i] + byte(rng) % 9 - 4, 0, 255));
+  }
+  TransNetStream stream(net);
+  for (int t = 0; t < kFrames; ++t) stream.push(video.data() + t * kFrame);
+  stream.finish();
+  auto frame = [&](int64_t i) { return video.data() + i * kFrame; };
+  for (int64_t c : {25, 75, 125}) {
+    SCOPED_TRACE(c);
+    EXPECT_NEAR(transnet_many_over(net, frame, 0, kFrames, c, c), stream.many()[c], 1e-6);
+  }
+  // Over a span: its largest frame's. A cut between random shots scores well above the inside of one.
+  EXPECT_GT(transnet_many_over(net, frame, 0, kFrames, 78, 82), 4 * transnet_many_over(net, frame, 0, kFrames, 58, 62));
 }
 
 // reel's own kernels (the .h5 model, the default) against OpenCV DNN running the ONNX export

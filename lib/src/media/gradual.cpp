@@ -6,22 +6,29 @@
 
 namespace reel {
 
-void ShotFeatures::push(const std::vector<float>& grid_z, const uint8_t* rgb, int pixels, float mean_luma) {
+void ShotFeatures::push(const std::vector<float>& grid_z, const uint8_t* view_rgb, int pixels, float mean_luma) {
   if (grid == 0) grid = static_cast<int>(grid_z.size());
   if (static_cast<int>(grid_z.size()) == grid) {
     z.insert(z.end(), grid_z.begin(), grid_z.end());
   } else {
     z.insert(z.end(), static_cast<size_t>(grid), 0.0f);  // a frame of another size: no layout
   }
-  if (rgb) {
-    const size_t rows_before = static_cast<size_t>(frames() - base) * 64;
-    if (hist.size() < rows_before) hist.resize(rows_before, -1.0f);  // earlier frames had no colour
+  const size_t held = static_cast<size_t>(frames() - base);
+  if (view_rgb) {
+    if (hist.size() < held * 64) hist.resize(held * 64, -1.0f);  // earlier frames had no colour
     float h[64] = {};
-    for (int i = 0; i < pixels; ++i, rgb += 3) h[((rgb[0] >> 6) << 4) | ((rgb[1] >> 6) << 2) | (rgb[2] >> 6)] += 1.0f;
+    const uint8_t* p = view_rgb;
+    for (int i = 0; i < pixels; ++i, p += 3) h[((p[0] >> 6) << 4) | ((p[1] >> 6) << 2) | (p[2] >> 6)] += 1.0f;
     for (float& v : h) v /= static_cast<float>(std::max(1, pixels));
     hist.insert(hist.end(), h, h + 64);
   } else if (!hist.empty()) {
     hist.insert(hist.end(), 64, -1.0f);  // a frame without colour among frames with it
+  }
+  if (view_rgb && pixels == kViewWidth * kViewHeight) {
+    rgb.resize(held * kViewBytes);  // earlier frames without a view stay black
+    rgb.insert(rgb.end(), view_rgb, view_rgb + kViewBytes);
+  } else if (!rgb.empty()) {
+    rgb.resize((held + 1) * kViewBytes);
   }
   luma.push_back(mean_luma);
 }
@@ -31,6 +38,7 @@ void ShotFeatures::drop_before(int64_t frame) {
   if (n <= 0) return;
   z.erase(z.begin(), z.begin() + n * grid);
   if (!hist.empty()) hist.erase(hist.begin(), hist.begin() + n * 64);
+  if (!rgb.empty()) rgb.erase(rgb.begin(), rgb.begin() + std::min(rgb.size(), static_cast<size_t>(n) * kViewBytes));
   base += n;
 }
 
@@ -135,6 +143,7 @@ std::vector<Transition> find_gradual(const ShotFeatures& f, const std::vector<in
     // A change within a frame or two is no gradual transition (hard cuts are the structure
     // test's; a flash or a jolt of motion is neither).
     if (last - first + 1 < 3) continue;
+    if (last - first + 1 <= o.short_span && o.confirm_short && !o.confirm_short(f, first, last)) continue;
     out.push_back({first, last, "gradual"});
   }
   std::sort(out.begin(), out.end(), [](const Transition& x, const Transition& y) { return x.first < y.first; });

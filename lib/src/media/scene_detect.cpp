@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <cmath>
+#include <filesystem>
 #include <limits>
+#include <mutex>
 #include <numeric>
 
 #include "reel/core/log.h"
@@ -256,6 +258,32 @@ SceneResult detect_transnet(const std::string& url, const SceneOptions& options,
 }
 }  // namespace
 
+namespace {
+// auto's cheap tests cannot tell a change over a few frames from a jolt of motion; TransNetV2,
+// trained on fast transitions against motion, can. It runs on one window per such span, so it
+// costs a window (about half a second on 2 cores) where one turns up, not a pass over the video.
+GradualOptions short_span_check(const SceneOptions& options) {
+  GradualOptions o;
+  const std::string model = options.model.empty() ? default_transnet_model() : options.model;
+  if (options.model.empty() && !std::filesystem::exists(model)) {
+    static std::once_flag warned;
+    std::call_once(warned, [&] {
+      REEL_WARN("scenes", "auto: no %s (bash .ci/setup makes it); changes over %d frames or fewer are kept unchecked",
+                model.c_str(), o.short_span);
+    });
+    return o;
+  }
+  TransNetV2& net = transnet_for(model, options.targets);
+  o.confirm_short = [&net](const ShotFeatures& f, int64_t first, int64_t last) {
+    if (f.rgb.empty()) return true;  // no view to show the network
+    const float many = transnet_many_over(net, [&f](int64_t i) { return f.view(i); }, f.base, f.frames(),
+                                          first - 2, last + 2);
+    return many >= 0.5f;
+  };
+  return o;
+}
+}  // namespace
+
 SceneResult detect_scenes(const std::string& url, const SceneOptions& options) {
   const double threshold = options.threshold < 0 ? scene_default_threshold(options.detector) : options.threshold;
   if (options.detector == "transnetv2") {
@@ -279,7 +307,7 @@ SceneResult detect_scenes(const std::string& url, const SceneOptions& options) {
   dopt.borrow_luma = scorer.wants_gray();  // the grid samples the decoder's plane in place
   const bool with_colour = options.detector == "auto";
   const bool with_layout = scorer.wants_gray();
-  GradualStream gradual;
+  GradualStream gradual(with_colour ? short_span_check(options) : GradualOptions{});
   ShotFeatures& feats = gradual.features();
   SceneResult r;
   if (with_colour) {

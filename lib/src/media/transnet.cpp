@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "reel/media/transnet.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -91,6 +92,22 @@ void TransNetV2::window(const uint8_t* frames, float* single, float* many) {
     bad(path_, "wrong output shape: expected two outputs of [100, 1]");
   std::memcpy(single, impl_->outs[0].ptr<float>(), kWindow * sizeof(float));
   std::memcpy(many, impl_->outs[1].ptr<float>(), kWindow * sizeof(float));
+}
+
+float transnet_many_over(TransNetV2& net, const std::function<const uint8_t*(int64_t)>& frame, int64_t lo, int64_t hi,
+                         int64_t first, int64_t last) {
+  constexpr int W = TransNetV2::kWindow;
+  const int64_t start = (first + last + 1) / 2 - W / 2;
+  std::vector<uint8_t> buf(kFrameBytes * W);
+  for (int t = 0; t < W; ++t) {
+    const int64_t i = std::clamp(start + t, lo, hi - 1);
+    std::memcpy(buf.data() + static_cast<size_t>(t) * kFrameBytes, frame(i), kFrameBytes);
+  }
+  float s[W], m[W];
+  net.window(buf.data(), s, m);
+  float best = 0.0f;
+  for (int64_t i = std::max(first, start); i <= std::min(last, start + W - 1); ++i) best = std::max(best, m[i - start]);
+  return best;
 }
 
 void TransNetStream::append(const uint8_t* rgb) {

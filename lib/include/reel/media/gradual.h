@@ -16,6 +16,7 @@
 // structure detector's cheap path).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "reel/media/transitions.h"
@@ -23,17 +24,22 @@
 namespace reel {
 
 // Per-frame features: the structure detector's normalised luma grid, a 4x4x4 RGB histogram of a
-// small view of the frame, and the mean luma. The grid and histogram (2.5 KB a frame) are held
+// small view of the frame, the view itself when it is kViewWidth x kViewHeight (what
+// TransNetV2 reads), and the mean luma. The grid, histogram and view (6.4 KB a frame) are held
 // from frame `base` on only; the mean luma of every frame is kept.
 struct ShotFeatures {
+  static constexpr int kViewWidth = 48, kViewHeight = 27, kViewBytes = kViewWidth * kViewHeight * 3;
   int grid = 0;             // values per frame in z
   int64_t base = 0;         // first frame held in z and hist
   std::vector<float> z;     // (frames - base) x grid
   std::vector<float> hist;  // (frames - base) x 64, each row sums to 1 (empty: no colour)
+  std::vector<uint8_t> rgb;  // (frames - base) x kViewBytes (empty: no view of that size)
   std::vector<float> luma;  // every frame, 0..255
+  // Frame i's view (base <= i < frames(), rgb not empty).
+  const uint8_t* view(int64_t i) const { return rgb.data() + static_cast<size_t>(i - base) * kViewBytes; }
   int64_t frames() const { return static_cast<int64_t>(luma.size()); }
-  // rgb may be null (no colour); pixels: its pixel count.
-  void push(const std::vector<float>& grid_z, const uint8_t* rgb, int pixels, float mean_luma);
+  // view_rgb may be null (no colour); pixels: its pixel count.
+  void push(const std::vector<float>& grid_z, const uint8_t* view_rgb, int pixels, float mean_luma);
   // Lets go of the grid and histogram of frames before `frame`.
   void drop_before(int64_t frame);
 };
@@ -43,6 +49,11 @@ struct GradualOptions {
   double colour = 0.30;     // least colour-histogram change across a window (total variation, 0..1)
   double steadiness = 2.0;  // the change across must be this many times the mean change beside the window
   double steadiness_each = 1.6;  // ... and this many times the change on either side of it
+  // A change over this many frames or fewer is a fast transition or a jolt of motion (a head
+  // turning away, a whip pan ending on another view), and the three tests pass both alike:
+  // confirm_short, when set, decides whether such a span is a transition.
+  int short_span = 6;
+  std::function<bool(const ShotFeatures&, int64_t first, int64_t last)> confirm_short;
 };
 
 // Gradual transitions whose window centres lie in [lo, hi) (hi < 0: to the last frame), from

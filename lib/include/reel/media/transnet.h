@@ -13,6 +13,7 @@
 // 50 kept. Its probabilities equal the package's predict_frames within float32 noise.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,6 +51,13 @@ class TransNetV2 {
 
 // The package's colour histogram of one 48x27 RGB frame: 512 bins (R>>5, G>>5, B>>5), L2-normalised.
 void transnet_histogram(const uint8_t* rgb, int pixels, float* out512);
+
+// The largest `many` probability over frames first..last from one window centred on them, for
+// checking a few places of a video without running the network over all of it. frame(i) gives
+// frame i's kWidth x kHeight RGB for lo <= i < hi; the window repeats the nearest of those
+// beyond them, as the package pads the ends of a video.
+float transnet_many_over(TransNetV2& net, const std::function<const uint8_t*(int64_t)>& frame, int64_t lo, int64_t hi,
+                         int64_t first, int64_t last);
 
 // Per-frame probabilities of a whole video, fed one frame at a time.
 class TransNetStream {
