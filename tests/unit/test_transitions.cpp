@@ -161,59 +161,51 @@ TEST(Transitions, GradualStreamEqualsOneSearchInBoundedMemory) {
   EXPECT_EQ(stream.features().frames(), static_cast<int64_t>(s.z.size()));  // mean luma of every frame stays
 }
 
-// A change in the first or last frames of a video has no steady frames on one side, so it is
-// no evidence of a change between two shots (a title fading in, a pan from the first frame, a
-// fade-out at the end); the same blend with steady frames on both sides is one.
-TEST(Transitions, GradualNeedsSteadyFramesOnBothSides) {
-  std::mt19937 rng(5);
-  std::normal_distribution<float> g(0.0f, 1.0f);
-  constexpr int kGrid = 32 * 18;
-  std::vector<float> A(kGrid), B(kGrid);
-  for (float& x : A) x = g(rng);
-  for (float& x : B) x = g(rng);
-  const std::vector<uint8_t> pa(16 * 3, 30), pb(16 * 3, 220);
-  // `lead` frames of A, a blend of `n` frames, then `tail` frames of B.
-  auto features = [&](int lead, int n, int tail) {
+// Two shots of random layouts A and B, one flat colour each (a view of `pixels` pixels);
+// features(lead, n, tail) gives `lead` frames of A, a blend of `n` frames, then `tail` frames
+// of B, each layout a little noisy.
+struct TwoShots {
+  static constexpr int kGrid = 32 * 18;
+  std::mt19937 rng;
+  std::normal_distribution<float> g{0.0f, 1.0f};
+  int pixels;
+  std::vector<float> A = std::vector<float>(kGrid), B = std::vector<float>(kGrid);
+  std::vector<uint8_t> pa, pb;
+  TwoShots(unsigned seed, int view_pixels)
+      : rng(seed), pixels(view_pixels), pa(static_cast<size_t>(view_pixels) * 3, 30), pb(static_cast<size_t>(view_pixels) * 3, 220) {
+    for (float& x : A) x = g(rng);
+    for (float& x : B) x = g(rng);
+  }
+  ShotFeatures features(int lead, int n, int tail) {
     ShotFeatures f;
     auto push = [&](float w) {
       std::vector<float> z(kGrid);
       for (int k = 0; k < kGrid; ++k) z[k] = (1 - w) * A[k] + w * B[k] + 0.05f * g(rng);
-      f.push(z, (w < 0.5f ? pa : pb).data(), 16, 100.0f);
+      f.push(z, (w < 0.5f ? pa : pb).data(), pixels, 100.0f);
     };
     for (int i = 0; i < lead; ++i) push(0.0f);
     for (int i = 1; i <= n; ++i) push(static_cast<float>(i) / (n + 1));
     for (int i = 0; i < tail; ++i) push(1.0f);
     return f;
-  };
-  const auto middle = find_gradual(features(40, 4, 40), {});
+  }
+};
+
+// A change in the first or last frames of a video has no steady frames on one side, so it is
+// no evidence of a change between two shots (a title fading in, a pan from the first frame, a
+// fade-out at the end); the same blend with steady frames on both sides is one.
+TEST(Transitions, GradualNeedsSteadyFramesOnBothSides) {
+  TwoShots shots(5, 16);
+  const auto middle = find_gradual(shots.features(40, 4, 40), {});
   ASSERT_EQ(middle.size(), 1u);
   EXPECT_NEAR(middle[0].cut(), 42, 2);
-  EXPECT_TRUE(find_gradual(features(0, 4, 60), {}).empty()) << "opens the video";
-  EXPECT_TRUE(find_gradual(features(60, 4, 0), {}).empty()) << "closes the video";
+  EXPECT_TRUE(find_gradual(shots.features(0, 4, 60), {}).empty()) << "opens the video";
+  EXPECT_TRUE(find_gradual(shots.features(60, 4, 0), {}).empty()) << "closes the video";
 }
 
 // Spans of short_span frames or fewer go to confirm_short, with the frames' 48x27 views held;
 // longer ones do not.
 TEST(Transitions, ShortSpansNeedConfirmation) {
-  std::mt19937 rng(9);
-  std::normal_distribution<float> g(0.0f, 1.0f);
-  constexpr int kGrid = 32 * 18, kView = ShotFeatures::kViewWidth * ShotFeatures::kViewHeight;
-  std::vector<float> A(kGrid), B(kGrid);
-  for (float& x : A) x = g(rng);
-  for (float& x : B) x = g(rng);
-  const std::vector<uint8_t> pa(kView * 3, 30), pb(kView * 3, 220);
-  auto features = [&](int n) {  // 40 frames of A, a blend of n frames, 40 of B
-    ShotFeatures f;
-    auto push = [&](float w) {
-      std::vector<float> z(kGrid);
-      for (int k = 0; k < kGrid; ++k) z[k] = (1 - w) * A[k] + w * B[k] + 0.05f * g(rng);
-      f.push(z, (w < 0.5f ? pa : pb).data(), kView, 100.0f);
-    };
-    for (int i = 0; i < 40; ++i) push(0.0f);
-    for (int i = 1; i <= n; ++i) push(static_cast<float>(i) / (n + 1));
-    for (int i = 0; i < 40; ++i) push(1.0f);
-    return f;
-  };
+  TwoShots shots(9, ShotFeatures::kViewWidth * ShotFeatures::kViewHeight);
   std::vector<std::pair<int64_t, int64_t>> asked;
   bool answer = false;
   GradualOptions o;
@@ -224,7 +216,7 @@ TEST(Transitions, ShortSpansNeedConfirmation) {
     asked.emplace_back(first, last);
     return answer;
   };
-  const ShotFeatures short_blend = features(4);
+  const ShotFeatures short_blend = shots.features(40, 4, 40);
   EXPECT_TRUE(find_gradual(short_blend, {}, o).empty()) << "refused";
   ASSERT_EQ(asked.size(), 1u);
   EXPECT_LE(asked[0].second - asked[0].first + 1, o.short_span);
@@ -234,7 +226,7 @@ TEST(Transitions, ShortSpansNeedConfirmation) {
   EXPECT_EQ(confirmed[0].first, asked[0].first);
   asked.clear();
   answer = false;
-  EXPECT_EQ(find_gradual(features(16), {}, o).size(), 1u) << "a long span is the cheap tests' alone";
+  EXPECT_EQ(find_gradual(shots.features(40, 16, 40), {}, o).size(), 1u) << "a long span is the cheap tests' alone";
   EXPECT_TRUE(asked.empty());
 }
 

@@ -256,13 +256,13 @@ SceneResult detect_transnet(const std::string& url, const SceneOptions& options,
   r.transitions = std::move(b.transitions);
   return r;
 }
-}  // namespace
 
-namespace {
 // auto's cheap tests cannot tell a change over a few frames from a jolt of motion; TransNetV2,
 // trained on fast transitions against motion, can. It runs on one window per such span, so it
 // costs a window (about half a second on 2 cores) where one turns up, not a pass over the video.
 GradualOptions short_span_check(const SceneOptions& options) {
+  static_assert(ShotFeatures::kViewWidth == TransNetV2::kWidth && ShotFeatures::kViewHeight == TransNetV2::kHeight,
+                "auto shows the network its own view of each frame");
   GradualOptions o;
   const std::string model = options.model.empty() ? default_transnet_model() : options.model;
   if (options.model.empty() && !std::filesystem::exists(model)) {
@@ -314,8 +314,8 @@ SceneResult detect_scenes(const std::string& url, const SceneOptions& options) {
     // auto: one more view of each frame, 48x27 RGB, for the colour half of the gradual tests.
     DecodeOptions view;
     view.format = PixelFormat::RGB24;
-    view.out_width = 48;
-    view.out_height = 27;
+    view.out_width = ShotFeatures::kViewWidth;
+    view.out_height = ShotFeatures::kViewHeight;
     view.fast_scale = true;
     auto dec = VideoDecoder::open(url, dopt);
     dec->add_view_every_frame(view);

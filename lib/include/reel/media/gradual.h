@@ -30,7 +30,7 @@ namespace reel {
 struct ShotFeatures {
   static constexpr int kViewWidth = 48, kViewHeight = 27, kViewBytes = kViewWidth * kViewHeight * 3;
   int grid = 0;             // values per frame in z
-  int64_t base = 0;         // first frame held in z and hist
+  int64_t base = 0;         // first frame held in z, hist and rgb
   std::vector<float> z;     // (frames - base) x grid
   std::vector<float> hist;  // (frames - base) x 64, each row sums to 1 (empty: no colour)
   std::vector<uint8_t> rgb;  // (frames - base) x kViewBytes (empty: no view of that size)
@@ -40,7 +40,7 @@ struct ShotFeatures {
   int64_t frames() const { return static_cast<int64_t>(luma.size()); }
   // view_rgb may be null (no colour); pixels: its pixel count.
   void push(const std::vector<float>& grid_z, const uint8_t* view_rgb, int pixels, float mean_luma);
-  // Lets go of the grid and histogram of frames before `frame`.
+  // Lets go of the grid, histogram and view of frames before `frame`.
   void drop_before(int64_t frame);
 };
 
