@@ -176,11 +176,20 @@ struct TwoShots {
     for (float& x : A) x = g(rng);
     for (float& x : B) x = g(rng);
   }
-  ShotFeatures features(int lead, int n, int tail) {
+  // turn > 0: both shots move, each layout turning at that many radians a frame towards a second
+  // random layout of its own (a steady change of bounded size, as a pan's).
+  ShotFeatures features(int lead, int n, int tail, float turn = 0.0f) {
+    std::mt19937 r2(rng());
+    std::vector<float> A2(kGrid), B2(kGrid);
+    for (float& x : A2) x = g(r2);
+    for (float& x : B2) x = g(r2);
     ShotFeatures f;
+    int t = 0;
     auto push = [&](float w) {
+      const float c = std::cos(turn * t), s = std::sin(turn * t);
+      ++t;
       std::vector<float> z(kGrid);
-      for (int k = 0; k < kGrid; ++k) z[k] = (1 - w) * A[k] + w * B[k] + 0.05f * g(rng);
+      for (int k = 0; k < kGrid; ++k) z[k] = (1 - w) * (c * A[k] + s * A2[k]) + w * (c * B[k] + s * B2[k]) + 0.05f * g(rng);
       f.push(z, (w < 0.5f ? pa : pb).data(), pixels, 100.0f);
     };
     for (int i = 0; i < lead; ++i) push(0.0f);
@@ -227,6 +236,36 @@ TEST(Transitions, ShortSpansNeedConfirmation) {
   asked.clear();
   answer = false;
   EXPECT_EQ(find_gradual(shots.features(40, 16, 40), {}, o).size(), 1u) << "a long span is the cheap tests' alone";
+  EXPECT_TRUE(asked.empty());
+}
+
+// A slow blend between two moving shots fails the steadiness test; confirm_moving decides it,
+// asked about the place once; a moving shot whose colours stay is never asked.
+TEST(Transitions, MovingShotsNeedConfirmation) {
+  TwoShots shots(11, 16);
+  const ShotFeatures moving = shots.features(60, 20, 60, 0.1f);
+  EXPECT_TRUE(find_gradual(moving, {}).empty()) << "the cheap tests alone";
+  std::vector<std::pair<int64_t, int64_t>> asked;
+  bool answer = false;
+  GradualOptions o;
+  o.confirm_moving = [&](const ShotFeatures&, int64_t first, int64_t last) {
+    asked.emplace_back(first, last);
+    return answer;
+  };
+  EXPECT_TRUE(find_gradual(moving, {}, o).empty()) << "refused";
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_GT(asked[0].second - asked[0].first + 1, o.short_span);
+  EXPECT_LE(asked[0].first, 80);  // within the blend's frames 60..79 (+-2)
+  EXPECT_GE(asked[0].second, 59);
+  answer = true;
+  const auto confirmed = find_gradual(moving, {}, o);
+  ASSERT_EQ(confirmed.size(), 1u);
+  EXPECT_EQ(confirmed[0].first, asked[0].first);
+  EXPECT_EQ(confirmed[0].last, asked[0].second);
+  asked.clear();
+  EXPECT_TRUE(find_gradual(shots.features(140, 0, 0, 0.1f), {}, o).empty());
+  EXPECT_TRUE(asked.empty()) << "one colour throughout";
+  EXPECT_EQ(find_gradual(shots.features(60, 20, 60), {}, o).size(), 1u) << "steady shots: the cheap tests' alone";
   EXPECT_TRUE(asked.empty());
 }
 

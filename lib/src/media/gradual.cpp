@@ -93,7 +93,7 @@ std::vector<Transition> find_gradual(const ShotFeatures& f, const std::vector<in
     auto it = std::upper_bound(cuts.begin(), cuts.end(), i);
     return it == cuts.end() ? n : *it;
   };
-  std::vector<Candidate> cands;
+  std::vector<Candidate> cands, moving;
   for (int k : kScales) {
     const int64_t t_end = std::min(n - k, hi + kGradualContext);
     for (int64_t t = std::max(f.base + k, lo - kGradualContext); t < t_end; ++t) {
@@ -113,26 +113,33 @@ std::vector<Transition> find_gradual(const ShotFeatures& f, const std::vector<in
       // Steady on both sides on average, and not much less so on either: a transition right
       // after a pan still counts, a zoom that speeds up on one side does not.
       const double ratio = cs / (0.5 * (before + after) + 5.0);
-      if (ratio < o.steadiness || cs / (std::max(before, after) + 5.0) < o.steadiness_each) continue;
+      if (ratio < o.steadiness || cs / (std::max(before, after) + 5.0) < o.steadiness_each) {
+        if (o.confirm_moving) moving.push_back({t, k, std::min(cs / o.structure, ch / o.colour)});
+        continue;
+      }
       cands.push_back({t, k, std::min({cs / o.structure, ch / o.colour, ratio / o.steadiness})});
     }
   }
-  std::sort(cands.begin(), cands.end(), [](const Candidate& x, const Candidate& y) {
-    return x.score != y.score ? x.score > y.score : x.t < y.t;
-  });
   // Strongest window first; windows overlapping a kept one are its own smaller or shifted views.
-  std::vector<Candidate> kept;
-  for (const Candidate& c : cands) {
-    bool overlaps = false;
-    for (const Candidate& q : kept) overlaps |= c.t - c.k < q.t + q.k && q.t - q.k < c.t + c.k;
-    if (!overlaps) kept.push_back(c);
-  }
-  std::vector<Transition> out;
-  for (const Candidate& c : kept) {
-    if (c.t < lo || c.t >= hi) continue;  // context: another range's
-    // Widen to the largest window around the centre that still avoids hard cuts, then place
-    // the span where frames stop resembling the frame before and start resembling the one after.
-    int64_t a = c.t - c.k, b = c.t + c.k;
+  auto strongest = [](std::vector<Candidate> all, const std::vector<Candidate>& taken) {
+    std::sort(all.begin(), all.end(), [](const Candidate& x, const Candidate& y) {
+      return x.score != y.score ? x.score > y.score : x.t < y.t;
+    });
+    std::vector<Candidate> kept;
+    auto overlaps = [](const Candidate& c, const std::vector<Candidate>& in) {
+      for (const Candidate& q : in)
+        if (c.t - c.k < q.t + q.k && q.t - q.k < c.t + c.k) return true;
+      return false;
+    };
+    for (const Candidate& c : all)
+      if (!overlaps(c, taken) && !overlaps(c, kept)) kept.push_back(c);
+    return kept;
+  };
+  const std::vector<Candidate> kept = strongest(std::move(cands), {});
+  // Place the span where frames stop resembling the window's first frame and start resembling
+  // its last.
+  auto span_of = [&](const Candidate& c) {
+    const int64_t a = c.t - c.k, b = c.t + c.k;
     int64_t first = b, last = a;
     for (int64_t t = a + 1; t < b; ++t) {
       const double da = d.both(t, a), db = d.both(t, b);
@@ -140,11 +147,22 @@ std::vector<Transition> find_gradual(const ShotFeatures& f, const std::vector<in
       if (p > kLeave) first = std::min(first, t);
       if (p < 1.0 - kLeave) last = std::max(last, t);
     }
+    return std::pair<int64_t, int64_t>{first, last};
+  };
+  std::vector<Transition> out;
+  for (const Candidate& c : kept) {
+    if (c.t < lo || c.t >= hi) continue;  // context: another range's
+    const auto [first, last] = span_of(c);
     // A change within a frame or two is no gradual transition (hard cuts are the structure
     // test's; a flash or a jolt of motion is neither).
     if (last - first + 1 < 3) continue;
     if (last - first + 1 <= o.short_span && o.confirm_short && !o.confirm_short(f, first, last)) continue;
     out.push_back({first, last, "gradual"});
+  }
+  for (const Candidate& c : strongest(std::move(moving), kept)) {
+    if (c.t < lo || c.t >= hi) continue;
+    const auto [first, last] = span_of(c);
+    if (last - first + 1 > o.short_span && o.confirm_moving(f, first, last)) out.push_back({first, last, "gradual"});
   }
   std::sort(out.begin(), out.end(), [](const Transition& x, const Transition& y) { return x.first < y.first; });
   return out;

@@ -257,9 +257,10 @@ SceneResult detect_transnet(const std::string& url, const SceneOptions& options,
   return r;
 }
 
-// auto's cheap tests cannot tell a change over a few frames from a jolt of motion; TransNetV2,
-// trained on fast transitions against motion, can. It runs on one window per such span, so it
-// costs a window (about half a second on 2 cores) where one turns up, not a pass over the video.
+// auto's cheap tests cannot tell a change over a few frames from a jolt of motion, nor a slow
+// dissolve over moving shots from the motion itself; TransNetV2, trained on transitions against
+// motion, can. It runs on one window per such place, so it costs a window (about 0.4 s on 2
+// cores) where one turns up, not a pass over the video.
 GradualOptions short_span_check(const SceneOptions& options) {
   static_assert(ShotFeatures::kViewWidth == TransNetV2::kWidth && ShotFeatures::kViewHeight == TransNetV2::kHeight,
                 "auto shows the network its own view of each frame");
@@ -268,7 +269,9 @@ GradualOptions short_span_check(const SceneOptions& options) {
   if (options.model.empty() && !std::filesystem::exists(model)) {
     static std::once_flag warned;
     std::call_once(warned, [&] {
-      REEL_WARN("scenes", "auto: no %s (bash .ci/setup makes it); changes over %d frames or fewer are kept unchecked",
+      REEL_WARN("scenes",
+                "auto: no %s (bash .ci/setup makes it); changes over %d frames or fewer are kept unchecked, "
+                "changes over moving shots are not looked for",
                 model.c_str(), o.short_span);
     });
     return o;
@@ -279,6 +282,13 @@ GradualOptions short_span_check(const SceneOptions& options) {
     const float many = transnet_many_over(net, [&f](int64_t i) { return f.view(i); }, f.base, f.frames(),
                                           first - 2, last + 2);
     return many >= 0.5f;
+  };
+  // Over moving shots the middle of the change must be inside a transition: a span's ends reach
+  // into the motion beside it, and into a transition next to it.
+  o.confirm_moving = [&net](const ShotFeatures& f, int64_t first, int64_t last) {
+    if (f.rgb.empty()) return false;
+    const int64_t mid = (first + last) / 2;
+    return transnet_many_over(net, [&f](int64_t i) { return f.view(i); }, f.base, f.frames(), mid - 2, mid + 2) >= 0.5f;
   };
   return o;
 }

@@ -54,6 +54,12 @@ struct GradualOptions {
   // confirm_short, when set, decides whether such a span is a transition.
   int short_span = 6;
   std::function<bool(const ShotFeatures&, int64_t first, int64_t last)> confirm_short;
+  // A window whose picture changes across it (layout and colour) while it also changes beside
+  // it fails the steadiness test whether a slow dissolve runs over moving shots or the camera
+  // moves. confirm_moving, when set, decides for the strongest such window in each place that
+  // no kept window overlaps (its span longer than short_span: a few frames amid motion are the
+  // motion's); unset, they are dropped.
+  std::function<bool(const ShotFeatures&, int64_t first, int64_t last)> confirm_moving;
 };
 
 // Gradual transitions whose window centres lie in [lo, hi) (hi < 0: to the last frame), from

@@ -20,7 +20,8 @@ void conv_time_into(const Act& x, int in_c0, const float* taps, int co, int ci, 
     throw Error(Code::Internal, "conv_time_into: channels or shapes out of range");
   const size_t hw = x.plane();
   const int T = x.T, half = kt / 2;
-  ops_mac_add(static_cast<uint64_t>(T) * co * ci * kt * hw);
+  OpScope prof_("conv_time");
+  prof_.macs(static_cast<uint64_t>(T) * co * ci * kt * hw);
 #pragma omp parallel for schedule(static)
   for (int t = 0; t < T; ++t) {
     float* y = out.v.data() + (static_cast<size_t>(t) * out.C + out_c0) * hw;
@@ -157,11 +158,12 @@ Act dense(const Act& x, const float* w, const float* b, int co, const Act* add, 
   const int K = static_cast<int>(x.frame_size());
   if (add && (add->T != x.T || add->frame_size() != static_cast<size_t>(co)))
     throw Error(Code::Internal, "dense: the added tensor's shape differs from the output's");
+  OpScope prof_("dense");
   Act y(x.T, co, 1, 1, Act::Uninit{});
   for (int t = 0; t < x.T; ++t)
     for (int o = 0; o < co; ++o)
       y.v[static_cast<size_t>(t) * co + o] = (b ? b[o] : 0.0f) + (add ? add->v[static_cast<size_t>(t) * co + o] : 0.0f);
-  ops_mac_add(static_cast<uint64_t>(x.T) * co * K);
+  prof_.macs(static_cast<uint64_t>(x.T) * co * K);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, x.T, co, K, 1.0f, x.v.data(), K, w, K, 1.0f, y.v.data(), co);
   if (relu) relu_(y);
   return y;
