@@ -328,6 +328,18 @@ TEST(Transitions, TransNetManyOverOneWindowEqualsTheStream) {
   }
   // Over a span: its largest frame's. A cut between random shots scores well above the inside of one.
   EXPECT_GT(transnet_many_over(net, frame, 0, kFrames, 78, 82), 4 * transnet_many_over(net, frame, 0, kFrames, 58, 62));
+  // TransNetSpots: frame 75's window is the stream's second (video frames 25..124); places in
+  // its middle 50 (50..99) are read from it, as the stream reports them; others run a window.
+  TransNetSpots spots(net);
+  EXPECT_NEAR(spots.many_over(frame, 0, kFrames, 75, 75), stream.many()[75], 1e-6);
+  const float m5862 = std::max({stream.many()[58], stream.many()[59], stream.many()[60], stream.many()[61], stream.many()[62]});
+  EXPECT_NEAR(spots.many_over(frame, 0, kFrames, 58, 62), m5862, 1e-6);
+  EXPECT_NEAR(spots.many_over(frame, 0, kFrames, 50, 50), stream.many()[50], 1e-6);
+  EXPECT_NEAR(spots.many_over(frame, 0, kFrames, 99, 99), stream.many()[99], 1e-6);
+  EXPECT_EQ(spots.windows_run(), 1);
+  EXPECT_NEAR(spots.many_over(frame, 0, kFrames, 98, 100), transnet_many_over(net, frame, 0, kFrames, 98, 100), 1e-6);
+  EXPECT_NEAR(spots.many_over(frame, 0, kFrames, 49, 49), transnet_many_over(net, frame, 0, kFrames, 49, 49), 1e-6);
+  EXPECT_EQ(spots.windows_run(), 3);
 }
 
 // reel's own kernels (the .h5 model, the default) against OpenCV DNN running the ONNX export

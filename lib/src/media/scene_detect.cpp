@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <numeric>
 
@@ -276,19 +277,21 @@ GradualOptions short_span_check(const SceneOptions& options) {
     });
     return o;
   }
-  TransNetV2& net = transnet_for(model, options.targets);
-  o.confirm_short = [&net](const ShotFeatures& f, int64_t first, int64_t last) {
+  // One video's checks share windows where the package's stream would (TransNetSpots).
+  auto spots = std::make_shared<TransNetSpots>(transnet_for(model, options.targets));
+  auto many_over = [spots](const ShotFeatures& f, int64_t first, int64_t last) {
+    return spots->many_over([&f](int64_t i) { return f.view(i); }, f.base, f.frames(), first, last);
+  };
+  o.confirm_short = [many_over](const ShotFeatures& f, int64_t first, int64_t last) {
     if (f.rgb.empty()) return true;  // no view to show the network
-    const float many = transnet_many_over(net, [&f](int64_t i) { return f.view(i); }, f.base, f.frames(),
-                                          first - 2, last + 2);
-    return many >= 0.5f;
+    return many_over(f, first - 2, last + 2) >= 0.5f;
   };
   // Over moving shots the middle of the change must be inside a transition: a span's ends reach
   // into the motion beside it, and into a transition next to it.
-  o.confirm_moving = [&net](const ShotFeatures& f, int64_t first, int64_t last) {
+  o.confirm_moving = [many_over](const ShotFeatures& f, int64_t first, int64_t last) {
     if (f.rgb.empty()) return false;
     const int64_t mid = (first + last) / 2;
-    return transnet_many_over(net, [&f](int64_t i) { return f.view(i); }, f.base, f.frames(), mid - 2, mid + 2) >= 0.5f;
+    return many_over(f, mid - 2, mid + 2) >= 0.5f;
   };
   return o;
 }

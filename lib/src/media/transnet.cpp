@@ -94,20 +94,48 @@ void TransNetV2::window(const uint8_t* frames, float* single, float* many) {
   std::memcpy(many, impl_->outs[1].ptr<float>(), kWindow * sizeof(float));
 }
 
-float transnet_many_over(TransNetV2& net, const std::function<const uint8_t*(int64_t)>& frame, int64_t lo, int64_t hi,
-                         int64_t first, int64_t last) {
+namespace {
+// The window of kWindow frames starting at `start` (frames beyond [lo, hi) repeat the nearest):
+// its `many`.
+std::vector<float> many_of_window(TransNetV2& net, const std::function<const uint8_t*(int64_t)>& frame, int64_t lo,
+                                  int64_t hi, int64_t start) {
   constexpr int W = TransNetV2::kWindow;
-  const int64_t start = (first + last + 1) / 2 - W / 2;
   std::vector<uint8_t> buf(kFrameBytes * W);
   for (int t = 0; t < W; ++t) {
     const int64_t i = std::clamp(start + t, lo, hi - 1);
     std::memcpy(buf.data() + static_cast<size_t>(t) * kFrameBytes, frame(i), kFrameBytes);
   }
-  float s[W], m[W];
-  net.window(buf.data(), s, m);
+  std::vector<float> s(W), m(W);
+  net.window(buf.data(), s.data(), m.data());
+  return m;
+}
+
+int64_t centred_start(int64_t first, int64_t last) { return (first + last + 1) / 2 - TransNetV2::kWindow / 2; }
+
+float largest(const std::vector<float>& many, int64_t start, int64_t first, int64_t last) {
   float best = 0.0f;
-  for (int64_t i = std::max(first, start); i <= std::min(last, start + W - 1); ++i) best = std::max(best, m[i - start]);
+  for (int64_t i = std::max(first, start); i <= std::min(last, start + TransNetV2::kWindow - 1); ++i)
+    best = std::max(best, many[i - start]);
   return best;
+}
+}  // namespace
+
+float transnet_many_over(TransNetV2& net, const std::function<const uint8_t*(int64_t)>& frame, int64_t lo, int64_t hi,
+                         int64_t first, int64_t last) {
+  const int64_t start = centred_start(first, last);
+  return largest(many_of_window(net, frame, lo, hi, start), start, first, last);
+}
+
+float TransNetSpots::many_over(const std::function<const uint8_t*(int64_t)>& frame, int64_t lo, int64_t hi, int64_t first,
+                               int64_t last) {
+  constexpr int64_t C = TransNetV2::kContext, W = TransNetV2::kWindow;
+  std::erase_if(held_, [&](const Window& w) { return w.start + W - C <= lo; });
+  for (const Window& w : held_)
+    if (w.start + C <= first && last < w.start + W - C) return largest(w.many, w.start, first, last);
+  const int64_t start = centred_start(first, last);
+  held_.push_back({start, many_of_window(net_, frame, lo, hi, start)});
+  ++runs_;
+  return largest(held_.back().many, start, first, last);
 }
 
 void TransNetStream::append(const uint8_t* rgb) {

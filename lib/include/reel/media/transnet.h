@@ -59,6 +59,26 @@ void transnet_histogram(const uint8_t* rgb, int pixels, float* out512);
 float transnet_many_over(TransNetV2& net, const std::function<const uint8_t*(int64_t)>& frame, int64_t lo, int64_t hi,
                          int64_t first, int64_t last);
 
+// `many` at a few places of a video, one window per place, as transnet_many_over; a place whose
+// frames all lie in the middle kStep frames of a window already run (the part of each window
+// the package's stream keeps: kContext frames of context on each side) is read from it instead.
+// Windows that end before `lo` are let go of.
+class TransNetSpots {
+ public:
+  explicit TransNetSpots(TransNetV2& net) : net_(net) {}
+  float many_over(const std::function<const uint8_t*(int64_t)>& frame, int64_t lo, int64_t hi, int64_t first, int64_t last);
+  int64_t windows_run() const { return runs_; }
+
+ private:
+  struct Window {
+    int64_t start;
+    std::vector<float> many;
+  };
+  TransNetV2& net_;
+  std::vector<Window> held_;
+  int64_t runs_ = 0;
+};
+
 // Per-frame probabilities of a whole video, fed one frame at a time.
 class TransNetStream {
  public:
