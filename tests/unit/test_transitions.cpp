@@ -179,10 +179,13 @@ struct TwoShots {
   // turn > 0: both shots move, each layout turning at that many radians a frame towards a second
   // random layout of its own (a steady change of bounded size, as a pan's).
   ShotFeatures features(int lead, int n, int tail, float turn = 0.0f) {
-    std::mt19937 r2(rng());
+    // Steady shots draw nothing more from rng: their frames stay those of the seed alone.
     std::vector<float> A2(kGrid), B2(kGrid);
-    for (float& x : A2) x = g(r2);
-    for (float& x : B2) x = g(r2);
+    if (turn != 0.0f) {
+      std::mt19937 r2(rng());
+      for (float& x : A2) x = g(r2);
+      for (float& x : B2) x = g(r2);
+    }
     ShotFeatures f;
     int t = 0;
     auto push = [&](float w) {
