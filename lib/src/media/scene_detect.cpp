@@ -262,7 +262,7 @@ SceneResult detect_transnet(const std::string& url, const SceneOptions& options,
 // dissolve over moving shots from the motion itself; TransNetV2, trained on transitions against
 // motion, can. It runs on one window per such place, so it costs a window (about 0.4 s on 2
 // cores) where one turns up, not a pass over the video.
-GradualOptions short_span_check(const SceneOptions& options) {
+GradualOptions transnet_checks(const SceneOptions& options) {
   static_assert(ShotFeatures::kViewWidth == TransNetV2::kWidth && ShotFeatures::kViewHeight == TransNetV2::kHeight,
                 "auto shows the network its own view of each frame");
   GradualOptions o;
@@ -320,7 +320,7 @@ SceneResult detect_scenes(const std::string& url, const SceneOptions& options) {
   dopt.borrow_luma = scorer.wants_gray();  // the grid samples the decoder's plane in place
   const bool with_colour = options.detector == "auto";
   const bool with_layout = scorer.wants_gray();
-  GradualStream gradual(with_colour ? short_span_check(options) : GradualOptions{});
+  GradualStream gradual(with_colour ? transnet_checks(options) : GradualOptions{});
   ShotFeatures& feats = gradual.features();
   SceneResult r;
   if (with_colour) {
